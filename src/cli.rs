@@ -1,0 +1,110 @@
+//! The command line: one subcommand per job, each with an example in its help.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::scenario::ReportFormat;
+use crate::target::TargetArgs;
+use crate::units::HumanDuration;
+
+/// Kill instances of your service on purpose and time how long the replacement pipeline takes
+/// to restore healthy capacity.
+#[derive(Debug, Parser)]
+#[command(name = "firedrill", version, about, long_about = None)]
+pub struct Cli {
+    /// More log output (-v debug, -vv trace). RUST_LOG, when set, wins.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Log line format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Output format of `targets`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A table for people.
+    Text,
+    /// JSON for scripts.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario: kill, time every recovery, write the report, exit with the verdict.
+    #[command(after_help = "Example:\n  firedrill run scenarios/local-demo.yaml --seed 7 --out /tmp/reports")]
+    Run(RunArgs),
+    /// Check scenario files and print every error with file:line:column; exit 2 on any.
+    #[command(after_help = "Example:\n  firedrill validate scenarios/*.yaml")]
+    Validate {
+        /// Scenario files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Show the instances a scenario would consider now, and what the guards would allow.
+    #[command(after_help = "Example:\n  firedrill targets scenarios/docker-restart.yaml --output json")]
+    Targets {
+        /// Scenario file.
+        scenario: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Rebuild a run's reports from its journal alone (also works for a crashed run).
+    #[command(after_help = "Example:\n  firedrill report reports/20261127T101500Z-local-demo --format json,markdown")]
+    Report {
+        /// A run folder, or its journal.jsonl.
+        run: PathBuf,
+        /// Formats to write; default json and markdown.
+        #[arg(long, value_enum, value_delimiter = ',')]
+        format: Vec<ReportFormat>,
+    },
+    /// Serve a tiny HTTP service with /health, for demos and test images.
+    #[command(after_help = "Example:\n  firedrill target --port 8080 --boot-delay 300ms")]
+    Target(TargetArgs),
+    /// Probe a health endpoint once; exit 0 when healthy (used as a container HEALTHCHECK).
+    #[command(after_help = "Example:\n  firedrill probe http://127.0.0.1:8080/health\n  firedrill probe tcp://127.0.0.1:5432")]
+    Probe {
+        /// `http://HOST:PORT/PATH` or `tcp://HOST:PORT`.
+        url: String,
+        /// Give up after this long.
+        #[arg(long, default_value = "2s")]
+        timeout: HumanDuration,
+    },
+}
+
+/// Options of `firedrill run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// Scenario file.
+    pub scenario: PathBuf,
+    /// Seed for every random choice; overrides the scenario's.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Print the plan and touch nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Override schedule.duration.
+    #[arg(long)]
+    pub duration: Option<HumanDuration>,
+    /// Parent folder for the run's report folder; overrides report.dir.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Report formats; overrides report.formats.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub format: Vec<ReportFormat>,
+}

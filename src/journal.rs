@@ -1,0 +1,330 @@
+//! The Recorder: `journal.jsonl`, one JSON object per line, appended and flushed as each thing
+//! happens. A crash or `kill -9` still leaves every line written so far, and the report is
+//! always rebuilt from these lines, during the run and afterwards alike.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::phase::Phase;
+use crate::platform::{Instance, Micros, PlatformEvent};
+
+/// File name of the journal inside a run folder.
+pub const JOURNAL_FILE: &str = "journal.jsonl";
+
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Entry {
+    /// The first line: everything needed to rebuild the report without the scenario file.
+    RunStarted(RunStarted),
+    /// The scheduler's decision at one tick, whether or not anything was killed.
+    Decision(Decision),
+    /// A kill was carried out.
+    Kill(KillEntry),
+    /// A kill was attempted and the platform refused or failed it.
+    KillFailed {
+        /// Decision sequence number.
+        seq: u32,
+        /// Instance id.
+        victim: String,
+        /// When firedrill gave up.
+        at: Micros,
+        /// The platform's error.
+        error: String,
+    },
+    /// A recovery reached a mark.
+    Phase {
+        /// Which kill.
+        kill_id: u32,
+        /// Which mark.
+        phase: Phase,
+        /// When, on the platform's clock.
+        at: Micros,
+        /// The instance the mark is about (the victim for kill/down, else the replacement).
+        instance: String,
+        /// The time is not the platform's own record of the moment.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        uncertain: bool,
+    },
+    /// A replacement turned unhealthy again within the settle window.
+    Flap {
+        /// Which kill.
+        kill_id: u32,
+        /// When it turned unhealthy.
+        at: Micros,
+        /// The replacement.
+        instance: String,
+    },
+    /// A recovery missed `recovery.timeout`.
+    Unrecovered {
+        /// Which kill.
+        kill_id: u32,
+        /// When the timeout ran out.
+        at: Micros,
+        /// The first mark it never reached.
+        stalled_in: Phase,
+    },
+    /// The healthy count of a target changed.
+    Capacity {
+        /// When.
+        at: Micros,
+        /// Which target.
+        target: String,
+        /// Healthy instances now.
+        healthy: u32,
+        /// Desired healthy instances.
+        desired: u32,
+    },
+    /// A raw platform event, kept for audits and for ground truth.
+    Event(PlatformEvent),
+    /// The last line of a run that ended by itself or by Ctrl-C.
+    RunEnded {
+        /// When.
+        at: Micros,
+        /// How it ended.
+        status: RunStatus,
+        /// Why, for people.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// The schedule ran to its end.
+    Completed,
+    /// Ctrl-C (SIGINT) or SIGTERM stopped it early; the report is partial.
+    Interrupted,
+    /// The platform failed during the run.
+    Failed,
+}
+
+/// The first journal line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunStarted {
+    /// When the run started.
+    pub at: Micros,
+    /// firedrill's version.
+    pub tool_version: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// Scenario file path as given.
+    pub scenario_path: String,
+    /// sha256 of the scenario file's bytes, hex.
+    pub scenario_sha256: String,
+    /// The seed used.
+    pub seed: u64,
+    /// Platform kind.
+    pub platform: String,
+    /// Desired healthy capacity of each target.
+    pub desired: BTreeMap<String, u32>,
+    /// The SLO lines, so the verdict can be recomputed.
+    pub slos: Vec<String>,
+    /// `recovery.timeout` in microseconds.
+    pub recovery_timeout_us: u64,
+    /// The instances seen at start.
+    pub initial: Vec<Instance>,
+}
+
+/// One scheduler decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// Sequence number, from 1.
+    pub seq: u32,
+    /// The planned offset from the run start, in milliseconds; the same seed gives the same
+    /// offsets.
+    pub offset_ms: u64,
+    /// When the decision was actually taken.
+    pub at: Micros,
+    /// Which target.
+    pub target: String,
+    /// Instances that passed the selector, opt-in, exempt and `min_age` rules.
+    pub eligible: u32,
+    /// Healthy instances at decision time.
+    pub healthy: u32,
+    /// Desired capacity.
+    pub desired: u32,
+    /// Recoveries in progress at decision time.
+    pub in_flight: u32,
+    /// How many victims the policy asked for.
+    pub wanted: u32,
+    /// The chosen victims (may be fewer than `wanted`, or none).
+    pub victims: Vec<Victim>,
+    /// Why no victim, or fewer than wanted, were chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+}
+
+/// A chosen victim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Victim {
+    /// Instance id.
+    pub id: String,
+    /// Instance slot.
+    pub slot: String,
+    /// Instance name.
+    pub name: String,
+}
+
+/// A kill that was carried out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KillEntry {
+    /// Kill number, from 1.
+    pub kill_id: u32,
+    /// The decision that chose it.
+    pub seq: u32,
+    /// When the action was issued (the kill mark).
+    pub at: Micros,
+    /// Which target.
+    pub target: String,
+    /// Instance id.
+    pub victim: String,
+    /// Instance slot.
+    pub slot: String,
+    /// Instance name.
+    pub name: String,
+    /// The action, described.
+    pub action: String,
+    /// What the platform did.
+    pub detail: String,
+}
+
+/// Appends entries to `journal.jsonl`, flushing each line so nothing is lost to a crash.
+#[derive(Debug)]
+pub struct Recorder {
+    path: PathBuf,
+    file: File,
+    entries: Vec<Entry>,
+}
+
+impl Recorder {
+    /// Creates (truncates) the journal at `path`.
+    pub fn create(path: &Path) -> std::io::Result<Recorder> {
+        let file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(path)?;
+        Ok(Recorder {
+            path: path.to_path_buf(),
+            file,
+            entries: Vec::new(),
+        })
+    }
+
+    /// Where the journal is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one entry and flushes it to the file.
+    pub fn record(&mut self, entry: Entry) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(&entry).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        // One write call per line keeps a line whole even when the process dies mid-run.
+        self.file.write_all(&line)?;
+        self.file.flush()?;
+        self.entries.push(entry);
+        Ok(())
+    }
+
+    /// Every entry recorded so far.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+}
+
+/// Errors reading a journal back.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The journal path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A line is not a journal entry.
+    #[error("{path}:{line}: not a journal entry: {message}")]
+    BadLine {
+        /// The journal path.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+/// Reads a journal. A torn last line (the process died while writing it) is dropped; a bad
+/// line anywhere else is an error.
+pub fn read(path: &Path) -> Result<Vec<Entry>, JournalError> {
+    let file = File::open(path).map_err(|source| JournalError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let lines: Vec<String> = BufReader::new(file)
+        .lines()
+        .collect::<Result<_, _>>()
+        .map_err(|source| JournalError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let mut entries = Vec::with_capacity(lines.len());
+    let last = lines.len();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Entry>(line) {
+            Ok(e) => entries.push(e),
+            Err(_) if i + 1 == last => break,
+            Err(e) => {
+                return Err(JournalError::BadLine {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    message: e.to_string(),
+                })
+            }
+        }
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_torn_last_line_is_dropped_and_the_rest_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(JOURNAL_FILE);
+        let mut rec = Recorder::create(&path).unwrap();
+        rec.record(Entry::Capacity {
+            at: 1,
+            target: "web".into(),
+            healthy: 3,
+            desired: 3,
+        })
+        .unwrap();
+        rec.record(Entry::RunEnded {
+            at: 2,
+            status: RunStatus::Completed,
+            reason: None,
+        })
+        .unwrap();
+        drop(rec);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"type\":\"capac").unwrap();
+        let entries = read(&path).unwrap();
+        assert_eq!(entries.len(), 2);
+        assert!(matches!(entries[1], Entry::RunEnded { .. }));
+    }
+}

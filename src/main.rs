@@ -1,0 +1,25 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = firedrill::cli::Cli::parse();
+    firedrill::logging::init(cli.verbose, cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(firedrill::Outcome::PlatformFailed.code());
+        }
+    };
+    let outcome = match runtime.block_on(firedrill::run(cli)) {
+        Ok(outcome) => outcome,
+        Err(failure) => {
+            eprintln!("error: {:#}", failure.error);
+            failure.outcome
+        }
+    };
+    // Child tasks (probes, platform streams) must not keep the process alive past the verdict.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    ExitCode::from(outcome.code())
+}

@@ -1,0 +1,162 @@
+//! Where instances live. One trait, [`Platform`], and one module per implementation. The engine
+//! only ever talks to this trait: it lists instances, kills one, and consumes the lifecycle
+//! events the platform streams, each stamped with the platform's own clock.
+
+pub mod health;
+pub mod local;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::scenario::{Action, PlatformConfig, Scenario};
+
+/// Microseconds since the Unix epoch, on the platform's clock (the Docker daemon's event
+/// `timeNano` for docker and swarm, this machine's wall clock for local).
+pub type Micros = i64;
+
+/// This machine's wall clock in [`Micros`].
+pub fn now_micros() -> Micros {
+    chrono::Utc::now().timestamp_micros()
+}
+
+/// One killable instance: a process, a container, or a Swarm task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Instance {
+    /// Stable id on the platform: a PID, a container id, a task id.
+    pub id: String,
+    /// Name of the scenario target this instance belongs to.
+    pub target: String,
+    /// The position a replacement takes over: a managed slot, a Swarm task slot, a restarted
+    /// container's own id. Victims are picked in slot order, so seeded runs replay.
+    pub slot: String,
+    /// Human-readable name (container name, process name with port).
+    pub name: String,
+    /// When the instance started, if the platform knows.
+    pub started_at: Option<Micros>,
+    /// Whether it passes its health check now.
+    pub healthy: bool,
+    /// Labels (docker) or opt-in environment (attach mode), used by the opt-in and exempt rules.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// What happened to an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// The platform saw the kill action land (docker `kill`/`stop` events).
+    Killed,
+    /// The instance's process ended.
+    Died,
+    /// A new instance was created in `slot`.
+    Created,
+    /// The instance's process started (a restarted instance keeps its id).
+    Started,
+    /// The instance passed its health check.
+    Healthy,
+    /// The instance failed its health check.
+    Unhealthy,
+    /// The instance was removed and will not come back under this id.
+    Removed,
+}
+
+/// One lifecycle event, stamped by the platform.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlatformEvent {
+    /// When it happened, on the platform's clock.
+    pub at: Micros,
+    /// What happened.
+    pub kind: EventKind,
+    /// The instance it happened to.
+    pub instance: String,
+    /// The instance's target.
+    pub target: String,
+    /// The instance's slot.
+    pub slot: String,
+    /// True when the time is not the platform's own record of the moment (for example after
+    /// an event stream was lost and state was resynced by listing).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub uncertain: bool,
+    /// Free-form detail for the journal (exit code, health output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// What a kill call did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KillReceipt {
+    /// When the action was issued, on the platform's clock as best known. A later `Killed`
+    /// event from the platform replaces it.
+    pub at: Micros,
+    /// What was done, for the journal (signal sent, PID).
+    pub detail: String,
+}
+
+/// Errors from a platform.
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    /// The platform could not be reached at all (exit code 3).
+    #[error("cannot reach {endpoint}: {reason}")]
+    Unreachable {
+        /// What was tried, e.g. `unix:///var/run/docker.sock`.
+        endpoint: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// The action is not supported by this platform.
+    #[error("the {platform} platform does not support {action}")]
+    Unsupported {
+        /// Platform name.
+        platform: &'static str,
+        /// What was asked.
+        action: String,
+    },
+    /// Anything else the platform reported.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// A place where instances run and are replaced.
+#[async_trait]
+pub trait Platform: Send + Sync {
+    /// The platform's name, as in the scenario file.
+    fn kind(&self) -> &'static str;
+
+    /// Prepares the platform (connects, spawns a managed fleet and waits for it to be healthy)
+    /// and starts streaming events into `events` until `cancel` fires.
+    async fn start(
+        &self,
+        events: mpsc::UnboundedSender<PlatformEvent>,
+        cancel: CancellationToken,
+    ) -> Result<(), PlatformError>;
+
+    /// The instances of `target` that exist now, eligible or not, ordered by slot.
+    async fn instances(&self, target: &str) -> Result<Vec<Instance>, PlatformError>;
+
+    /// The desired healthy count of `target` when the platform knows it (managed replicas,
+    /// Swarm replicas). The scenario's `capacity` overrides it.
+    async fn desired_capacity(&self, target: &str) -> Result<Option<u32>, PlatformError>;
+
+    /// Carries out `action` on `victim`.
+    async fn kill(&self, victim: &Instance, action: &Action)
+        -> Result<KillReceipt, PlatformError>;
+
+    /// Undoes anything left half-done (unpauses), and stops what firedrill itself spawned.
+    async fn shutdown(&self) -> Result<(), PlatformError>;
+}
+
+/// Builds the platform a scenario names. `seed` feeds any randomness the platform itself
+/// needs (a managed fleet's replace delay) from a stream separate from the scheduler's.
+pub async fn connect(scenario: &Scenario, seed: u64) -> Result<Box<dyn Platform>, PlatformError> {
+    match &scenario.platform {
+        PlatformConfig::Local {} => Ok(Box::new(local::LocalPlatform::new(scenario, seed)?)),
+        other => Err(PlatformError::Unsupported {
+            platform: other.kind(),
+            action: "runs in this build".to_string(),
+        }),
+    }
+}

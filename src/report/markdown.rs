@@ -1,0 +1,8 @@
+//! The markdown rendering of a [`RunReport`](super::RunReport).
+
+use super::RunReport;
+
+/// Renders the report as markdown.
+pub fn render(_report: &RunReport) -> Vec<u8> {
+    todo!("report helper")
+}

@@ -1,0 +1,215 @@
+//! The one report model, [`RunReport`], built from the journal alone, and its renderers. Each
+//! renderer is a pure `render(&RunReport) -> Vec<u8>` with no I/O.
+
+pub mod build;
+pub mod histogram;
+pub mod json;
+pub mod markdown;
+pub mod terminal;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::phase::{Phase, Span};
+use crate::journal::RunStatus;
+use crate::platform::Micros;
+use crate::slo::SloResult;
+
+pub use build::from_journal;
+pub use histogram::HistogramSummary;
+
+/// Version of the `report.json` schema (`schema/report.schema.json`). Bump on any change that
+/// a reader of an older report would misread.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything a run produced, in one serialisable model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// [`SCHEMA_VERSION`] at the time of writing.
+    pub schema_version: u32,
+    /// firedrill's version.
+    pub tool_version: String,
+    /// Which scenario ran.
+    pub scenario: ScenarioRef,
+    /// The seed used; rerunning with it replays the same decisions.
+    pub seed: u64,
+    /// Platform kind.
+    pub platform: String,
+    /// Run start, UTC.
+    pub started_at: DateTime<Utc>,
+    /// Run end, UTC (the last journal line for a run that died).
+    pub ended_at: DateTime<Utc>,
+    /// How the run ended.
+    pub status: ReportStatus,
+    /// True when the run did not finish its schedule (interrupted, or the journal stops early).
+    pub partial: bool,
+    /// Pass, fail or partial.
+    pub verdict: Verdict,
+    /// Every kill, in order.
+    pub kills: Vec<KillReport>,
+    /// Histogram of each span (total, detect, reschedule, boot, warm_up, restore), keyed by
+    /// span name.
+    pub histograms: BTreeMap<Span, HistogramSummary>,
+    /// Capacity over time.
+    pub capacity: CapacityReport,
+    /// Decisions a guard refused or trimmed.
+    pub refused: Vec<RefusedDecision>,
+    /// Every decision's planned offset and victims, for replay checks.
+    pub decisions: Vec<DecisionSummary>,
+    /// Each SLO's outcome.
+    pub slos: Vec<SloResult>,
+}
+
+/// The scenario a report came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioRef {
+    /// Scenario name.
+    pub name: String,
+    /// The file path as given.
+    pub path: String,
+    /// sha256 of the file, hex.
+    pub sha256: String,
+}
+
+/// How the run ended, as the report states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportStatus {
+    /// The schedule ran to its end.
+    Completed,
+    /// Stopped by a signal.
+    Interrupted,
+    /// The platform failed.
+    Failed,
+    /// The journal has no end line: firedrill itself died.
+    Crashed,
+}
+
+impl From<RunStatus> for ReportStatus {
+    fn from(s: RunStatus) -> Self {
+        match s {
+            RunStatus::Completed => ReportStatus::Completed,
+            RunStatus::Interrupted => ReportStatus::Interrupted,
+            RunStatus::Failed => ReportStatus::Failed,
+        }
+    }
+}
+
+/// The overall verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every SLO held and every kill recovered.
+    Pass,
+    /// An SLO broke or a kill did not recover.
+    Fail,
+}
+
+/// One kill and its recovery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KillReport {
+    /// Kill number, from 1.
+    pub kill_id: u32,
+    /// The decision that chose it.
+    pub seq: u32,
+    /// Target name.
+    pub target: String,
+    /// The victim's id.
+    pub victim: String,
+    /// The victim's slot.
+    pub slot: String,
+    /// The victim's name.
+    pub victim_name: String,
+    /// The replacement's id, once one exists.
+    pub replacement: Option<String>,
+    /// The action, described.
+    pub action: String,
+    /// Each mark reached.
+    pub phases: BTreeMap<Phase, PhaseMark>,
+    /// restored − kill, in microseconds, when restored.
+    pub recovery_us: Option<u64>,
+    /// Set when the kill missed `recovery.timeout`.
+    pub unrecovered: Option<Unrecovered>,
+    /// Times the replacement turned unhealthy within the settle window.
+    pub flaps: Vec<DateTime<Utc>>,
+}
+
+/// A mark's time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseMark {
+    /// When, UTC.
+    pub at: DateTime<Utc>,
+    /// Microseconds since the kill mark.
+    pub since_kill_us: i64,
+    /// The time is not the platform's own record of the moment.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub uncertain: bool,
+}
+
+/// Why a kill counts as unrecovered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unrecovered {
+    /// The first mark never reached.
+    pub stalled_in: Phase,
+    /// When firedrill gave up.
+    pub at: DateTime<Utc>,
+}
+
+/// The healthy count over the run, as a step function.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityReport {
+    /// Desired healthy count, summed over targets.
+    pub desired: u32,
+    /// Lowest healthy count seen.
+    pub min: u32,
+    /// `min` as a percentage of `desired`.
+    pub min_percent: f64,
+    /// Seconds during which the healthy count was below `desired`.
+    pub degraded_seconds: f64,
+    /// Every change, in order.
+    pub timeline: Vec<CapacityPoint>,
+}
+
+/// One step of the capacity timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityPoint {
+    /// Milliseconds since the run started.
+    pub offset_ms: u64,
+    /// Healthy instances, summed over targets.
+    pub healthy: u32,
+}
+
+/// A decision that a guard refused or trimmed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefusedDecision {
+    /// Decision sequence number.
+    pub seq: u32,
+    /// Planned offset from run start, in milliseconds.
+    pub offset_ms: u64,
+    /// Target name.
+    pub target: String,
+    /// How many victims were wanted.
+    pub wanted: u32,
+    /// How many were killed.
+    pub killed: u32,
+    /// The guard's reason.
+    pub reason: String,
+}
+
+/// A decision's planned time and chosen slots.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionSummary {
+    /// Decision sequence number.
+    pub seq: u32,
+    /// Planned offset from run start, in milliseconds.
+    pub offset_ms: u64,
+    /// Slots of the chosen victims.
+    pub slots: Vec<String>,
+}
+
+/// Converts platform microseconds to UTC, clamping out-of-range values to the epoch.
+pub fn utc(at: Micros) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(at).unwrap_or_default()
+}

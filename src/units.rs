@@ -1,0 +1,368 @@
+//! Human-form values used in scenario files and on the command line: `250ms`, `1.5s`, `10m`,
+//! `66%`, `300ms..800ms`. Each type parses from text and prints back in the same form, so a
+//! scenario and its report speak the same units.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+
+/// A duration written as a number and a unit (`us`, `ms`, `s`, `m`, `h`), e.g. `1.5s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct HumanDuration(pub Duration);
+
+impl HumanDuration {
+    /// The wrapped duration.
+    pub fn get(self) -> Duration {
+        self.0
+    }
+
+    /// Whole microseconds, saturating at `u64::MAX`.
+    pub fn as_micros(self) -> u64 {
+        u64::try_from(self.0.as_micros()).unwrap_or(u64::MAX)
+    }
+}
+
+impl From<Duration> for HumanDuration {
+    fn from(d: Duration) -> Self {
+        HumanDuration(d)
+    }
+}
+
+const DURATION_HINT: &str = "expected a number and a unit (us, ms, s, m or h), such as 250ms, 1.5s or 10m";
+
+impl FromStr for HumanDuration {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let s = text.trim();
+        let split = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("invalid duration {text:?}: missing unit; {DURATION_HINT}"))?;
+        let (number, unit) = s.split_at(split);
+        let value: f64 = number
+            .parse()
+            .map_err(|_| format!("invalid duration {text:?}: {DURATION_HINT}"))?;
+        let micros_per_unit = match unit.trim() {
+            "us" | "µs" => 1.0,
+            "ms" => 1e3,
+            "s" => 1e6,
+            "m" | "min" => 60e6,
+            "h" => 3600e6,
+            other => {
+                return Err(format!(
+                    "invalid duration {text:?}: unknown unit {other:?}; {DURATION_HINT}"
+                ))
+            }
+        };
+        let micros = value * micros_per_unit;
+        if !micros.is_finite() || micros > 1e15 {
+            return Err(format!("invalid duration {text:?}: too large"));
+        }
+        Ok(HumanDuration(Duration::from_micros(micros.round() as u64)))
+    }
+}
+
+impl fmt::Display for HumanDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_micros(self.as_micros()))
+    }
+}
+
+/// Prints microseconds in the largest unit that keeps the value readable: `850us`, `12.4ms`,
+/// `1.5s`, `2m30s`.
+pub fn format_micros(us: u64) -> String {
+    if us < 1_000 {
+        format!("{us}us")
+    } else if us < 1_000_000 {
+        trim_float(us as f64 / 1e3, "ms")
+    } else if us < 60_000_000 {
+        trim_float(us as f64 / 1e6, "s")
+    } else {
+        let secs = us / 1_000_000;
+        let (m, s) = (secs / 60, secs % 60);
+        if s == 0 {
+            format!("{m}m")
+        } else {
+            format!("{m}m{s}s")
+        }
+    }
+}
+
+fn trim_float(v: f64, unit: &str) -> String {
+    let s = format!("{v:.1}");
+    let s = s.strip_suffix(".0").unwrap_or(&s);
+    format!("{s}{unit}")
+}
+
+impl Serialize for HumanDuration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = HumanDuration;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(DURATION_HINT)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                v.parse().map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Err(E::custom(format!(
+                    "invalid duration {v}: missing unit; {DURATION_HINT}"
+                )))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                self.visit_u64(v.unsigned_abs())
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Err(E::custom(format!(
+                    "invalid duration {v}: missing unit; {DURATION_HINT}"
+                )))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A percentage written as `66%` or `99.5%`. Values are kept as given (0–100).
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
+pub struct Percent(pub f64);
+
+impl Percent {
+    /// The fraction 0.0–1.0 this percentage stands for.
+    pub fn fraction(self) -> f64 {
+        self.0 / 100.0
+    }
+}
+
+impl FromStr for Percent {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let number = text.trim().strip_suffix('%').ok_or_else(|| {
+            format!("invalid percentage {text:?}: expected a number followed by %, such as 66%")
+        })?;
+        let value: f64 = number.trim().parse().map_err(|_| {
+            format!("invalid percentage {text:?}: expected a number followed by %, such as 66%")
+        })?;
+        if !(0.0..=100.0).contains(&value) {
+            return Err(format!(
+                "invalid percentage {text:?}: must lie between 0% and 100%"
+            ));
+        }
+        Ok(Percent(value))
+    }
+}
+
+impl fmt::Display for Percent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = format!("{:.2}", self.0);
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        write!(f, "{s}%")
+    }
+}
+
+impl Serialize for Percent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Percent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(de::Error::custom)
+    }
+}
+
+/// Either a whole count (`2`) or a share of a pool (`25%`), as `pick` and `min_healthy` take.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CountOrPercent {
+    /// An absolute number of instances.
+    Count(u32),
+    /// A share of the pool.
+    Percent(Percent),
+}
+
+impl CountOrPercent {
+    /// Resolves against a pool of `of` instances, rounding a percentage *up*. `min_healthy`
+    /// uses this so a 66% floor of 3 instances keeps 2, never 1.
+    pub fn resolve_ceil(self, of: u32) -> u32 {
+        match self {
+            CountOrPercent::Count(n) => n,
+            CountOrPercent::Percent(p) => (p.fraction() * f64::from(of) - 1e-9).ceil().max(0.0) as u32,
+        }
+    }
+
+    /// Resolves against a pool of `of` instances, rounding a percentage *down* but to at least
+    /// one when the pool is not empty. `pick` uses this so `pick: 10%` of 4 still kills one.
+    pub fn resolve_floor_min1(self, of: u32) -> u32 {
+        match self {
+            CountOrPercent::Count(n) => n,
+            CountOrPercent::Percent(p) => {
+                let n = (p.fraction() * f64::from(of) + 1e-9).floor() as u32;
+                if of > 0 {
+                    n.max(1)
+                } else {
+                    0
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for CountOrPercent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CountOrPercent::Count(n) => write!(f, "{n}"),
+            CountOrPercent::Percent(p) => write!(f, "{p}"),
+        }
+    }
+}
+
+impl Serialize for CountOrPercent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            CountOrPercent::Count(n) => s.serialize_u32(*n),
+            CountOrPercent::Percent(p) => p.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CountOrPercent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = CountOrPercent;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a whole number such as 2, or a percentage such as 25%")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                u32::try_from(v)
+                    .map(CountOrPercent::Count)
+                    .map_err(|_| E::custom(format!("count {v} is too large")))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                if v < 0 {
+                    return Err(E::custom(format!(
+                        "invalid count {v}: must not be negative"
+                    )));
+                }
+                self.visit_u64(v as u64)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                if let Ok(n) = v.trim().parse::<u32>() {
+                    return Ok(CountOrPercent::Count(n));
+                }
+                v.parse().map(CountOrPercent::Percent).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A duration, or a range `min..max` drawn from uniformly, as `replace_delay` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DurationRange {
+    /// The shortest value.
+    pub min: HumanDuration,
+    /// The longest value; equal to `min` for a fixed duration.
+    pub max: HumanDuration,
+}
+
+impl FromStr for DurationRange {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.split_once("..") {
+            Some((lo, hi)) => {
+                let min: HumanDuration = lo.parse()?;
+                let max: HumanDuration = hi.parse()?;
+                if max < min {
+                    return Err(format!(
+                        "invalid range {text:?}: the upper bound is below the lower bound"
+                    ));
+                }
+                Ok(DurationRange { min, max })
+            }
+            None => {
+                let d: HumanDuration = text.parse()?;
+                Ok(DurationRange { min: d, max: d })
+            }
+        }
+    }
+}
+
+impl fmt::Display for DurationRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.min == self.max {
+            write!(f, "{}", self.min)
+        } else {
+            write!(f, "{}..{}", self.min, self.max)
+        }
+    }
+}
+
+impl Serialize for DurationRange {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for DurationRange {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_in_human_form() {
+        let ms = |s: &str| s.parse::<HumanDuration>().unwrap().as_micros() / 1000;
+        assert_eq!(ms("250ms"), 250);
+        assert_eq!(ms("1.5s"), 1500);
+        assert_eq!(ms("10m"), 600_000);
+        assert_eq!(ms("2h"), 7_200_000);
+        assert!("30".parse::<HumanDuration>().is_err());
+        assert!("3x".parse::<HumanDuration>().is_err());
+        assert!("-1s".parse::<HumanDuration>().is_err());
+    }
+
+    #[test]
+    fn durations_print_back_readably() {
+        assert_eq!(format_micros(850), "850us");
+        assert_eq!(format_micros(12_400), "12.4ms");
+        assert_eq!(format_micros(1_500_000), "1.5s");
+        assert_eq!(format_micros(150_000_000), "2m30s");
+    }
+
+    #[test]
+    fn min_healthy_rounds_up_and_pick_rounds_down_to_one() {
+        let p = CountOrPercent::Percent(Percent(66.0));
+        assert_eq!(p.resolve_ceil(3), 2);
+        assert_eq!(CountOrPercent::Percent(Percent(100.0)).resolve_ceil(3), 3);
+        let pick = CountOrPercent::Percent(Percent(10.0));
+        assert_eq!(pick.resolve_floor_min1(4), 1);
+        assert_eq!(CountOrPercent::Percent(Percent(50.0)).resolve_floor_min1(5), 2);
+        assert_eq!(pick.resolve_floor_min1(0), 0);
+    }
+
+    #[test]
+    fn ranges_accept_a_single_duration_or_min_max() {
+        let r: DurationRange = "300ms..800ms".parse().unwrap();
+        assert_eq!(r.min.as_micros(), 300_000);
+        assert_eq!(r.max.as_micros(), 800_000);
+        assert!("800ms..300ms".parse::<DurationRange>().is_err());
+    }
+}
