@@ -79,6 +79,8 @@ pub enum Entry {
         /// Desired healthy instances.
         desired: u32,
     },
+    /// The recovery trigger command finished (or was killed at its timeout).
+    Trigger(TriggerEntry),
     /// A raw platform event, kept for audits and for ground truth.
     Event(PlatformEvent),
     /// The last line of a run that ended by itself or by Ctrl-C.
@@ -193,6 +195,23 @@ pub struct KillEntry {
     pub action: String,
     /// What the platform did.
     pub detail: String,
+}
+
+/// What the recovery trigger command did after one kill.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TriggerEntry {
+    /// Which kill it ran for.
+    pub kill_id: u32,
+    /// When it started.
+    pub started_at: Micros,
+    /// How long it ran, in microseconds.
+    pub duration_us: u64,
+    /// Its exit code; absent when it was killed by a signal or could not start.
+    pub exit_code: Option<i32>,
+    /// True when it ran past its timeout and was killed.
+    pub timed_out: bool,
+    /// The last lines of its stdout and stderr, or why it could not start.
+    pub output_tail: String,
 }
 
 /// Appends entries to `journal.jsonl`, flushing each line so nothing is lost to a crash.

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::phase::{Phase, Span};
-use crate::journal::RunStatus;
+use crate::journal::{RunStatus, TriggerEntry};
 use crate::platform::Micros;
 use crate::slo::SloResult;
 
@@ -134,6 +134,8 @@ pub struct KillReport {
     pub unrecovered: Option<Unrecovered>,
     /// Times the replacement turned unhealthy within the settle window.
     pub flaps: Vec<DateTime<Utc>>,
+    /// What the recovery trigger did, when the scenario has one.
+    pub trigger: Option<TriggerEntry>,
 }
 
 /// A mark's time.

@@ -3,6 +3,7 @@
 //! file:line:column and the field path); `validate` checks the meaning and collects every error.
 
 pub mod load;
+pub mod signal;
 pub mod validate;
 
 use std::collections::BTreeMap;
