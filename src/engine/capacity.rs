@@ -38,7 +38,7 @@ impl Capacity {
             }
             EventKind::Killed | EventKind::Created | EventKind::Started => false,
         };
-        changed.then(|| set.len() as u32)
+        changed.then_some(set.len() as u32)
     }
 
     /// Healthy instances of `target` now.
