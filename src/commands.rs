@@ -1,20 +1,69 @@
 //! One function per subcommand, each returning its [`Outcome`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::cli::{Cli, Command};
-use crate::scenario::load_file;
+use anyhow::anyhow;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use crate::cli::{Cli, Command, OutputFormat, RunArgs};
+use crate::engine::run::{choose_seed, create_run_dir, RunOptions};
+use crate::engine::scheduler::eligibility;
+use crate::engine::{plan, run};
+use crate::journal::{self, RunStatus, JOURNAL_FILE};
+use crate::platform::{self, now_micros};
+use crate::report::{self, files, RunReport, Verdict};
+use crate::scenario::{load_file, LoadedScenario, ReportFormat};
+use crate::units::format_micros;
 use crate::{Failure, Outcome};
 
 /// Runs the chosen subcommand.
 pub async fn dispatch(cli: Cli) -> Result<Outcome, Failure> {
     match cli.command {
+        Command::Run(args) => run_scenario(args).await,
         Command::Validate { files } => Ok(validate(&files)),
+        Command::Targets { scenario, output } => targets(&scenario, output).await,
+        Command::Report { run, format } => rebuild_report(&run, &format),
         Command::Target(args) => crate::target::serve(args)
             .await
             .map(|()| Outcome::Pass)
             .map_err(|e| Failure::new(Outcome::BadInput, e)),
-        _ => Err(Failure::new(Outcome::BadInput, anyhow::anyhow!("not yet"))),
+        Command::Probe { url, timeout } => {
+            match crate::platform::health::probe_url(&url, timeout.get()).await {
+                Ok(()) => Ok(Outcome::Pass),
+                Err(why) => {
+                    eprintln!("unhealthy: {why}");
+                    Ok(Outcome::SloBreached)
+                }
+            }
+        }
+    }
+}
+
+/// Loads a scenario, printing every error, or fails with exit code 2.
+fn load(path: &Path) -> Result<LoadedScenario, Failure> {
+    match load_file(path) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                eprintln!("warning: {w}");
+            }
+            Ok(loaded)
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            Err(Failure::new(
+                Outcome::BadInput,
+                anyhow!(
+                    "{} has {} error{}; nothing was touched",
+                    path.display(),
+                    errors.len(),
+                    if errors.len() == 1 { "" } else { "s" }
+                ),
+            ))
+        }
     }
 }
 
@@ -48,4 +97,288 @@ fn validate(files: &[PathBuf]) -> Outcome {
     } else {
         Outcome::Pass
     }
+}
+
+/// Cancels `stop` on the first Ctrl-C or SIGTERM; a second one exits at once.
+fn watch_signals(stop: CancellationToken) {
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    warn!("cannot watch SIGTERM: {e}");
+                    None
+                }
+            };
+        for round in 0..2 {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                Some(()) = async { match term.as_mut() { Some(t) => t.recv().await, None => None } } => {}
+            }
+            if round == 0 {
+                stop.cancel();
+            } else {
+                eprintln!("second interrupt: exiting now; the journal is complete up to here");
+                std::process::exit(i32::from(Outcome::Interrupted.code()));
+            }
+        }
+    });
+}
+
+async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
+    let loaded = load(&args.scenario)?;
+    let scenario = &loaded.scenario;
+    let seed = choose_seed(args.seed, scenario.seed);
+    let duration = args.duration.map(|d| d.get());
+    if args.dry_run {
+        return dry_run(&loaded, seed, duration).await;
+    }
+    let formats = if args.format.is_empty() {
+        scenario.report.formats.clone()
+    } else {
+        args.format.clone()
+    };
+    let parent = args
+        .out
+        .clone()
+        .unwrap_or_else(|| scenario.report.dir.clone());
+    // The output folder is made before anything is killed, so a bad path costs nothing.
+    let dir = create_run_dir(&parent, &scenario.name).map_err(|e| {
+        Failure::new(
+            Outcome::BadInput,
+            anyhow!("cannot create a run folder in {}: {e}", parent.display()),
+        )
+    })?;
+    println!(
+        "firedrill {}: scenario {} on {}, seed {seed}",
+        env!("CARGO_PKG_VERSION"),
+        scenario.name,
+        scenario.platform.kind()
+    );
+    println!("report folder: {}", dir.display());
+    let stop = CancellationToken::new();
+    watch_signals(stop.clone());
+    let opts = RunOptions {
+        seed: Some(seed),
+        duration,
+    };
+    let output = run::run(&loaded, seed, &opts, &dir, stop).await?;
+    let report = report::from_journal(&output.entries)
+        .map_err(|e| Failure::new(Outcome::PlatformFailed, anyhow!("building the report: {e}")))?;
+    write_reports(&dir, &report, &formats)?;
+    print!(
+        "{}",
+        String::from_utf8_lossy(&report::terminal::render(&report))
+    );
+    Ok(match output.status {
+        RunStatus::Interrupted => Outcome::Interrupted,
+        _ => verdict_outcome(&report),
+    })
+}
+
+fn verdict_outcome(report: &RunReport) -> Outcome {
+    match report.verdict {
+        Verdict::Pass => Outcome::Pass,
+        Verdict::Fail => Outcome::SloBreached,
+    }
+}
+
+fn write_reports(dir: &Path, report: &RunReport, formats: &[ReportFormat]) -> Result<(), Failure> {
+    let written = files::write(dir, report, formats).map_err(|e| {
+        Failure::new(
+            Outcome::PlatformFailed,
+            anyhow!("cannot write the report into {}: {e}", dir.display()),
+        )
+    })?;
+    for path in written {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+async fn dry_run(
+    loaded: &LoadedScenario,
+    seed: u64,
+    duration: Option<std::time::Duration>,
+) -> Result<Outcome, Failure> {
+    let scenario = &loaded.scenario;
+    let platform = platform::connect(scenario, seed)
+        .await
+        .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
+    let planned = plan::plan(scenario, seed, duration, &*platform)
+        .await
+        .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
+    println!(
+        "dry run of {} on {}, seed {seed}: nothing will be touched",
+        scenario.name,
+        scenario.platform.kind()
+    );
+    println!(
+        "{:>4}  {:>9}  {:<12} {:<24} guards",
+        "seq", "at", "target", "victims"
+    );
+    for d in &planned {
+        let victims = if d.names.is_empty() {
+            "-".to_string()
+        } else {
+            d.names.join(", ")
+        };
+        println!(
+            "{:>4}  {:>9}  {:<12} {:<24} {}",
+            d.seq,
+            format_micros(d.offset_ms * 1000),
+            d.target,
+            victims,
+            d.refused.as_deref().unwrap_or("allowed")
+        );
+    }
+    let kills: usize = planned.iter().map(|d| d.slots.len()).sum();
+    println!(
+        "{} decisions, {kills} kills planned (assuming every recovery ends before the next decision)",
+        planned.len()
+    );
+    Ok(Outcome::Pass)
+}
+
+/// One instance as `targets` shows it.
+#[derive(Debug, Serialize)]
+struct TargetRow {
+    target: String,
+    id: String,
+    slot: String,
+    name: String,
+    healthy: bool,
+    age_seconds: Option<f64>,
+    eligible: bool,
+    reason: Option<String>,
+}
+
+/// A target's guard summary as `targets` shows it.
+#[derive(Debug, Serialize)]
+struct TargetSummary {
+    target: String,
+    desired: u32,
+    healthy: u32,
+    eligible: u32,
+    floor: u32,
+    kills_allowed_now: u32,
+    instances: Vec<TargetRow>,
+}
+
+async fn targets(path: &Path, output: OutputFormat) -> Result<Outcome, Failure> {
+    let loaded = load(path)?;
+    let scenario = &loaded.scenario;
+    let platform = platform::connect(scenario, choose_seed(None, scenario.seed))
+        .await
+        .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
+    let now = now_micros();
+    let mut summaries = Vec::new();
+    for target in &scenario.targets {
+        let mut instances = platform
+            .preview(&target.name)
+            .await
+            .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
+        instances.sort_by(|a, b| (&a.slot, &a.id).cmp(&(&b.slot, &b.id)));
+        let healthy = instances.iter().filter(|i| i.healthy).count() as u32;
+        let known = platform
+            .desired_capacity(&target.name)
+            .await
+            .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
+        let desired = target.capacity.or(known).unwrap_or(healthy);
+        let floor = scenario
+            .policy
+            .min_healthy
+            .map_or(0, |m| m.resolve_ceil(desired));
+        let never = |_: &str| false;
+        let rows: Vec<TargetRow> = instances
+            .iter()
+            .map(|i| {
+                let verdict = eligibility(i, target, &scenario.policy, now, &never);
+                TargetRow {
+                    target: target.name.clone(),
+                    id: i.id.clone(),
+                    slot: i.slot.clone(),
+                    name: i.name.clone(),
+                    healthy: i.healthy,
+                    age_seconds: i.started_at.map(|s| (now - s) as f64 / 1e6),
+                    eligible: verdict.is_ok(),
+                    reason: verdict.err().map(|w| format!("{w:?}")),
+                }
+            })
+            .collect();
+        let eligible = rows.iter().filter(|r| r.eligible).count() as u32;
+        let wanted = scenario.policy.pick.resolve_floor_min1(desired);
+        let allowed = wanted
+            .min(scenario.policy.max_in_flight)
+            .min(healthy.saturating_sub(floor))
+            .min(eligible);
+        summaries.push(TargetSummary {
+            target: target.name.clone(),
+            desired,
+            healthy,
+            eligible,
+            floor,
+            kills_allowed_now: allowed,
+            instances: rows,
+        });
+    }
+    match output {
+        OutputFormat::Json => {
+            let text = serde_json::to_string_pretty(&summaries)
+                .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
+            println!("{text}");
+        }
+        OutputFormat::Text => {
+            for s in &summaries {
+                println!(
+                    "target {}: {} healthy of {} desired, floor {}, {} eligible; a decision now may kill {}",
+                    s.target, s.healthy, s.desired, s.floor, s.eligible, s.kills_allowed_now
+                );
+                for r in &s.instances {
+                    println!(
+                        "  {:<16} {:<24} {:<8} {}",
+                        r.slot,
+                        r.name,
+                        if r.healthy { "healthy" } else { "unhealthy" },
+                        match &r.reason {
+                            None => "eligible".to_string(),
+                            Some(why) => format!("not eligible: {why}"),
+                        }
+                    );
+                }
+            }
+        }
+    }
+    Ok(Outcome::Pass)
+}
+
+/// `firedrill report`: rebuilds reports from a journal alone.
+fn rebuild_report(path: &Path, formats: &[ReportFormat]) -> Result<Outcome, Failure> {
+    let (journal_path, dir) = if path.is_dir() {
+        (path.join(JOURNAL_FILE), path.to_path_buf())
+    } else {
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        (path.to_path_buf(), dir)
+    };
+    let entries = journal::read(&journal_path).map_err(|e| Failure::new(Outcome::BadInput, e))?;
+    let report = report::from_journal(&entries).map_err(|e| {
+        Failure::new(
+            Outcome::BadInput,
+            anyhow!("{}: {e}", journal_path.display()),
+        )
+    })?;
+    let formats = if formats.is_empty() {
+        vec![ReportFormat::Json, ReportFormat::Markdown]
+    } else {
+        formats.to_vec()
+    };
+    write_reports(&dir, &report, &formats)?;
+    print!(
+        "{}",
+        String::from_utf8_lossy(&report::terminal::render(&report))
+    );
+    Ok(verdict_outcome(&report))
 }

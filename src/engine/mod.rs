@@ -1,5 +1,12 @@
 //! The run: the scheduler decides kills, the platform carries them out, recovery trackers time
 //! them, and the recorder writes everything down as it happens.
 
+pub mod capacity;
 pub mod phase;
+pub mod plan;
+pub mod recovery;
+pub mod rng;
+pub mod run;
+pub mod scheduler;
 pub mod status;
+pub mod trigger;

@@ -1,8 +1,89 @@
-//! The live status line on a terminal, and plain log lines elsewhere.
+//! The live status line on a terminal (kills, recoveries in flight, healthy/desired), redrawn in
+//! place on stderr. Off a terminal nothing is drawn; the log lines tell the story instead.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
 
 /// Whether stderr is a terminal that may show colour (`NO_COLOR` unset).
 pub fn stderr_is_color_terminal() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// What the status line shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Kills so far.
+    pub kills: u32,
+    /// `max_kills`, if set.
+    pub max_kills: Option<u32>,
+    /// Recoveries in flight.
+    pub in_flight: u32,
+    /// Healthy instances over all targets.
+    pub healthy: u32,
+    /// Desired instances over all targets.
+    pub desired: u32,
+    /// Time to the next decision, when one is planned.
+    pub next_in: Option<Duration>,
+    /// Elapsed run time.
+    pub elapsed: Duration,
+}
+
+impl Snapshot {
+    /// The line's text.
+    pub fn line(&self) -> String {
+        let kills = match self.max_kills {
+            Some(m) => format!("{}/{m}", self.kills),
+            None => self.kills.to_string(),
+        };
+        let next = match self.next_in {
+            Some(d) => format!("next decision in {:.1}s", d.as_secs_f64()),
+            None => "waiting for recoveries".to_string(),
+        };
+        format!(
+            "[{:>5.1}s] kills {kills} · in flight {} · healthy {}/{} · {next}",
+            self.elapsed.as_secs_f64(),
+            self.in_flight,
+            self.healthy,
+            self.desired
+        )
+    }
+}
+
+/// Draws the status line when stderr is a terminal.
+#[derive(Debug)]
+pub struct StatusLine {
+    enabled: bool,
+}
+
+impl StatusLine {
+    /// A status line that draws only on a terminal.
+    pub fn new() -> StatusLine {
+        StatusLine {
+            enabled: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Redraws the line.
+    pub fn draw(&self, snap: &Snapshot) {
+        if self.enabled {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2K{}", snap.line());
+            let _ = err.flush();
+        }
+    }
+
+    /// Clears the line so later output starts clean.
+    pub fn clear(&self) {
+        if self.enabled {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2K");
+            let _ = err.flush();
+        }
+    }
+}
+
+impl Default for StatusLine {
+    fn default() -> Self {
+        StatusLine::new()
+    }
 }

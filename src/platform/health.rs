@@ -28,3 +28,8 @@ pub enum Probe {
 pub async fn check(_probe: &Probe, _timeout: Duration) -> Result<(), String> {
     todo!("local helper")
 }
+
+/// `firedrill probe URL`: one probe of `http://HOST:PORT/PATH` or `tcp://HOST:PORT`.
+pub async fn probe_url(_url: &str, _timeout: Duration) -> Result<(), String> {
+    todo!("local helper")
+}

@@ -138,13 +138,18 @@ pub trait Platform: Send + Sync {
     /// The instances of `target` that exist now, eligible or not, ordered by slot.
     async fn instances(&self, target: &str) -> Result<Vec<Instance>, PlatformError>;
 
+    /// The instances of `target` a run would start from, without changing anything: for a
+    /// managed fleet, the instances firedrill would spawn. `--dry-run` and `targets` use it.
+    async fn preview(&self, target: &str) -> Result<Vec<Instance>, PlatformError> {
+        self.instances(target).await
+    }
+
     /// The desired healthy count of `target` when the platform knows it (managed replicas,
     /// Swarm replicas). The scenario's `capacity` overrides it.
     async fn desired_capacity(&self, target: &str) -> Result<Option<u32>, PlatformError>;
 
     /// Carries out `action` on `victim`.
-    async fn kill(&self, victim: &Instance, action: &Action)
-        -> Result<KillReceipt, PlatformError>;
+    async fn kill(&self, victim: &Instance, action: &Action) -> Result<KillReceipt, PlatformError>;
 
     /// Undoes anything left half-done (unpauses), and stops what firedrill itself spawned.
     async fn shutdown(&self) -> Result<(), PlatformError>;

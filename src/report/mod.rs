@@ -2,6 +2,7 @@
 //! renderer is a pure `render(&RunReport) -> Vec<u8>` with no I/O.
 
 pub mod build;
+pub mod files;
 pub mod histogram;
 pub mod json;
 pub mod markdown;

@@ -337,7 +337,7 @@ pub struct Schedule {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
-    /// How many victims per decision: a count, or a percentage of the eligible instances
+    /// How many victims per decision: a count, or a percentage of the desired capacity
     /// rounded down (but at least one).
     #[serde(default = "default_pick")]
     pub pick: CountOrPercent,

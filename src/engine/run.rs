@@ -1,0 +1,529 @@
+//! One run, start to verdict: start the platform, take the baseline, then loop over platform
+//! events, scheduled decisions and a 100 ms tick until the schedule is done and every recovery
+//! has ended. Everything is journalled as it happens; the platform is always shut down, even
+//! when the run fails or is interrupted.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::engine::capacity::Capacity;
+use crate::engine::recovery::{Finding, Recoveries};
+use crate::engine::rng::{SeededRng, Stream};
+use crate::engine::scheduler::{decide, eligibility, Clock, GuardState};
+use crate::engine::status::{Snapshot, StatusLine};
+use crate::engine::trigger;
+use crate::journal::{
+    Decision, Entry, KillEntry, Recorder, RunStarted, RunStatus, TriggerEntry, Victim, JOURNAL_FILE,
+};
+use crate::platform::{self, now_micros, Instance, Micros, Platform, PlatformError, PlatformEvent};
+use crate::scenario::LoadedScenario;
+use crate::units::format_micros;
+use crate::{Failure, Outcome};
+
+/// How long an interrupted run waits for recoveries already in flight.
+const INTERRUPT_DRAIN: Duration = Duration::from_secs(10);
+
+/// How often timeouts are checked and the status line redrawn.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Options that override the scenario for one run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Overrides the scenario's seed.
+    pub seed: Option<u64>,
+    /// Overrides `schedule.duration`.
+    pub duration: Option<Duration>,
+}
+
+/// What a finished run left behind.
+#[derive(Debug)]
+pub struct RunOutput {
+    /// The journal's entries.
+    pub entries: Vec<Entry>,
+    /// How the run ended.
+    pub status: RunStatus,
+}
+
+/// The seed a run uses: the flag, then the scenario, then a fresh random one.
+pub fn choose_seed(flag: Option<u64>, scenario: Option<u64>) -> u64 {
+    flag.or(scenario).unwrap_or_else(rand::random)
+}
+
+/// Runs a scenario against its platform, journalling into `run_dir`. `stop` ends the run early
+/// (Ctrl-C): scheduling stops, recoveries in flight get a bounded time, the journal is closed.
+pub async fn run(
+    loaded: &LoadedScenario,
+    seed: u64,
+    opts: &RunOptions,
+    run_dir: &Path,
+    stop: CancellationToken,
+) -> Result<RunOutput, Failure> {
+    let journal_path = run_dir.join(JOURNAL_FILE);
+    let recorder = Recorder::create(&journal_path).map_err(|e| {
+        Failure::new(
+            Outcome::BadInput,
+            anyhow::anyhow!("cannot create {}: {e}", journal_path.display()),
+        )
+    })?;
+    let platform = platform::connect(&loaded.scenario, seed)
+        .await
+        .map_err(platform_failure)?;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let platform_stop = CancellationToken::new();
+
+    let started = tokio::select! {
+        r = platform.start(tx, platform_stop.clone()) => r.map_err(platform_failure),
+        _ = stop.cancelled() => Err(Failure::new(
+            Outcome::Interrupted,
+            anyhow::anyhow!("interrupted while the platform was starting"),
+        )),
+    };
+    let result = match started {
+        Ok(()) => {
+            let mut run = Run::new(loaded, seed, opts, &*platform, recorder, rx);
+            run.execute(stop).await
+        }
+        Err(e) => Err(e),
+    };
+    platform_stop.cancel();
+    if let Err(e) = platform.shutdown().await {
+        warn!("platform shutdown: {e}");
+    }
+    result
+}
+
+fn platform_failure(e: PlatformError) -> Failure {
+    let outcome = match e {
+        PlatformError::Unsupported { .. } => Outcome::BadInput,
+        _ => Outcome::PlatformFailed,
+    };
+    Failure::new(outcome, e)
+}
+
+/// The state of one run in progress.
+struct Run<'a> {
+    loaded: &'a LoadedScenario,
+    seed: u64,
+    opts: &'a RunOptions,
+    platform: &'a dyn Platform,
+    recorder: Recorder,
+    events: mpsc::UnboundedReceiver<PlatformEvent>,
+    capacity: Capacity,
+    recoveries: Recoveries,
+    selection: SeededRng,
+    kills: u32,
+    seq: u32,
+    triggers: JoinSet<TriggerEntry>,
+    write_error: Option<std::io::Error>,
+}
+
+impl<'a> Run<'a> {
+    fn new(
+        loaded: &'a LoadedScenario,
+        seed: u64,
+        opts: &'a RunOptions,
+        platform: &'a dyn Platform,
+        recorder: Recorder,
+        events: mpsc::UnboundedReceiver<PlatformEvent>,
+    ) -> Run<'a> {
+        let recovery = &loaded.scenario.recovery;
+        Run {
+            loaded,
+            seed,
+            opts,
+            platform,
+            recorder,
+            events,
+            capacity: Capacity::default(),
+            recoveries: Recoveries::new(recovery.timeout.get(), recovery.settle.get()),
+            selection: SeededRng::new(seed, Stream::Selection),
+            kills: 0,
+            seq: 0,
+            triggers: JoinSet::new(),
+            write_error: None,
+        }
+    }
+
+    fn record(&mut self, entry: Entry) {
+        if self.write_error.is_some() {
+            return;
+        }
+        if let Err(e) = self.recorder.record(entry) {
+            warn!("cannot write {}: {e}", self.recorder.path().display());
+            self.write_error = Some(e);
+        }
+    }
+
+    async fn baseline(&mut self) -> Result<Micros, Failure> {
+        let scenario = &self.loaded.scenario;
+        let mut initial = Vec::new();
+        let mut desired = BTreeMap::new();
+        for target in &scenario.targets {
+            let instances = self
+                .platform
+                .instances(&target.name)
+                .await
+                .map_err(platform_failure)?;
+            let known = self
+                .platform
+                .desired_capacity(&target.name)
+                .await
+                .map_err(platform_failure)?;
+            let healthy = instances.iter().filter(|i| i.healthy).count() as u32;
+            let want = target.capacity.or(known).unwrap_or(healthy);
+            if healthy < want {
+                warn!(
+                    "target {}: only {healthy} of {want} instances are healthy at the start",
+                    target.name
+                );
+            }
+            desired.insert(target.name.clone(), want);
+            initial.extend(instances);
+        }
+        let at = now_micros();
+        self.capacity = Capacity::new(desired.clone(), &initial);
+        self.record(Entry::RunStarted(RunStarted {
+            at,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            scenario: scenario.name.clone(),
+            scenario_path: self.loaded.path.display().to_string(),
+            scenario_sha256: self.loaded.sha256.clone(),
+            seed: self.seed,
+            platform: self.platform.kind().to_string(),
+            desired: desired.clone(),
+            slos: scenario.slos.clone(),
+            recovery_timeout_us: scenario.recovery.timeout.as_micros(),
+            initial,
+        }));
+        for (target, want) in desired {
+            let healthy = self.capacity.healthy(&target);
+            info!("target {target}: {healthy}/{want} healthy");
+            self.record(Entry::Capacity {
+                at,
+                target,
+                healthy,
+                desired: want,
+            });
+        }
+        Ok(at)
+    }
+
+    async fn execute(&mut self, stop: CancellationToken) -> Result<RunOutput, Failure> {
+        self.baseline().await?;
+        let scenario = &self.loaded.scenario;
+        let t0 = tokio::time::Instant::now();
+        let mut clock = Clock::new(&scenario.schedule, self.opts.duration, self.seed);
+        let max_kills = scenario.schedule.max_kills;
+        let mut next = clock.next_decision();
+        let mut ticker = tokio::time::interval(TICK);
+        let status_line = StatusLine::new();
+        let mut interrupted_at: Option<Instant> = None;
+
+        loop {
+            let done_killing = max_kills.is_some_and(|m| self.kills >= m);
+            let scheduling = next.is_some() && !done_killing && interrupted_at.is_none();
+            if !scheduling && self.recoveries.is_idle() && self.triggers.is_empty() {
+                break;
+            }
+            if self.write_error.is_some() {
+                break;
+            }
+            let wake = t0 + next.unwrap_or_default();
+            tokio::select! {
+                _ = stop.cancelled(), if interrupted_at.is_none() => {
+                    info!("interrupted: no more kills; waiting up to {}s for recoveries in flight", INTERRUPT_DRAIN.as_secs());
+                    interrupted_at = Some(Instant::now());
+                }
+                Some(ev) = self.events.recv() => self.on_event(ev),
+                _ = tokio::time::sleep_until(wake), if scheduling => {
+                    let offset = next.unwrap_or_default();
+                    self.decide_all(offset).await;
+                    next = clock.next_decision();
+                }
+                Some(done) = self.triggers.join_next(), if !self.triggers.is_empty() => {
+                    if let Ok(entry) = done {
+                        info!("trigger for kill #{} exited with {:?} after {}", entry.kill_id, entry.exit_code, format_micros(entry.duration_us));
+                        self.record(Entry::Trigger(entry));
+                    }
+                }
+                _ = ticker.tick() => {
+                    let found = self.recoveries.tick(Instant::now(), now_micros());
+                    self.record_findings(found);
+                    let (healthy, desired) = self.capacity.totals();
+                    status_line.draw(&Snapshot {
+                        kills: self.kills,
+                        max_kills,
+                        in_flight: self.recoveries.in_flight(),
+                        healthy,
+                        desired,
+                        next_in: scheduling.then(|| wake.saturating_duration_since(tokio::time::Instant::now())),
+                        elapsed: t0.elapsed(),
+                    });
+                    if interrupted_at.is_some_and(|t| t.elapsed() >= INTERRUPT_DRAIN) {
+                        break;
+                    }
+                }
+            }
+        }
+        status_line.clear();
+        // Anything still buffered happened before the end; keep it in the record.
+        while let Ok(ev) = self.events.try_recv() {
+            self.on_event(ev);
+        }
+        let leftover = self.recoveries.abandon(now_micros());
+        self.record_findings(leftover);
+        self.triggers.abort_all();
+
+        let status = if interrupted_at.is_some() {
+            RunStatus::Interrupted
+        } else if self.write_error.is_some() {
+            RunStatus::Failed
+        } else {
+            RunStatus::Completed
+        };
+        let reason = match (&self.write_error, status) {
+            (Some(e), _) => Some(format!("journal write failed: {e}")),
+            (None, RunStatus::Interrupted) => Some("interrupted by signal".to_string()),
+            _ => None,
+        };
+        self.record(Entry::RunEnded {
+            at: now_micros(),
+            status,
+            reason,
+        });
+        if let Some(e) = self.write_error.take() {
+            return Err(Failure::new(
+                Outcome::PlatformFailed,
+                anyhow::anyhow!("cannot write {}: {e}", self.recorder.path().display()),
+            ));
+        }
+        Ok(RunOutput {
+            entries: self.recorder.entries().to_vec(),
+            status,
+        })
+    }
+
+    fn on_event(&mut self, ev: PlatformEvent) {
+        debug!(?ev, "platform event");
+        self.record(Entry::Event(ev.clone()));
+        if let Some(healthy) = self.capacity.apply(&ev) {
+            let desired = self.capacity.desired(&ev.target);
+            self.record(Entry::Capacity {
+                at: ev.at,
+                target: ev.target.clone(),
+                healthy,
+                desired,
+            });
+        }
+        let found = self.recoveries.on_event(&ev, &self.capacity);
+        self.record_findings(found);
+    }
+
+    fn record_findings(&mut self, found: Vec<Finding>) {
+        for f in found {
+            let entry = match f {
+                Finding::Mark {
+                    kill_id,
+                    phase,
+                    at,
+                    instance,
+                    uncertain,
+                } => {
+                    if phase == crate::engine::phase::Phase::Restored {
+                        info!("kill #{kill_id}: restored by {instance}");
+                    }
+                    Entry::Phase {
+                        kill_id,
+                        phase,
+                        at,
+                        instance,
+                        uncertain,
+                    }
+                }
+                Finding::Flap {
+                    kill_id,
+                    at,
+                    instance,
+                } => {
+                    warn!("kill #{kill_id}: replacement {instance} flapped (unhealthy within the settle window)");
+                    Entry::Flap {
+                        kill_id,
+                        at,
+                        instance,
+                    }
+                }
+                Finding::Unrecovered {
+                    kill_id,
+                    at,
+                    stalled_in,
+                } => {
+                    warn!("kill #{kill_id}: unrecovered, stalled in {stalled_in}");
+                    Entry::Unrecovered {
+                        kill_id,
+                        at,
+                        stalled_in,
+                    }
+                }
+            };
+            self.record(entry);
+        }
+    }
+
+    async fn decide_all(&mut self, offset: Duration) {
+        let scenario = &self.loaded.scenario;
+        for target in &scenario.targets {
+            self.seq += 1;
+            let now = now_micros();
+            let mut instances = match self.platform.instances(&target.name).await {
+                Ok(list) => list,
+                Err(e) => {
+                    warn!("decision #{}: cannot list {}: {e}", self.seq, target.name);
+                    Vec::new()
+                }
+            };
+            instances.sort_by(|a, b| (&a.slot, &a.id).cmp(&(&b.slot, &b.id)));
+            let mut eligible: Vec<Instance> = Vec::new();
+            let mut ineligible = Vec::new();
+            for mut inst in instances {
+                // The event-derived view is the one the guards and the timeline use.
+                inst.healthy = self.capacity.is_healthy(&target.name, &inst.id);
+                let busy = |id: &str| self.recoveries.involves(id);
+                match eligibility(&inst, target, &scenario.policy, now, &busy) {
+                    Ok(()) => eligible.push(inst),
+                    Err(why) => ineligible.push(why),
+                }
+            }
+            let guards = GuardState {
+                healthy: self.capacity.healthy(&target.name),
+                desired: self.capacity.desired(&target.name),
+                in_flight: self.recoveries.in_flight(),
+            };
+            let choice = decide(
+                &scenario.policy,
+                eligible.len(),
+                &ineligible,
+                guards,
+                &mut self.selection,
+            );
+            let mut victims: Vec<Instance> = choice
+                .victims
+                .iter()
+                .map(|&i| eligible[i].clone())
+                .collect();
+            let mut refused = choice.refused;
+            if let Some(max) = scenario.schedule.max_kills {
+                let left = max.saturating_sub(self.kills) as usize;
+                if victims.len() > left {
+                    victims.truncate(left);
+                    refused.get_or_insert_with(|| {
+                        format!("trimmed to {left}: max_kills {max} reached")
+                    });
+                }
+            }
+            let decision = Decision {
+                seq: self.seq,
+                offset_ms: offset.as_millis() as u64,
+                at: now,
+                target: target.name.clone(),
+                eligible: eligible.len() as u32,
+                healthy: guards.healthy,
+                desired: guards.desired,
+                in_flight: guards.in_flight,
+                wanted: choice.wanted,
+                victims: victims
+                    .iter()
+                    .map(|v| Victim {
+                        id: v.id.clone(),
+                        slot: v.slot.clone(),
+                        name: v.name.clone(),
+                    })
+                    .collect(),
+                refused: refused.clone(),
+            };
+            if let Some(reason) = &refused {
+                info!("decision #{} on {}: {reason}", self.seq, target.name);
+            }
+            self.record(Entry::Decision(decision));
+            for victim in victims {
+                self.kill(victim).await;
+            }
+        }
+    }
+
+    async fn kill(&mut self, victim: Instance) {
+        let action = &self.loaded.scenario.action;
+        match self.platform.kill(&victim, action).await {
+            Ok(receipt) => {
+                self.kills += 1;
+                let kill_id = self.kills;
+                info!(
+                    "kill #{kill_id}: {} ({}) with {}",
+                    victim.name,
+                    victim.slot,
+                    action.describe()
+                );
+                self.record(Entry::Kill(KillEntry {
+                    kill_id,
+                    seq: self.seq,
+                    at: receipt.at,
+                    target: victim.target.clone(),
+                    victim: victim.id.clone(),
+                    slot: victim.slot.clone(),
+                    name: victim.name.clone(),
+                    action: action.describe(),
+                    detail: receipt.detail,
+                }));
+                let mark = self.recoveries.open(kill_id, &victim, receipt.at);
+                self.record_findings(vec![mark]);
+                if let Some(t) = &self.loaded.scenario.recovery.trigger {
+                    let command = t.command.clone();
+                    let timeout = t
+                        .timeout
+                        .map(|d| d.get())
+                        .unwrap_or(trigger::DEFAULT_TIMEOUT);
+                    self.triggers.spawn(async move {
+                        trigger::run(kill_id, &command, &victim, timeout).await
+                    });
+                }
+            }
+            Err(e) => {
+                warn!("kill of {} ({}) failed: {e}", victim.name, victim.slot);
+                self.record(Entry::KillFailed {
+                    seq: self.seq,
+                    victim: victim.id.clone(),
+                    at: now_micros(),
+                    error: e.to_string(),
+                });
+            }
+        }
+    }
+}
+
+/// Creates `<parent>/<UTC yyyymmddThhmmssZ>-<name>/`, adding `-2`, `-3`… if it exists.
+pub fn create_run_dir(parent: &Path, name: &str) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(parent)?;
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let base = format!("{stamp}-{name}");
+    for n in 1..1000 {
+        let dir = if n == 1 {
+            parent.join(&base)
+        } else {
+            parent.join(format!("{base}-{n}"))
+        };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other(format!(
+        "too many runs named {base} in {}",
+        parent.display()
+    )))
+}

@@ -1,0 +1,157 @@
+//! The recovery trigger: a command run after each kill, for teams whose replacement is a
+//! pipeline (`docker compose up -d`, a rebuild job) rather than a restart. It runs with no
+//! shell; its exit status, duration and the tail of its output go into the journal.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncReadExt;
+use tokio::process::Command;
+
+use crate::journal::TriggerEntry;
+use crate::platform::{now_micros, Instance};
+
+/// How much of the trigger's output the report keeps.
+const TAIL_LINES: usize = 20;
+const TAIL_BYTES: usize = 4096;
+
+/// Default time a trigger may run before it is killed.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs the trigger command for one kill and reports what it did. `{victim}` in an argument
+/// becomes the victim's id, `{victim_name}` its name and `{slot}` its slot.
+pub async fn run(
+    kill_id: u32,
+    command: &[String],
+    victim: &Instance,
+    timeout: Duration,
+) -> TriggerEntry {
+    let started_at = now_micros();
+    let began = Instant::now();
+    let argv: Vec<String> = command
+        .iter()
+        .map(|a| {
+            a.replace("{victim}", &victim.id)
+                .replace("{victim_name}", &victim.name)
+                .replace("{slot}", &victim.slot)
+        })
+        .collect();
+    let entry = |exit_code, timed_out, output_tail| TriggerEntry {
+        kill_id,
+        started_at,
+        duration_us: began.elapsed().as_micros() as u64,
+        exit_code,
+        timed_out,
+        output_tail,
+    };
+    let Some((program, args)) = argv.split_first() else {
+        return entry(None, false, "the trigger command is empty".to_string());
+    };
+    let mut child = match Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => return entry(None, false, format!("cannot start {program}: {e}")),
+    };
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let collect = async {
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let read_out = async {
+            if let Some(s) = stdout.as_mut() {
+                let _ = s.read_to_end(&mut out).await;
+            }
+        };
+        let read_err = async {
+            if let Some(s) = stderr.as_mut() {
+                let _ = s.read_to_end(&mut err).await;
+            }
+        };
+        tokio::join!(read_out, read_err);
+        let status = child.wait().await;
+        (status, out, err)
+    };
+    match tokio::time::timeout(timeout, collect).await {
+        Ok((status, out, err)) => {
+            let code = status.ok().and_then(|s| s.code());
+            entry(code, false, tail(&out, &err))
+        }
+        // Dropping the future drops the child, and kill_on_drop ends it.
+        Err(_) => entry(None, true, format!("killed after {timeout:?}")),
+    }
+}
+
+fn tail(out: &[u8], err: &[u8]) -> String {
+    let mut text = String::from_utf8_lossy(out).into_owned();
+    let err = String::from_utf8_lossy(err);
+    if !err.trim().is_empty() {
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&err);
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(TAIL_LINES);
+    let mut joined = lines[start..].join("\n");
+    if joined.len() > TAIL_BYTES {
+        let mut cut = joined.len() - TAIL_BYTES;
+        while !joined.is_char_boundary(cut) {
+            cut += 1;
+        }
+        joined = joined[cut..].to_string();
+    }
+    joined
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn victim() -> Instance {
+        Instance {
+            id: "abc".into(),
+            target: "web".into(),
+            slot: "web-1".into(),
+            name: "web-1".into(),
+            started_at: None,
+            healthy: true,
+            labels: BTreeMap::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn records_exit_code_and_output_with_the_victim_filled_in() {
+        let cmd: Vec<String> = ["sh", "-c", "echo rebuilt $0; exit 3", "{victim}"]
+            .map(String::from)
+            .to_vec();
+        let e = run(4, &cmd, &victim(), Duration::from_secs(5)).await;
+        assert_eq!(e.kill_id, 4);
+        assert_eq!(e.exit_code, Some(3));
+        assert!(!e.timed_out);
+        assert_eq!(e.output_tail, "rebuilt abc");
+    }
+
+    #[tokio::test]
+    async fn a_slow_trigger_is_killed_at_its_timeout() {
+        let cmd: Vec<String> = ["sleep", "5"].map(String::from).to_vec();
+        let e = run(1, &cmd, &victim(), Duration::from_millis(200)).await;
+        assert!(e.timed_out);
+        assert_eq!(e.exit_code, None);
+        assert!(e.duration_us < 2_000_000);
+    }
+
+    #[tokio::test]
+    async fn a_missing_program_is_reported_not_panicked() {
+        let cmd: Vec<String> = vec!["/nonexistent/firedrill-trigger".into()];
+        let e = run(1, &cmd, &victim(), Duration::from_secs(1)).await;
+        assert_eq!(e.exit_code, None);
+        assert!(e.output_tail.starts_with("cannot start"));
+    }
+}
