@@ -160,7 +160,9 @@ pub trait Platform: Send + Sync {
 pub async fn connect(scenario: &Scenario, seed: u64) -> Result<Box<dyn Platform>, PlatformError> {
     match &scenario.platform {
         PlatformConfig::Local {} => Ok(Box::new(local::LocalPlatform::new(scenario, seed)?)),
-        PlatformConfig::Docker { .. } => Ok(Box::new(docker::DockerPlatform::connect(scenario).await?)),
+        PlatformConfig::Docker { .. } => {
+            Ok(Box::new(docker::DockerPlatform::connect(scenario).await?))
+        }
         other => Err(PlatformError::Unsupported {
             platform: other.kind(),
             action: "runs in this build".to_string(),

@@ -28,7 +28,10 @@ pub async fn carry_out(
     let id = victim.id.as_str();
     let short = &id[..id.len().min(12)];
     let failed = |what: &str, e: bollard::errors::Error| {
-        PlatformError::Failed(format!("{what} container {} ({short}) failed: {e}", victim.name))
+        PlatformError::Failed(format!(
+            "{what} container {} ({short}) failed: {e}",
+            victim.name
+        ))
     };
     match action {
         Action::Kill { signal } => {
@@ -164,7 +167,9 @@ fn crash(shared: &Shared, victim: &Observed) -> Result<KillReceipt, PlatformErro
     };
     let pid = victim.pid;
     if pid <= 0 {
-        return Err(unreachable("the engine reports no main process (PID 0)".into()));
+        return Err(unreachable(
+            "the engine reports no main process (PID 0)".into(),
+        ));
     }
     let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
         .map_err(|e| unreachable(format!("host PID {pid} is not visible here ({e})")))?;

@@ -45,7 +45,11 @@ impl fmt::Display for Endpoint {
             Endpoint::Unix(path) => write!(f, "unix://{}", path.display()),
             Endpoint::Tcp(addr) => write!(f, "tcp://{addr}"),
             Endpoint::Tls { addr, cert_dir } => {
-                write!(f, "tcp://{addr} (TLS, certificates in {})", cert_dir.display())
+                write!(
+                    f,
+                    "tcp://{addr} (TLS, certificates in {})",
+                    cert_dir.display()
+                )
             }
         }
     }
@@ -95,7 +99,9 @@ impl Endpoint {
         } else if host.starts_with('/') {
             return Ok(Endpoint::Unix(PathBuf::from(&host)));
         } else {
-            return Err(bad("expected unix://PATH, tcp://HOST:PORT or https://HOST:PORT"));
+            return Err(bad(
+                "expected unix://PATH, tcp://HOST:PORT or https://HOST:PORT",
+            ));
         };
         let addr = addr.trim_end_matches('/').to_string();
         if addr.is_empty() {
@@ -144,7 +150,9 @@ impl Endpoint {
             ),
         }
         .map_err(|e| self.unreachable(e))?;
-        ping(&docker).await.map_err(|reason| self.unreachable(reason))?;
+        ping(&docker)
+            .await
+            .map_err(|reason| self.unreachable(reason))?;
         // Talk the engine's own API version when it is older than bollard's default, so a
         // Debian-packaged engine works too.
         match tokio::time::timeout(PING_TIMEOUT, docker.negotiate_version()).await {
@@ -170,6 +178,7 @@ pub async fn ping(docker: &Docker) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
         move |k| {
@@ -225,7 +234,9 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert!(matches!(home, Endpoint::Tls { cert_dir, .. } if cert_dir == PathBuf::from("/home/u/.docker")));
+        assert!(
+            matches!(home, Endpoint::Tls { cert_dir, .. } if cert_dir == Path::new("/home/u/.docker"))
+        );
     }
 
     #[test]
@@ -252,7 +263,8 @@ mod tests {
         let err = e.open().await.unwrap_err();
         assert!(matches!(err, PlatformError::Unreachable { .. }));
         assert!(
-            err.to_string().contains("unix:///nonexistent/firedrill.sock"),
+            err.to_string()
+                .contains("unix:///nonexistent/firedrill.sock"),
             "{err}"
         );
     }

@@ -174,7 +174,10 @@ impl Watcher {
             return None;
         }
         let spec = self.shared.targets.iter().find(|t| t.covers(&facts))?;
-        Some((spec.name.clone(), health_mode(&spec.health, o.has_healthcheck)))
+        Some((
+            spec.name.clone(),
+            health_mode(&spec.health, o.has_healthcheck),
+        ))
     }
 
     async fn handle(&mut self, msg: EventMessage) {
@@ -258,16 +261,17 @@ impl Watcher {
                     HealthMode::Running => true,
                     // A frozen container keeps its last health status; when it thaws still
                     // healthy, no health_status event will come to say so.
-                    HealthMode::Docker if action == "unpause" => self
-                        .shared
-                        .inspect(id)
-                        .await
-                        .is_ok_and(|o| o.health_ok),
+                    HealthMode::Docker if action == "unpause" => {
+                        self.shared.inspect(id).await.is_ok_and(|o| o.health_ok)
+                    }
                     _ => false,
                 };
                 if healthy {
                     now.healthy = true;
-                    out.push(t(EventKind::Healthy, &format!("{action}; healthy by {:?}", k.mode)));
+                    out.push(t(
+                        EventKind::Healthy,
+                        &format!("{action}; healthy by {:?}", k.mode),
+                    ));
                 } else {
                     now.healthy = false;
                 }
@@ -284,10 +288,8 @@ impl Watcher {
                 let detail = if action == "pause" { "paused" } else { "die" };
                 out.push(t(EventKind::Died, detail));
             }
-            "kill" => {
-                if self.shared.take_kill_expectation(id) {
-                    out.push(t(EventKind::Killed, "kill event for firedrill's action"));
-                }
+            "kill" if self.shared.take_kill_expectation(id) => {
+                out.push(t(EventKind::Killed, "kill event for firedrill's action"));
             }
             "destroy" => {
                 now.running = false;
@@ -348,7 +350,9 @@ impl Watcher {
                 HealthMode::Running => o.running,
                 HealthMode::Probe => before.as_ref().is_some_and(|k| k.healthy) && o.running,
             };
-            let (target, slot) = before.as_ref().map_or((target, slot), |k| (k.target.clone(), k.slot.clone()));
+            let (target, slot) = before
+                .as_ref()
+                .map_or((target, slot), |k| (k.target.clone(), k.slot.clone()));
             if mode == HealthMode::Probe {
                 if o.running {
                     self.prober.watch(&o, &target, &slot);
@@ -405,7 +409,11 @@ async fn daemon_now_nanos(docker: &Docker) -> Option<i64> {
 
 /// Docker's `since`/`until` form: `seconds.nanoseconds`.
 fn nanos_to_docker(nanos: i64) -> String {
-    format!("{}.{:09}", nanos.div_euclid(1_000_000_000), nanos.rem_euclid(1_000_000_000))
+    format!(
+        "{}.{:09}",
+        nanos.div_euclid(1_000_000_000),
+        nanos.rem_euclid(1_000_000_000)
+    )
 }
 
 #[cfg(test)]
@@ -415,7 +423,10 @@ mod tests {
 
     #[test]
     fn since_is_written_as_seconds_dot_nanoseconds() {
-        assert_eq!(nanos_to_docker(1_700_000_000_000_000_001), "1700000000.000000001");
+        assert_eq!(
+            nanos_to_docker(1_700_000_000_000_000_001),
+            "1700000000.000000001"
+        );
     }
 
     #[test]

@@ -63,7 +63,10 @@ impl Observed {
             Some(test) => !test.is_empty() && test.first().map(String::as_str) != Some("NONE"),
             None => false,
         } || health.is_some_and(|h| {
-            !matches!(h.status, None | Some(HealthStatusEnum::NONE | HealthStatusEnum::EMPTY))
+            !matches!(
+                h.status,
+                None | Some(HealthStatusEnum::NONE | HealthStatusEnum::EMPTY)
+            )
         });
         let running = state.and_then(|s| s.running).unwrap_or(false);
         let paused = state.and_then(|s| s.paused).unwrap_or(false);
@@ -72,16 +75,14 @@ impl Observed {
             .and_then(|n| n.ip_address.clone())
             .filter(|ip| !ip.is_empty())
             .or_else(|| {
-                networks
-                    .and_then(|n| n.networks.as_ref())
-                    .and_then(|nets| {
-                        let mut names: Vec<&String> = nets.keys().collect();
-                        names.sort();
-                        names
-                            .into_iter()
-                            .filter_map(|k| nets.get(k)?.ip_address.clone())
-                            .find(|ip| !ip.is_empty())
-                    })
+                networks.and_then(|n| n.networks.as_ref()).and_then(|nets| {
+                    let mut names: Vec<&String> = nets.keys().collect();
+                    names.sort();
+                    names
+                        .into_iter()
+                        .filter_map(|k| nets.get(k)?.ip_address.clone())
+                        .find(|ip| !ip.is_empty())
+                })
             });
         let exposed_port = config
             .and_then(|c| c.exposed_ports.as_ref())
@@ -168,11 +169,18 @@ pub struct Transition {
 /// uncertain: the daemon's own record of the moment is used where the inspect has one
 /// (StartedAt, FinishedAt, the last health check's end), and the detail says so; a removal has
 /// no such record and carries the resync time, saying that too.
-pub fn resync_events(known: Option<&Known>, now: Option<&Observed>, mode: HealthMode) -> Vec<Transition> {
+pub fn resync_events(
+    known: Option<&Known>,
+    now: Option<&Observed>,
+    mode: HealthMode,
+) -> Vec<Transition> {
     let mut out = Vec::new();
     let resync_time = now_micros();
     let stamp = |t: Option<Micros>, what: &str| match t {
-        Some(t) => (t, format!("seen at resync; time from the container's {what}")),
+        Some(t) => (
+            t,
+            format!("seen at resync; time from the container's {what}"),
+        ),
         None => (
             resync_time,
             format!("seen at resync; the engine has no {what}, so the resync time is used"),
@@ -193,7 +201,11 @@ pub fn resync_events(known: Option<&Known>, now: Option<&Observed>, mode: Health
             if o.running {
                 push(stamp(o.started_at, "State.StartedAt"), EventKind::Started);
                 if healthy_now(o) {
-                    let at = if mode == HealthMode::Docker { o.health_checked_at } else { o.started_at };
+                    let at = if mode == HealthMode::Docker {
+                        o.health_checked_at
+                    } else {
+                        o.started_at
+                    };
                     push(stamp(at, "last health check"), EventKind::Healthy);
                 }
             }
@@ -209,8 +221,16 @@ pub fn resync_events(known: Option<&Known>, now: Option<&Observed>, mode: Health
             let was_healthy = k.healthy && !restarted && k.running;
             let is_healthy = healthy_now(o);
             if mode != HealthMode::Probe && was_healthy != is_healthy && o.running {
-                let at = if mode == HealthMode::Docker { o.health_checked_at } else { o.started_at };
-                let kind = if is_healthy { EventKind::Healthy } else { EventKind::Unhealthy };
+                let at = if mode == HealthMode::Docker {
+                    o.health_checked_at
+                } else {
+                    o.started_at
+                };
+                let kind = if is_healthy {
+                    EventKind::Healthy
+                } else {
+                    EventKind::Unhealthy
+                };
                 push(stamp(at, "last health check"), kind);
             }
         }
@@ -259,11 +279,17 @@ mod tests {
         let o = observed(true, 9_000, 8_000, false);
         let t = resync_events(Some(&k), Some(&o), HealthMode::Docker);
         let kinds: Vec<_> = t.iter().map(|t| (t.kind, t.at)).collect();
-        assert_eq!(kinds, vec![(EventKind::Died, 8_000), (EventKind::Started, 9_000)]);
+        assert_eq!(
+            kinds,
+            vec![(EventKind::Died, 8_000), (EventKind::Started, 9_000)]
+        );
         assert!(t.iter().all(|t| t.detail.contains("resync")));
         let healthy_again = observed(true, 9_000, 8_000, true);
         let t = resync_events(Some(&k), Some(&healthy_again), HealthMode::Docker);
-        assert_eq!(t.last().map(|t| (t.kind, t.at)), Some((EventKind::Healthy, 9_500)));
+        assert_eq!(
+            t.last().map(|t| (t.kind, t.at)),
+            Some((EventKind::Healthy, 9_500))
+        );
     }
 
     #[test]
@@ -287,7 +313,10 @@ mod tests {
         let o = observed(true, 3_000, 0, true);
         let t = resync_events(None, Some(&o), HealthMode::Docker);
         let kinds: Vec<_> = t.iter().map(|t| t.kind).collect();
-        assert_eq!(kinds, vec![EventKind::Created, EventKind::Started, EventKind::Healthy]);
+        assert_eq!(
+            kinds,
+            vec![EventKind::Created, EventKind::Started, EventKind::Healthy]
+        );
         assert_eq!(t[0].at, 1_000);
     }
 

@@ -83,7 +83,12 @@ impl DockerPlatform {
             .collect::<Result<Vec<_>, _>>()?;
         let endpoint = Endpoint::resolve(host, |k| std::env::var(k).ok())?;
         let docker = endpoint.open().await?;
-        Ok(DockerPlatform::from_parts(docker, endpoint, targets, OwnContainer::detect()))
+        Ok(DockerPlatform::from_parts(
+            docker,
+            endpoint,
+            targets,
+            OwnContainer::detect(),
+        ))
     }
 
     /// A platform over an open client; tests use it to pose as another container.
@@ -184,13 +189,10 @@ impl Shared {
             };
             // The listing shows the image reference as created, or its id once the tag moved
             // on; the inspect below settles the image, so only labels and name filter here.
-            let maybe = self.targets.iter().any(|t| {
-                t.covers(&facts)
-                    || t.covers(&ContainerFacts {
-                        image: "",
-                        ..facts
-                    })
-            });
+            let maybe = self
+                .targets
+                .iter()
+                .any(|t| t.covers(&facts) || t.covers(&ContainerFacts { image: "", ..facts }));
             if !maybe || self.own.is(&id) {
                 continue;
             }
@@ -256,10 +258,13 @@ impl Platform for DockerPlatform {
     ) -> Result<(), PlatformError> {
         let stop = cancel.child_token();
         let mut watcher = Watcher::new(self.shared.clone(), events, stop.clone());
-        watcher.prime().await.map_err(|reason| PlatformError::Unreachable {
-            endpoint: self.shared.endpoint.to_string(),
-            reason,
-        })?;
+        watcher
+            .prime()
+            .await
+            .map_err(|reason| PlatformError::Unreachable {
+                endpoint: self.shared.endpoint.to_string(),
+                reason,
+            })?;
         *lock(&self.watcher_stop) = Some(stop);
         tokio::spawn(watcher.run());
         Ok(())

@@ -73,7 +73,11 @@ impl Prober {
                     last = Some(ok);
                     let event = PlatformEvent {
                         at,
-                        kind: if ok { EventKind::Healthy } else { EventKind::Unhealthy },
+                        kind: if ok {
+                            EventKind::Healthy
+                        } else {
+                            EventKind::Unhealthy
+                        },
                         instance: id.clone(),
                         target: target.clone(),
                         slot: slot.clone(),
@@ -115,12 +119,11 @@ impl Prober {
 /// The probe a target's check means for one container: its address, and the check's port or
 /// else the container's first exposed tcp port.
 pub fn probe_for(kind: Option<HealthKind>, o: &Observed) -> Result<Probe, String> {
-    let ip: IpAddr = o
-        .ip
-        .as_deref()
-        .ok_or("the container has no IP address (host network or no network)")?
-        .parse()
-        .map_err(|e| format!("the container's IP address does not parse: {e}"))?;
+    let ip: IpAddr =
+        o.ip.as_deref()
+            .ok_or("the container has no IP address (host network or no network)")?
+            .parse()
+            .map_err(|e| format!("the container's IP address does not parse: {e}"))?;
     let port_or_exposed = |port: Option<u16>| {
         port.or(o.exposed_port)
             .ok_or("the health check names no port and the container exposes none")

@@ -95,10 +95,13 @@ impl TargetSpec {
                 target.name
             )));
         }
-        let require = target.require_label.as_deref().map(|r| match r.split_once('=') {
-            Some((k, v)) => (k.trim().to_string(), Some(v.trim().to_string())),
-            None => (r.trim().to_string(), None),
-        });
+        let require = target
+            .require_label
+            .as_deref()
+            .map(|r| match r.split_once('=') {
+                Some((k, v)) => (k.trim().to_string(), Some(v.trim().to_string())),
+                None => (r.trim().to_string(), None),
+            });
         Ok(TargetSpec {
             name: target.name.clone(),
             labels,
@@ -112,7 +115,10 @@ impl TargetSpec {
     /// `key=value` label filters every covered container carries, for narrowing listings and
     /// the event subscription on the daemon side.
     pub fn label_filters(&self) -> Vec<String> {
-        self.labels.iter().map(|(k, v)| format!("{k}={v}")).collect()
+        self.labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect()
     }
 
     /// Whether the selector covers the container (eligible or not).
@@ -121,7 +127,10 @@ impl TargetSpec {
             .iter()
             .all(|(k, v)| c.labels.get(k).is_some_and(|have| have == v))
             && self.name_re.as_ref().map_or(true, |re| re.is_match(c.name))
-            && self.image.as_deref().map_or(true, |want| image_matches(want, c.image))
+            && self
+                .image
+                .as_deref()
+                .map_or(true, |want| image_matches(want, c.image))
     }
 
     /// Whether firedrill may touch the container: `Ok` or the first reason not to.
@@ -235,7 +244,8 @@ impl OwnContainer {
 }
 
 fn is_hex(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    s.bytes()
+        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
 /// 64-hex runs that sit where Docker puts container ids: `/docker/<id>`,
@@ -248,7 +258,10 @@ fn container_ids_in(text: &str) -> Vec<String> {
             continue;
         }
         let cand = &rest[..64];
-        let after_ok = rest.as_bytes().get(64).map_or(true, |b| !b.is_ascii_hexdigit());
+        let after_ok = rest
+            .as_bytes()
+            .get(64)
+            .map_or(true, |b| !b.is_ascii_hexdigit());
         let before = &text[..i];
         let placed = before.ends_with("/docker/")
             || before.ends_with("docker-")
@@ -299,8 +312,11 @@ mod tests {
     fn all_labels_must_match() {
         let t = target(
             Selector {
-                labels: [("app".to_string(), "web".to_string()), ("tier".into(), "a".into())]
-                    .into(),
+                labels: [
+                    ("app".to_string(), "web".to_string()),
+                    ("tier".into(), "a".into()),
+                ]
+                .into(),
                 ..Selector::default()
             },
             None,
@@ -394,13 +410,14 @@ mod tests {
     fn container_ids_are_found_in_cgroup_and_mountinfo_lines() {
         let cgroup_v1 = format!("12:memory:/docker/{ID}\n");
         let cgroup_v2 = format!("0::/system.slice/docker-{ID}.scope\n");
-        let mountinfo = format!(
-            "600 590 0:50 /var/lib/docker/containers/{ID}/hostname /etc/hostname rw\n"
-        );
+        let mountinfo =
+            format!("600 590 0:50 /var/lib/docker/containers/{ID}/hostname /etc/hostname rw\n");
         for text in [cgroup_v1, cgroup_v2, mountinfo] {
             assert_eq!(container_ids_in(&text), vec![ID.to_string()], "{text}");
         }
-        assert!(container_ids_in("4:memory:/process_api/320871d3b135da84da3dfcf77268fb0f").is_empty());
+        assert!(
+            container_ids_in("4:memory:/process_api/320871d3b135da84da3dfcf77268fb0f").is_empty()
+        );
     }
 
     #[test]
