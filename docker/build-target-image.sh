@@ -18,7 +18,8 @@ RUSTFLAGS="-C target-feature=+crt-static" cargo build --release \
     --manifest-path "$root/Cargo.toml" --target "$triple" --target-dir "$target_dir"
 binary="$target_dir/$triple/release/firedrill"
 
-if ldd "$binary" >/dev/null 2>&1; then
+# ldd lists "=> /lib/..." lines only for a dynamically linked binary.
+if ldd "$binary" 2>&1 | grep -q "=>"; then
     echo "error: $binary is dynamically linked; a FROM scratch image needs a static build" >&2
     exit 1
 fi

@@ -7,6 +7,6 @@ COPY firedrill /firedrill
 EXPOSE 8080
 # One-second checks so tests and demos see health changes quickly; `docker run --health-*`
 # flags override these per container.
-HEALTHCHECK --interval=1s --timeout=1s --start-period=0s --retries=1 \
+HEALTHCHECK --interval=1s --timeout=1s --retries=1 \
     CMD ["/firedrill", "probe", "--timeout", "900ms", "http://127.0.0.1:8080/health"]
 ENTRYPOINT ["/firedrill", "target", "--bind", "0.0.0.0", "--port", "8080"]

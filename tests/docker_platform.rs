@@ -72,12 +72,18 @@ async fn next_event(
         .unwrap_or_else(|_| panic!("no {kind:?} event for {id} within 20s"))
 }
 
-fn daemon_micros(log: &EventLog, id: &str, action: &str) -> i64 {
+/// The daemon's time of the first `action` event of `id` at or after `after` (µs).
+fn daemon_micros_after(log: &EventLog, id: &str, action: &str, after: i64) -> i64 {
     log.snapshot()
         .iter()
-        .find(|e| e.id == id && e.action == action)
+        .filter(|e| e.id == id && e.action == action)
         .map(|e| e.time_nano / 1_000)
+        .find(|&t| t >= after)
         .unwrap_or_else(|| panic!("no daemon {action} event for {id}"))
+}
+
+fn daemon_micros(log: &EventLog, id: &str, action: &str) -> i64 {
+    daemon_micros_after(log, id, action, 0)
 }
 
 #[tokio::test]
@@ -274,9 +280,11 @@ async fn crash_fires_the_restart_policy_and_the_same_container_comes_back_health
     let healthy = next_event(&mut rx, &id, EventKind::Healthy).await;
     assert!(receipt.at <= died.at && died.at < started.at && started.at <= healthy.at);
     assert_eq!(died.at, daemon_micros(&log, &id, "die"));
+    let after = died.at;
+    assert_eq!(started.at, daemon_micros_after(&log, &id, "start", after));
     assert_eq!(
         healthy.at,
-        daemon_micros(&log, &id, "health_status: healthy")
+        daemon_micros_after(&log, &id, "health_status: healthy", after)
     );
     assert_eq!(run.inspect(&id)["RestartCount"], 1);
     cancel.cancel();

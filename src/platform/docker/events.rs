@@ -282,6 +282,11 @@ impl Watcher {
                 }
             }
             "die" | "pause" => {
+                if action == "die" {
+                    // The kill event comes before the die; a mark still open here belongs to
+                    // an action whose kill event never came, and must not claim a later one.
+                    self.shared.take_kill_expectation(id);
+                }
                 now.running = false;
                 now.healthy = false;
                 self.prober.unwatch(id);
