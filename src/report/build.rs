@@ -2,6 +2,8 @@
 //! through here, so a report rebuilt from a journal matches the one the run wrote.
 
 mod capacity;
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod kills;
 #[cfg(test)]
 mod tests;
