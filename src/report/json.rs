@@ -41,7 +41,14 @@ mod tests {
         spans.sort_unstable();
         assert_eq!(
             spans,
-            ["boot", "detect", "reschedule", "restore", "total", "warm_up"]
+            [
+                "boot",
+                "detect",
+                "reschedule",
+                "restore",
+                "total",
+                "warm_up"
+            ]
         );
         assert!(value["kills"][0]["phases"]["warm_up"].is_null());
         assert!(value["kills"][0]["phases"]["healthy"]["since_kill_us"].is_i64());
