@@ -14,6 +14,15 @@ pub async fn dispatch(cli: Cli) -> Result<Outcome, Failure> {
             .await
             .map(|()| Outcome::Pass)
             .map_err(|e| Failure::new(Outcome::BadInput, e)),
+        Command::Probe { url, timeout } => {
+            match crate::platform::health::probe_url(&url, timeout.get()).await {
+                Ok(()) => Ok(Outcome::Pass),
+                Err(reason) => {
+                    eprintln!("unhealthy: {reason}");
+                    Ok(Outcome::SloBreached)
+                }
+            }
+        }
         _ => Err(Failure::new(Outcome::BadInput, anyhow::anyhow!("not yet"))),
     }
 }
