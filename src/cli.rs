@@ -46,7 +46,9 @@ pub enum OutputFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a scenario: kill, time every recovery, write the report, exit with the verdict.
-    #[command(after_help = "Example:\n  firedrill run scenarios/local-demo.yaml --seed 7 --out /tmp/reports")]
+    #[command(
+        after_help = "Example:\n  firedrill run scenarios/local-demo.yaml --seed 7 --out /tmp/reports"
+    )]
     Run(RunArgs),
     /// Check scenario files and print every error with file:line:column; exit 2 on any.
     #[command(after_help = "Example:\n  firedrill validate scenarios/*.yaml")]
@@ -56,7 +58,9 @@ pub enum Command {
         files: Vec<PathBuf>,
     },
     /// Show the instances a scenario would consider now, and what the guards would allow.
-    #[command(after_help = "Example:\n  firedrill targets scenarios/docker-restart.yaml --output json")]
+    #[command(
+        after_help = "Example:\n  firedrill targets scenarios/docker-restart.yaml --output json"
+    )]
     Targets {
         /// Scenario file.
         scenario: PathBuf,
@@ -65,7 +69,9 @@ pub enum Command {
         output: OutputFormat,
     },
     /// Rebuild a run's reports from its journal alone (also works for a crashed run).
-    #[command(after_help = "Example:\n  firedrill report reports/20261127T101500Z-local-demo --format json,markdown")]
+    #[command(
+        after_help = "Example:\n  firedrill report reports/20261127T101500Z-local-demo --format json,markdown"
+    )]
     Report {
         /// A run folder, or its journal.jsonl.
         run: PathBuf,
@@ -77,7 +83,9 @@ pub enum Command {
     #[command(after_help = "Example:\n  firedrill target --port 8080 --boot-delay 300ms")]
     Target(TargetArgs),
     /// Probe a health endpoint once; exit 0 when healthy (used as a container HEALTHCHECK).
-    #[command(after_help = "Example:\n  firedrill probe http://127.0.0.1:8080/health\n  firedrill probe tcp://127.0.0.1:5432")]
+    #[command(
+        after_help = "Example:\n  firedrill probe http://127.0.0.1:8080/health\n  firedrill probe tcp://127.0.0.1:5432"
+    )]
     Probe {
         /// `http://HOST:PORT/PATH` or `tcp://HOST:PORT`.
         url: String,

@@ -137,7 +137,12 @@ impl Metric {
         if let Some(m) = simple {
             return Ok(m);
         }
-        let unknown = || format!("unknown metric {name:?}; known metrics: {}", known_metrics());
+        let unknown = || {
+            format!(
+                "unknown metric {name:?}; known metrics: {}",
+                known_metrics()
+            )
+        };
         let rest = name.strip_prefix("recovery.").ok_or_else(unknown)?;
         let (span, stat) = match rest.split_once('.') {
             Some((span, stat)) => (Span::from_name(span).ok_or_else(unknown)?, stat),
@@ -156,7 +161,10 @@ impl Metric {
 impl fmt::Display for Metric {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Metric::Recovery { span: Span::Total, stat } => write!(f, "recovery.{}", stat.as_str()),
+            Metric::Recovery {
+                span: Span::Total,
+                stat,
+            } => write!(f, "recovery.{}", stat.as_str()),
             Metric::Recovery { span, stat } => write!(f, "recovery.{span}.{}", stat.as_str()),
             Metric::Unrecovered => f.write_str("unrecovered"),
             Metric::Kills => f.write_str("kills"),
@@ -398,7 +406,10 @@ mod tests {
     #[test]
     fn parses_counts_and_percentages() {
         let s = Slo::parse("unrecovered == 0").unwrap();
-        assert_eq!((s.metric, s.op, s.threshold), (Metric::Unrecovered, Op::Eq, 0.0));
+        assert_eq!(
+            (s.metric, s.op, s.threshold),
+            (Metric::Unrecovered, Op::Eq, 0.0)
+        );
         let s = Slo::parse("capacity.min >= 66%").unwrap();
         assert_eq!((s.unit, s.threshold), (Unit::Percent, 66.0));
         let s = Slo::parse("degraded_seconds < 1m").unwrap();

@@ -30,7 +30,8 @@ impl From<Duration> for HumanDuration {
     }
 }
 
-const DURATION_HINT: &str = "expected a number and a unit (us, ms, s, m or h), such as 250ms, 1.5s or 10m";
+const DURATION_HINT: &str =
+    "expected a number and a unit (us, ms, s, m or h), such as 250ms, 1.5s or 10m";
 
 impl FromStr for HumanDuration {
     type Err = String;
@@ -197,7 +198,9 @@ impl CountOrPercent {
     pub fn resolve_ceil(self, of: u32) -> u32 {
         match self {
             CountOrPercent::Count(n) => n,
-            CountOrPercent::Percent(p) => (p.fraction() * f64::from(of) - 1e-9).ceil().max(0.0) as u32,
+            CountOrPercent::Percent(p) => {
+                (p.fraction() * f64::from(of) - 1e-9).ceil().max(0.0) as u32
+            }
         }
     }
 
@@ -354,7 +357,10 @@ mod tests {
         assert_eq!(CountOrPercent::Percent(Percent(100.0)).resolve_ceil(3), 3);
         let pick = CountOrPercent::Percent(Percent(10.0));
         assert_eq!(pick.resolve_floor_min1(4), 1);
-        assert_eq!(CountOrPercent::Percent(Percent(50.0)).resolve_floor_min1(5), 2);
+        assert_eq!(
+            CountOrPercent::Percent(Percent(50.0)).resolve_floor_min1(5),
+            2
+        );
         assert_eq!(pick.resolve_floor_min1(0), 0);
     }
 

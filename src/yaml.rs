@@ -179,7 +179,10 @@ impl Positions {
         let mut builder = TreeBuilder::default();
         let mut parser = Parser::new_from_str(text);
         let failed = parser.load(&mut builder, false).is_err();
-        let open_path = failed.then(|| builder.open_path()).filter(|p| !p.is_empty());
+        let open_path = failed
+            .then(|| builder.open_path())
+            .filter(|p| !p.is_empty());
+        builder.close_all();
         Positions {
             root: builder.root,
             open_path,
@@ -254,10 +257,9 @@ impl Positions {
                 None => break,
             }
         }
-        self.root.as_ref().map_or(
-            Position { line: 1, column: 1 },
-            |root| root.at,
-        )
+        self.root
+            .as_ref()
+            .map_or(Position { line: 1, column: 1 }, |root| root.at)
     }
 }
 
@@ -296,12 +298,43 @@ impl TreeBuilder {
         }
     }
 
+    /// Closes every collection still open, so a document that broke off keeps its start.
+    fn close_all(&mut self) {
+        while !self.stack.is_empty() {
+            self.close();
+        }
+    }
+
+    /// Ends the innermost open collection.
+    fn close(&mut self) {
+        // A block collection's start event is marked after its first key or dash; the
+        // collection starts where its first child does.
+        let node = match self.stack.pop() {
+            Some(Frame::Sequence(at, items)) => Located {
+                at: earliest(at, items.first().map(|i| i.at)),
+                node: Node::Sequence(items),
+            },
+            Some(Frame::Mapping(at, entries, _)) => Located {
+                at: earliest(at, entries.first().map(|e| e.key_at)),
+                node: Node::Mapping(entries),
+            },
+            None => return,
+        };
+        self.finish(node, None);
+    }
+
     /// The path of the node being read when the parser stopped.
     fn open_path(&self) -> String {
         let mut path = String::new();
-        for frame in &self.stack {
+        let innermost = self.stack.len().saturating_sub(1);
+        for (depth, frame) in self.stack.iter().enumerate() {
             match frame {
-                Frame::Sequence(_, items) => path.push_str(&format!("[{}]", items.len())),
+                // An item is open only if a deeper collection is; otherwise the parser was
+                // between items, and the list itself is the place to show.
+                Frame::Sequence(_, items) if depth < innermost => {
+                    path.push_str(&format!("[{}]", items.len()));
+                }
+                Frame::Sequence(..) => {}
                 Frame::Mapping(_, _, Some((key, _))) => path = join(&path, key),
                 Frame::Mapping(_, _, None) => {}
             }
@@ -345,23 +378,11 @@ impl MarkedEventReceiver for TreeBuilder {
             ),
             Event::SequenceStart(..) => self.stack.push(Frame::Sequence(at, Vec::new())),
             Event::MappingStart(..) => self.stack.push(Frame::Mapping(at, Vec::new(), None)),
-            Event::SequenceEnd | Event::MappingEnd => {
-                // A block collection's start event is marked after its first key or dash;
-                // the collection starts where its first child does.
-                let node = match self.stack.pop() {
-                    Some(Frame::Sequence(at, items)) => Located {
-                        at: earliest(at, items.first().map(|i| i.at)),
-                        node: Node::Sequence(items),
-                    },
-                    Some(Frame::Mapping(at, entries, _)) => Located {
-                        at: earliest(at, entries.first().map(|e| e.key_at)),
-                        node: Node::Mapping(entries),
-                    },
-                    None => return,
-                };
-                self.finish(node, None);
-            }
+            Event::SequenceEnd | Event::MappingEnd => self.close(),
             _ => {}
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

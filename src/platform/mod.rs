@@ -142,8 +142,7 @@ pub trait Platform: Send + Sync {
     async fn desired_capacity(&self, target: &str) -> Result<Option<u32>, PlatformError>;
 
     /// Carries out `action` on `victim`.
-    async fn kill(&self, victim: &Instance, action: &Action)
-        -> Result<KillReceipt, PlatformError>;
+    async fn kill(&self, victim: &Instance, action: &Action) -> Result<KillReceipt, PlatformError>;
 
     /// Undoes anything left half-done (unpauses), and stops what firedrill itself spawned.
     async fn shutdown(&self) -> Result<(), PlatformError>;

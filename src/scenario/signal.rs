@@ -36,7 +36,11 @@ pub fn signal_name(number: i32) -> Option<&'static str> {
 
 /// The names accepted, for error messages.
 pub fn known_signals() -> String {
-    SIGNALS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+    SIGNALS
+        .iter()
+        .map(|(k, _)| *k)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

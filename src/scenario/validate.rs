@@ -64,7 +64,12 @@ pub fn check(scenario: &Scenario) -> Checked {
     targets::check_targets(&mut c, scenario);
     check_schedule(&mut c, &scenario.schedule);
     check_policy(&mut c, scenario);
-    check_action(&mut c, &scenario.action, &scenario.platform, &scenario.recovery);
+    check_action(
+        &mut c,
+        &scenario.action,
+        &scenario.platform,
+        &scenario.recovery,
+    );
     check_recovery(&mut c, &scenario.recovery);
     check_slos(&mut c, &scenario.slos);
     if scenario.report.formats.is_empty() {
@@ -79,7 +84,10 @@ pub fn check(scenario: &Scenario) -> Checked {
 fn check_name(c: &mut Checked, name: &str) {
     let safe = |ch: char| ch.is_ascii_alphanumeric() || "._-".contains(ch);
     if name.is_empty() {
-        c.error("name", "the name is empty; give a short name such as web-nightly");
+        c.error(
+            "name",
+            "the name is empty; give a short name such as web-nightly",
+        );
     } else if name == "." || name == ".." || !name.chars().all(safe) {
         c.error(
             "name",
@@ -155,7 +163,10 @@ fn check_schedule(c: &mut Checked, s: &Schedule) {
     for (field, value) in [
         ("schedule.duration", s.duration),
         ("schedule.every", s.every),
-        ("schedule.mean_time_between_kills", s.mean_time_between_kills),
+        (
+            "schedule.mean_time_between_kills",
+            s.mean_time_between_kills,
+        ),
     ] {
         if value.is_some_and(is_zero) {
             c.error(field, "must be longer than 0, such as 30s");
@@ -203,8 +214,14 @@ fn check_policy(c: &mut Checked, scenario: &Scenario) {
         ..
     } = &scenario.policy;
     match pick {
-        CountOrPercent::Count(0) => c.error("policy.pick", "pick 0 would never kill anything; use 1 or more, or a percentage such as 25%"),
-        CountOrPercent::Percent(p) if p.0 <= 0.0 => c.error("policy.pick", "pick 0% would never kill anything; use a percentage above 0%, or a count such as 1"),
+        CountOrPercent::Count(0) => c.error(
+            "policy.pick",
+            "pick 0 would never kill anything; use 1 or more, or a percentage such as 25%",
+        ),
+        CountOrPercent::Percent(p) if p.0 <= 0.0 => c.error(
+            "policy.pick",
+            "pick 0% would never kill anything; use a percentage above 0%, or a count such as 1",
+        ),
         _ => {}
     }
     if *max_in_flight == 0 {
@@ -274,7 +291,10 @@ fn check_action(c: &mut Checked, action: &Action, platform: &PlatformConfig, rec
             if signal_number(signal).is_none() {
                 c.error(
                     "action.signal",
-                    format!("unknown signal {signal:?}; known signals: {}", known_signals()),
+                    format!(
+                        "unknown signal {signal:?}; known signals: {}",
+                        known_signals()
+                    ),
                 );
             }
         }

@@ -41,7 +41,11 @@ impl Platform for LocalPlatform {
         todo!("local helper")
     }
 
-    async fn kill(&self, _victim: &Instance, _action: &Action) -> Result<KillReceipt, PlatformError> {
+    async fn kill(
+        &self,
+        _victim: &Instance,
+        _action: &Action,
+    ) -> Result<KillReceipt, PlatformError> {
         todo!("local helper")
     }
 

@@ -30,7 +30,10 @@ pub(super) fn check_targets(c: &mut Checked, scenario: &Scenario) {
     for (i, target) in scenario.targets.iter().enumerate() {
         let at = format!("targets[{i}]");
         if target.name.trim().is_empty() {
-            c.error(format!("{at}.name"), "the target name is empty; name the pool, such as web");
+            c.error(
+                format!("{at}.name"),
+                "the target name is empty; name the pool, such as web",
+            );
         } else if let Some(first) = first_seen.insert(&target.name, i) {
             first_seen.insert(&target.name, first);
             c.error(
@@ -88,25 +91,31 @@ fn check_selector(c: &mut Checked, at: &str, select: &Selector, platform: &Platf
     if usable == 0 {
         c.error(
             format!("{at}.select"),
-            format!("no selector for the {} platform; give {need}", platform.kind()),
+            format!(
+                "no selector for the {} platform; give {need}",
+                platform.kind()
+            ),
         );
     } else if local && usable > 1 {
-        c.error(
-            field("process"),
-            format!("give {need}, not both"),
-        );
+        c.error(field("process"), format!("give {need}, not both"));
     }
     if let Some(pattern) = &select.name {
         check_regex(c, &field("name"), pattern);
     }
     if let Some(image) = &select.image {
         if image.trim().is_empty() {
-            c.error(field("image"), "the image is empty; give a reference such as web:latest");
+            c.error(
+                field("image"),
+                "the image is empty; give a reference such as web:latest",
+            );
         }
     }
     if let Some(service) = &select.service {
         if service.trim().is_empty() {
-            c.error(field("service"), "the service name is empty; give one such as web");
+            c.error(
+                field("service"),
+                "the service name is empty; give one such as web",
+            );
         }
     }
     if let Some(compose) = &select.compose {
@@ -120,7 +129,10 @@ fn check_selector(c: &mut Checked, at: &str, select: &Selector, platform: &Platf
         }
     }
     if select.labels.keys().any(|k| k.trim().is_empty()) {
-        c.error(field("labels"), "a label key is empty; write labels as key: value");
+        c.error(
+            field("labels"),
+            "a label key is empty; write labels as key: value",
+        );
     }
     if let Some(process) = &select.process {
         if process.name.is_none() && process.cmdline.is_none() {
@@ -131,7 +143,10 @@ fn check_selector(c: &mut Checked, at: &str, select: &Selector, platform: &Platf
             );
         }
         if process.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
-            c.error(format!("{at}.select.process.name"), "the process name is empty");
+            c.error(
+                format!("{at}.select.process.name"),
+                "the process name is empty",
+            );
         }
         if let Some(pattern) = &process.cmdline {
             check_regex(c, &format!("{at}.select.process.cmdline"), pattern);
@@ -230,7 +245,9 @@ fn check_require_label(c: &mut Checked, at: &str, target: &Target) {
         );
     }
     let env_name = |k: &str| {
-        k.chars().next().is_some_and(|ch| ch.is_ascii_alphabetic() || ch == '_')
+        k.chars()
+            .next()
+            .is_some_and(|ch| ch.is_ascii_alphabetic() || ch == '_')
             && k.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
     };
     if attach && !key.is_empty() && !env_name(key) {
@@ -310,7 +327,10 @@ fn check_health(c: &mut Checked, at: &str, target: &Target, platform: &PlatformC
         if !(100..=599).contains(&check.expect) {
             c.error(
                 field("http.expect"),
-                format!("{} is not an HTTP status; use one such as 200", check.expect),
+                format!(
+                    "{} is not an HTTP status; use one such as 200",
+                    check.expect
+                ),
             );
         }
     }
@@ -323,9 +343,15 @@ fn check_health(c: &mut Checked, at: &str, target: &Target, platform: &PlatformC
         }
     }
     if every.is_some_and(is_zero) {
-        c.error(field("every"), "probes need an interval longer than 0, such as 100ms");
+        c.error(
+            field("every"),
+            "probes need an interval longer than 0, such as 100ms",
+        );
     }
     if timeout.is_some_and(is_zero) {
-        c.error(field("timeout"), "a probe timeout of 0 fails every probe; use one such as 1s");
+        c.error(
+            field("timeout"),
+            "a probe timeout of 0 fails every probe; use one such as 1s",
+        );
     }
 }
