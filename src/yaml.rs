@@ -81,12 +81,25 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
             path = join(&path, field);
         }
     }
+    // serde_path_to_error writes `?` for a place it could not name, such as the key of a
+    // broken entry; the parent is more use to a reader.
+    while path == "?" || path.ends_with(".?") {
+        path.truncate(path.len().saturating_sub(2));
+    }
     if path.is_empty() {
         if let Some(open) = &positions.open_path {
             path = open.clone();
         }
     }
     let unknown_field = message.starts_with("unknown field `");
+    // serde's words for a variant such as `kind: local`, which takes nothing else.
+    let parent = path.rsplit_once('.').map_or("", |(parent, _)| parent);
+    let message = match message.strip_suffix(", there are no fields") {
+        Some(head) if positions.find(&join(parent, "kind")).is_some() => {
+            format!("{head}; this kind takes no fields besides `kind`")
+        }
+        _ => message,
+    };
     let position = own_position.unwrap_or_else(|| {
         if let Some(at) = positions.find_key(&path).filter(|_| unknown_field) {
             return at;
@@ -141,7 +154,27 @@ fn bare_message(full: &str, own: Option<Position>) -> String {
             message = rest;
         }
     }
-    message.to_string()
+    in_scenario_words(message)
+}
+
+/// Rewrites serde's Rust type names (`u32`, `struct Policy`) in the words of a YAML file.
+fn in_scenario_words(message: &str) -> String {
+    let Some((head, expected)) = message.split_once(", expected ") else {
+        return message.to_string();
+    };
+    let head = head.replace("unit value", "empty value");
+    let expected = match expected {
+        "u16" => "a whole number from 0 to 65535".to_string(),
+        "u8" | "u32" | "u64" | "usize" => "a whole number, 0 or more".to_string(),
+        "i8" | "i16" | "i32" | "i64" => "a number".to_string(),
+        "f32" | "f64" => "a number".to_string(),
+        other if other.starts_with("struct ") => "a mapping of fields".to_string(),
+        other if other.starts_with("internally tagged enum ") => {
+            "a mapping with a `kind` field".to_string()
+        }
+        other => other.to_string(),
+    };
+    format!("{head}, expected {expected}")
 }
 
 /// The position of every node of a YAML document, looked up by field path.

@@ -140,3 +140,43 @@ fn syntax_errors_have_a_position() {
     let e = parse::<Doc>("version: [1\n").unwrap_err();
     assert!(e.position.line >= 1);
 }
+
+#[test]
+fn rust_type_names_are_put_in_the_words_of_the_file() {
+    let e = parse::<Doc>("version: -3\n").unwrap_err();
+    assert!(
+        e.message.ends_with("expected a whole number, 0 or more"),
+        "{}",
+        e.message
+    );
+    let e = parse::<crate::scenario::Scenario>("version: 1\nplatform:\n").unwrap_err();
+    assert_eq!(e.path, "platform");
+    assert_eq!(
+        e.message,
+        "invalid type: empty value, expected a mapping with a `kind` field"
+    );
+    let e = parse::<Doc>("- 1\n").unwrap_err();
+    assert!(
+        e.message.ends_with("expected a mapping of fields"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn a_place_serde_cannot_name_falls_back_to_where_the_parser_stopped() {
+    let e = parse::<Doc>("version: 1\nitems:\n  - count: 1\nbroken\n").unwrap_err();
+    assert!(!e.path.contains('?'), "{}", e.path);
+    assert_eq!(e.position.line, 5);
+}
+
+#[test]
+fn a_kind_without_fields_says_so() {
+    let e = parse::<Doc>("version: 1\naction: { kind: crash, signal: TERM }\n").unwrap_err();
+    assert_eq!(e.path, "action.signal");
+    assert!(
+        e.message.ends_with("takes no fields besides `kind`"),
+        "{}",
+        e.message
+    );
+}
