@@ -51,6 +51,8 @@ impl fmt::Display for YamlError {
 
 /// Parses a YAML document into `T`, naming the field path and position of any error.
 pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
+    // Some editors start UTF-8 files with a byte-order mark; it is not part of the document.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let deserializer = serde_yaml::Deserializer::from_str(text);
     let error = match serde_path_to_error::deserialize::<_, T>(deserializer) {
         Ok(value) => return Ok(value),
@@ -75,6 +77,7 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     // serde reports a missing field, and sometimes an unknown one, at its parent; name the
     // field itself, since that is what the user has to add, rename or delete.
     let named = quoted_after(&message, "unknown field `")
+        .or_else(|| quoted_after(&message, "duplicate field `"))
         .or_else(|| quoted_after(&message, "missing field `"));
     if let Some(field) = named {
         if !(path == field || path.ends_with(&format!(".{field}"))) {
@@ -91,7 +94,9 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
             path = open.clone();
         }
     }
-    let unknown_field = message.starts_with("unknown field `");
+    // An unknown or repeated field is shown at its key (the last one of that name).
+    let misplaced_key =
+        message.starts_with("unknown field `") || message.starts_with("duplicate field `");
     // serde's words for a variant such as `kind: local`, which takes nothing else.
     let parent = path.rsplit_once('.').map_or("", |(parent, _)| parent);
     let message = match message.strip_suffix(", there are no fields") {
@@ -100,19 +105,23 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
         }
         _ => message,
     };
-    let position = own_position.unwrap_or_else(|| {
-        if let Some(at) = positions.find_key(&path).filter(|_| unknown_field) {
-            return at;
-        }
-        // Inside an internally tagged enum serde_yaml has no position; an unknown variant
-        // is best shown at the `kind:` that names it.
-        let variant_path = join(&path, "kind");
-        if message.contains("variant") && positions.find(&variant_path).is_some() {
-            positions.locate(&variant_path)
-        } else {
-            positions.locate(&path)
-        }
-    });
+    // In a well-formed document the field's own place is the best one: serde_yaml marks
+    // errors raised after a value was read (a bad duration, range or percentage) at the
+    // enclosing mapping, and errors inside internally tagged enums nowhere. A syntax error
+    // keeps serde_yaml's position, which is where the text goes wrong.
+    let well_formed = positions.open_path.is_none();
+    let variant_path = join(&path, "kind");
+    let position = misplaced_key
+        .then(|| positions.find_key(&path))
+        .flatten()
+        .or_else(|| {
+            // An unknown variant of a tagged enum is best shown at the `kind:` that names it.
+            let tagged = well_formed && message.contains("variant");
+            tagged.then(|| positions.find(&variant_path)).flatten()
+        })
+        .or_else(|| well_formed.then(|| positions.find(&path)).flatten())
+        .or(own_position)
+        .unwrap_or_else(|| positions.locate(&path));
     Err(YamlError {
         path,
         position,
@@ -209,6 +218,7 @@ impl Positions {
     /// Reads the positions of `text`. Never fails: a document that stops being valid YAML keeps
     /// the positions read up to that point.
     pub fn of(text: &str) -> Positions {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut builder = TreeBuilder::default();
         let mut parser = Parser::new_from_str(text);
         let failed = parser.load(&mut builder, false).is_err();

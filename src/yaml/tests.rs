@@ -180,3 +180,35 @@ fn a_kind_without_fields_says_so() {
         e.message
     );
 }
+
+#[test]
+fn a_repeated_field_is_shown_at_its_second_key() {
+    let e = parse::<Doc>("version: 1\nitems: []\nversion: 2\n").unwrap_err();
+    assert_eq!(e.path, "version");
+    assert_eq!(e.position, at(3, 1));
+    assert!(e.message.contains("duplicate field"), "{}", e.message);
+}
+
+#[test]
+fn a_byte_order_mark_is_not_part_of_the_document() {
+    let doc: Doc = parse("\u{feff}version: 3\n").unwrap();
+    assert_eq!(doc.version, 3);
+    assert_eq!(
+        Positions::of("\u{feff}version: 3\n").find("version"),
+        Some(at(1, 10))
+    );
+}
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct Fleet {
+    count: u32,
+    delay: crate::units::DurationRange,
+}
+
+#[test]
+fn a_value_rejected_after_it_was_read_is_shown_at_the_value() {
+    let e = parse::<Fleet>("count: 1\ndelay: 8s..3s\n").unwrap_err();
+    assert_eq!(e.path, "delay");
+    assert_eq!(e.position, at(2, 8));
+}
