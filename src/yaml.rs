@@ -69,16 +69,35 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     // Errors raised from buffered content (internally tagged enums) carry a made-up position
     // at the start of the document; only a real position is worth keeping.
     let own_position = own_position.filter(|at| tracked == "." || Some(*at) != positions.start());
+    let path = field_path(&tracked, &message, &positions);
+    // serde's words for a variant such as `kind: local`, which takes nothing else.
+    let parent = path.rsplit_once('.').map_or("", |(parent, _)| parent);
+    let message = match message.strip_suffix(", there are no fields") {
+        Some(head) if positions.find(&join(parent, "kind")).is_some() => {
+            format!("{head}; this kind takes no fields besides `kind`")
+        }
+        _ => message,
+    };
+    let position = error_position(&path, &message, own_position, &positions);
+    Err(YamlError {
+        path,
+        position,
+        message,
+    })
+}
+
+/// The path to show for an error: serde_path_to_error's, made to name the field at fault.
+fn field_path(tracked: &str, message: &str, positions: &Positions) -> String {
     let mut path = if tracked == "." {
         String::new()
     } else {
-        tracked
+        tracked.to_string()
     };
-    // serde reports a missing field, and sometimes an unknown one, at its parent; name the
-    // field itself, since that is what the user has to add, rename or delete.
-    let named = quoted_after(&message, "unknown field `")
-        .or_else(|| quoted_after(&message, "duplicate field `"))
-        .or_else(|| quoted_after(&message, "missing field `"));
+    // serde reports a missing field, and sometimes an unknown or repeated one, at its parent;
+    // name the field itself, since that is what the user has to add, rename or delete.
+    let named = quoted_after(message, "unknown field `")
+        .or_else(|| quoted_after(message, "duplicate field `"))
+        .or_else(|| quoted_after(message, "missing field `"));
     if let Some(field) = named {
         if !(path == field || path.ends_with(&format!(".{field}"))) {
             path = join(&path, field);
@@ -94,39 +113,37 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
             path = open.clone();
         }
     }
+    path
+}
+
+/// Where to show an error at `path`.
+fn error_position(
+    path: &str,
+    message: &str,
+    own_position: Option<Position>,
+    positions: &Positions,
+) -> Position {
     // An unknown or repeated field is shown at its key (the last one of that name).
     let misplaced_key =
         message.starts_with("unknown field `") || message.starts_with("duplicate field `");
-    // serde's words for a variant such as `kind: local`, which takes nothing else.
-    let parent = path.rsplit_once('.').map_or("", |(parent, _)| parent);
-    let message = match message.strip_suffix(", there are no fields") {
-        Some(head) if positions.find(&join(parent, "kind")).is_some() => {
-            format!("{head}; this kind takes no fields besides `kind`")
-        }
-        _ => message,
-    };
+    if let Some(at) = misplaced_key.then(|| positions.find_key(path)).flatten() {
+        return at;
+    }
     // In a well-formed document the field's own place is the best one: serde_yaml marks
     // errors raised after a value was read (a bad duration, range or percentage) at the
     // enclosing mapping, and errors inside internally tagged enums nowhere. A syntax error
     // keeps serde_yaml's position, which is where the text goes wrong.
-    let well_formed = positions.open_path.is_none();
-    let variant_path = join(&path, "kind");
-    let position = misplaced_key
-        .then(|| positions.find_key(&path))
-        .flatten()
-        .or_else(|| {
-            // An unknown variant of a tagged enum is best shown at the `kind:` that names it.
-            let tagged = well_formed && message.contains("variant");
-            tagged.then(|| positions.find(&variant_path)).flatten()
-        })
-        .or_else(|| well_formed.then(|| positions.find(&path)).flatten())
-        .or(own_position)
-        .unwrap_or_else(|| positions.locate(&path));
-    Err(YamlError {
-        path,
-        position,
-        message,
-    })
+    if positions.well_formed {
+        // An unknown variant of a tagged enum is best shown at the `kind:` that names it.
+        let variant = message
+            .contains("variant")
+            .then(|| positions.find(&join(path, "kind")))
+            .flatten();
+        if let Some(at) = variant.or_else(|| positions.find(path)) {
+            return at;
+        }
+    }
+    own_position.unwrap_or_else(|| positions.locate(path))
 }
 
 /// Joins a parent path and a field name the way serde_path_to_error prints them.
@@ -187,9 +204,11 @@ fn in_scenario_words(message: &str) -> String {
 }
 
 /// The position of every node of a YAML document, looked up by field path.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Positions {
     root: Option<Located>,
+    /// Whether the whole text is valid YAML.
+    well_formed: bool,
     /// Where the text stops being valid YAML, as the path of the node being read there.
     open_path: Option<String>,
 }
@@ -228,6 +247,7 @@ impl Positions {
         builder.close_all();
         Positions {
             root: builder.root,
+            well_formed: !failed,
             open_path,
         }
     }
