@@ -72,6 +72,12 @@ pub fn check(scenario: &Scenario) -> Checked {
     );
     check_recovery(&mut c, &scenario.recovery);
     check_slos(&mut c, &scenario.slos);
+    if scenario.report.dir.as_os_str().is_empty() {
+        c.error(
+            "report.dir",
+            "the report folder is empty; give one such as reports",
+        );
+    }
     if scenario.report.formats.is_empty() {
         c.warn(
             "report.formats",
@@ -81,12 +87,25 @@ pub fn check(scenario: &Scenario) -> Checked {
     c
 }
 
+/// Longest scenario name: it goes into a folder name beside a 17-character timestamp, and
+/// file systems stop at 255 bytes.
+const MAX_NAME_LEN: usize = 100;
+
 fn check_name(c: &mut Checked, name: &str) {
     let safe = |ch: char| ch.is_ascii_alphanumeric() || "._-".contains(ch);
     if name.is_empty() {
         c.error(
             "name",
             "the name is empty; give a short name such as web-nightly",
+        );
+    } else if name.len() > MAX_NAME_LEN {
+        c.error(
+            "name",
+            format!(
+                "the name is {} characters long; keep it to {MAX_NAME_LEN}, since it becomes \
+                 part of each report folder's name",
+                name.len()
+            ),
         );
     } else if name == "." || name == ".." || !name.chars().all(safe) {
         c.error(

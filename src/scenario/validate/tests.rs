@@ -51,8 +51,12 @@ fn version_and_name_are_checked() {
         s.name = bad.into();
         assert_eq!(error_fields(&check(&s)), ["name"], "name {bad:?}");
     }
+    s.name = "a".repeat(101);
+    assert_eq!(error_fields(&check(&s)), ["name"]);
     s.name = "web_nightly-2.0".into();
     assert!(check(&s).errors.is_empty());
+    s.report.dir = "".into();
+    assert_eq!(error_fields(&check(&s)), ["report.dir"]);
 }
 
 #[test]
