@@ -244,8 +244,3 @@ mod tests {
         assert!(parse_url("127.0.0.1:80").await.is_err());
     }
 }
-
-/// `firedrill probe URL`: one probe of `http://HOST:PORT/PATH` or `tcp://HOST:PORT`.
-pub async fn probe_url(_url: &str, _timeout: Duration) -> Result<(), String> {
-    todo!("local helper")
-}
