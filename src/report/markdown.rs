@@ -182,6 +182,17 @@ fn kills(doc: &mut Doc, report: &RunReport) {
             trigger(k),
         ));
     }
+    if report
+        .kills
+        .iter()
+        .any(|k| k.phases.values().any(|m| m.uncertain))
+    {
+        doc.line("");
+        doc.line(format!(
+            "{UNCERTAIN} Some marks of the kills marked so were timed from firedrill's own \
+             observation, not from the platform's record of the moment."
+        ));
+    }
 }
 
 fn refused(doc: &mut Doc, report: &RunReport) {
@@ -215,8 +226,14 @@ fn outcome(k: &KillReport) -> String {
     if !k.flaps.is_empty() {
         text.push_str(&format!(", {}", plural(k.flaps.len(), "flap", "flaps")));
     }
+    if k.phases.values().any(|m| m.uncertain) {
+        text.push_str(&format!(" {UNCERTAIN}"));
+    }
     text
 }
+
+/// Marks a kill whose times are not all the platform's own.
+const UNCERTAIN: &str = "†";
 
 /// What the recovery trigger did for a kill.
 fn trigger(k: &KillReport) -> String {

@@ -27,11 +27,11 @@ fn headline(lines: &mut Vec<String>, report: &RunReport) {
         Verdict::Pass => "PASS",
         Verdict::Fail => "FAIL",
     };
-    let status = match report.status {
-        ReportStatus::Completed => "completed",
-        ReportStatus::Interrupted => "interrupted (partial report)",
-        ReportStatus::Failed => "platform failed (partial report)",
-        ReportStatus::Crashed => "crashed: the journal has no end line (partial report)",
+    let partial = match report.status {
+        ReportStatus::Completed => None,
+        ReportStatus::Interrupted => Some("stopped before its schedule ended"),
+        ReportStatus::Failed => Some("the platform failed during the run"),
+        ReportStatus::Crashed => Some("the journal has no end line, firedrill itself died"),
     };
     let ran_us = (report.ended_at - report.started_at)
         .num_microseconds()
@@ -39,11 +39,15 @@ fn headline(lines: &mut Vec<String>, report: &RunReport) {
         .unwrap_or(0);
     lines.push(format!("firedrill {}: {verdict}", report.scenario.name));
     lines.push(format!(
-        "  {status} after {}, seed {}, platform {}",
+        "  {} after {}, seed {}, platform {}",
+        status_word(report.status),
         format_micros(ran_us),
         report.seed,
         report.platform
     ));
+    if let Some(why) = partial {
+        lines.push(format!("  partial report: {why}"));
+    }
     let unrecovered = report
         .kills
         .iter()
@@ -55,6 +59,15 @@ fn headline(lines: &mut Vec<String>, report: &RunReport) {
         report.kills.len(),
         report.refused.len()
     ));
+}
+
+fn status_word(status: ReportStatus) -> &'static str {
+    match status {
+        ReportStatus::Completed => "completed",
+        ReportStatus::Interrupted => "interrupted",
+        ReportStatus::Failed => "failed",
+        ReportStatus::Crashed => "crashed",
+    }
 }
 
 fn span_table(lines: &mut Vec<String>, report: &RunReport) {
@@ -163,6 +176,14 @@ mod tests {
     #[test]
     fn summary_of_an_interrupted_run_without_kills() {
         insta::assert_snapshot!(text("local-interrupted"));
+    }
+
+    #[test]
+    fn a_crashed_run_is_called_partial() {
+        let summary = text("local-crashed");
+        assert!(summary.contains("crashed after"), "{summary}");
+        assert!(summary.contains("partial report: the journal has no end line"));
+        assert!(summary.contains("unrecovered: kill 2 web-1 (:8081) (web), stalled in running"));
     }
 
     #[test]

@@ -34,10 +34,9 @@ pub(super) fn fold(entries: &[Entry], ended_at: Micros) -> Vec<KillReport> {
     let mut recoveries: HashMap<u32, Recovery> = HashMap::new();
     for entry in entries {
         match entry {
-            Entry::Kill(k) => {
-                if !kills.iter().any(|seen| seen.kill_id == k.kill_id) {
-                    kills.push(k);
-                }
+            // A repeated kill id keeps its first line.
+            Entry::Kill(k) if !kills.iter().any(|seen| seen.kill_id == k.kill_id) => {
+                kills.push(k);
             }
             Entry::Phase {
                 kill_id,
