@@ -1,9 +1,21 @@
 //! Builds a [`RunReport`] from journal entries. The live run and `firedrill report` both go
 //! through here, so a report rebuilt from a journal matches the one the run wrote.
 
-use crate::journal::Entry;
+mod capacity;
+#[cfg(test)]
+pub(crate) mod fixtures;
+mod kills;
+#[cfg(test)]
+mod tests;
 
-use super::RunReport;
+use crate::journal::{Entry, RunStarted};
+use crate::platform::Micros;
+use crate::slo::{Metric, Slo, Unit};
+
+use super::{
+    utc, DecisionSummary, RefusedDecision, ReportStatus, RunReport, ScenarioRef, Verdict,
+    SCHEMA_VERSION,
+};
 
 /// Errors building a report.
 #[derive(Debug, thiserror::Error)]
@@ -12,11 +24,152 @@ pub enum BuildError {
     #[error("the journal has no run_started line; it is not a firedrill journal")]
     NoStart,
     /// An SLO line in the journal does not parse.
-    #[error("SLO {0}")]
-    BadSlo(String),
+    #[error("the journal's SLO {slo:?} does not parse: {message}")]
+    BadSlo {
+        /// The SLO line as recorded.
+        slo: String,
+        /// Why it does not parse.
+        message: String,
+    },
 }
 
 /// Folds journal entries into a report, and evaluates the SLOs recorded in the journal.
-pub fn from_journal(_entries: &[Entry]) -> Result<RunReport, BuildError> {
-    todo!("report helper")
+pub fn from_journal(entries: &[Entry]) -> Result<RunReport, BuildError> {
+    let Some(Entry::RunStarted(start)) = entries.first() else {
+        return Err(BuildError::NoStart);
+    };
+    let slos = start
+        .slos
+        .iter()
+        .map(|text| {
+            Slo::parse(text).map_err(|message| BuildError::BadSlo {
+                slo: text.clone(),
+                message,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let run_ended = entries.iter().find_map(|e| match e {
+        Entry::RunEnded { at, status, .. } => Some((*at, ReportStatus::from(*status))),
+        _ => None,
+    });
+    // With no end line firedrill itself died; the last thing it wrote is the best end we have.
+    let (ended_at, status) =
+        run_ended.unwrap_or_else(|| (last_time(entries, start.at), ReportStatus::Crashed));
+
+    let kills = kills::fold(entries, ended_at);
+    let histograms = kills::histograms(&kills);
+    let capacity = capacity::fold(entries, start, ended_at);
+    let (decisions, refused) = decisions(entries);
+
+    let mut report = RunReport {
+        schema_version: SCHEMA_VERSION,
+        tool_version: start.tool_version.clone(),
+        scenario: scenario_ref(start),
+        seed: start.seed,
+        platform: start.platform.clone(),
+        started_at: utc(start.at),
+        ended_at: utc(ended_at),
+        status,
+        partial: status != ReportStatus::Completed,
+        verdict: Verdict::Pass,
+        kills,
+        histograms,
+        capacity,
+        refused,
+        decisions,
+        slos: Vec::new(),
+    };
+    report.slos = slos
+        .iter()
+        .map(|slo| slo.evaluate(measure(&report, slo)))
+        .collect();
+    let any_unrecovered = report.kills.iter().any(|k| k.unrecovered.is_some());
+    let any_breach = report.slos.iter().any(|s| !s.passed);
+    report.verdict = if any_unrecovered || any_breach {
+        Verdict::Fail
+    } else {
+        Verdict::Pass
+    };
+    Ok(report)
+}
+
+fn scenario_ref(start: &RunStarted) -> ScenarioRef {
+    ScenarioRef {
+        name: start.scenario.clone(),
+        path: start.scenario_path.clone(),
+        sha256: start.scenario_sha256.clone(),
+    }
+}
+
+/// Every decision's summary, and those a guard refused or trimmed.
+fn decisions(entries: &[Entry]) -> (Vec<DecisionSummary>, Vec<RefusedDecision>) {
+    let mut all = Vec::new();
+    let mut refused = Vec::new();
+    for entry in entries {
+        let Entry::Decision(d) = entry else { continue };
+        all.push(DecisionSummary {
+            seq: d.seq,
+            offset_ms: d.offset_ms,
+            slots: d.victims.iter().map(|v| v.slot.clone()).collect(),
+        });
+        if let Some(reason) = &d.refused {
+            refused.push(RefusedDecision {
+                seq: d.seq,
+                offset_ms: d.offset_ms,
+                target: d.target.clone(),
+                wanted: d.wanted,
+                killed: u32::try_from(d.victims.len()).unwrap_or(u32::MAX),
+                reason: reason.clone(),
+            });
+        }
+    }
+    (all, refused)
+}
+
+/// The value an SLO is compared against, in the SLO's unit; `None` when nothing was measured.
+fn measure(report: &RunReport, slo: &Slo) -> Option<f64> {
+    let count = |n: usize| Some(n as f64);
+    match slo.metric {
+        Metric::Recovery { span, stat } => report.histograms.get(&span)?.stat(stat),
+        Metric::Unrecovered => count(
+            report
+                .kills
+                .iter()
+                .filter(|k| k.unrecovered.is_some())
+                .count(),
+        ),
+        Metric::Kills => count(report.kills.len()),
+        Metric::Refused => count(report.refused.len()),
+        Metric::Flaps => count(report.kills.iter().map(|k| k.flaps.len()).sum()),
+        Metric::CapacityMin if slo.unit == Unit::Percent => Some(report.capacity.min_percent),
+        Metric::CapacityMin => Some(f64::from(report.capacity.min)),
+        Metric::DegradedSeconds => Some(report.capacity.degraded_seconds),
+    }
+}
+
+/// When an entry happened (a trigger counts from when it finished).
+fn entry_time(entry: &Entry) -> Micros {
+    match entry {
+        Entry::RunStarted(s) => s.at,
+        Entry::Decision(d) => d.at,
+        Entry::Kill(k) => k.at,
+        Entry::Trigger(t) => t
+            .started_at
+            .saturating_add(i64::try_from(t.duration_us).unwrap_or(i64::MAX)),
+        Entry::Event(e) => e.at,
+        Entry::KillFailed { at, .. }
+        | Entry::Phase { at, .. }
+        | Entry::Flap { at, .. }
+        | Entry::Unrecovered { at, .. }
+        | Entry::Capacity { at, .. }
+        | Entry::RunEnded { at, .. } => *at,
+    }
+}
+
+/// The time of the last thing the journal records. The latest time rather than the last
+/// line's, because platform timestamps may arrive slightly out of order and the end must not
+/// precede a mark.
+fn last_time(entries: &[Entry], start: Micros) -> Micros {
+    entries.iter().map(entry_time).fold(start, Micros::max)
 }

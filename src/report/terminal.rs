@@ -1,8 +1,195 @@
-//! The terminal rendering of a [`RunReport`](super::RunReport).
+//! The terminal rendering of a [`RunReport`](super::RunReport): the summary printed at the end
+//! of every run. Plain text with no colour codes, so it reads the same in a CI log, a pipe and
+//! a terminal.
 
-use super::RunReport;
+use crate::engine::phase::Span;
+use crate::report::{ReportStatus, RunReport, Verdict};
+use crate::slo::{format_value, Unit};
+use crate::units::format_micros;
 
-/// Renders the report as terminal.
-pub fn render(_report: &RunReport) -> Vec<u8> {
-    todo!("report helper")
+/// Renders the report as plain text for the terminal.
+pub fn render(report: &RunReport) -> Vec<u8> {
+    let mut lines: Vec<String> = Vec::new();
+    headline(&mut lines, report);
+    lines.push(String::new());
+    span_table(&mut lines, report);
+    lines.push(String::new());
+    slo_lines(&mut lines, report);
+    lines.push(String::new());
+    outcome_lines(&mut lines, report);
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out.into_bytes()
+}
+
+fn headline(lines: &mut Vec<String>, report: &RunReport) {
+    let verdict = match report.verdict {
+        Verdict::Pass => "PASS",
+        Verdict::Fail => "FAIL",
+    };
+    let partial = match report.status {
+        ReportStatus::Completed => None,
+        ReportStatus::Interrupted => Some("stopped before its schedule ended"),
+        ReportStatus::Failed => Some("the platform failed during the run"),
+        ReportStatus::Crashed => Some("the journal has no end line, firedrill itself died"),
+    };
+    let ran_us = (report.ended_at - report.started_at)
+        .num_microseconds()
+        .and_then(|us| u64::try_from(us).ok())
+        .unwrap_or(0);
+    lines.push(format!("firedrill {}: {verdict}", report.scenario.name));
+    lines.push(format!(
+        "  {} after {}, seed {}, platform {}",
+        status_word(report.status),
+        format_micros(ran_us),
+        report.seed,
+        report.platform
+    ));
+    if let Some(why) = partial {
+        lines.push(format!("  partial report: {why}"));
+    }
+    let unrecovered = report
+        .kills
+        .iter()
+        .filter(|k| k.unrecovered.is_some())
+        .count();
+    let flaps: usize = report.kills.iter().map(|k| k.flaps.len()).sum();
+    lines.push(format!(
+        "  kills {}  unrecovered {unrecovered}  refused {}  flaps {flaps}",
+        report.kills.len(),
+        report.refused.len()
+    ));
+}
+
+fn status_word(status: ReportStatus) -> &'static str {
+    match status {
+        ReportStatus::Completed => "completed",
+        ReportStatus::Interrupted => "interrupted",
+        ReportStatus::Failed => "failed",
+        ReportStatus::Crashed => "crashed",
+    }
+}
+
+fn span_table(lines: &mut Vec<String>, report: &RunReport) {
+    let mut rows: Vec<[String; 6]> = vec![[
+        "span".into(),
+        "count".into(),
+        "p50".into(),
+        "p90".into(),
+        "p99".into(),
+        "max".into(),
+    ]];
+    for span in Span::ALL {
+        let row = match report.histograms.get(&span).filter(|h| h.count > 0) {
+            Some(h) => [
+                span.to_string(),
+                h.count.to_string(),
+                format_micros(h.p50_us),
+                format_micros(h.p90_us),
+                format_micros(h.p99_us),
+                format_micros(h.max_us),
+            ],
+            None => [
+                span.to_string(),
+                "0".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+            ],
+        };
+        rows.push(row);
+    }
+    let widths: Vec<usize> = (0..6)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in &rows {
+        // The span name reads left to right; the figures line up on their right edge.
+        let mut line = format!("  {:<w$}", row[0], w = widths[0]);
+        for (value, w) in row.iter().zip(&widths).skip(1) {
+            line.push_str(&format!("  {value:>w$}"));
+        }
+        lines.push(line);
+    }
+}
+
+fn slo_lines(lines: &mut Vec<String>, report: &RunReport) {
+    if report.slos.is_empty() {
+        lines.push("  no SLOs set".into());
+        return;
+    }
+    lines.push("  SLOs".into());
+    let width = report
+        .slos
+        .iter()
+        .map(|s| s.slo.chars().count())
+        .max()
+        .unwrap_or(0);
+    for slo in &report.slos {
+        let mark = if slo.passed { "pass" } else { "FAIL" };
+        lines.push(format!(
+            "  {mark}  {:<width$}  measured {}",
+            slo.slo, slo.measured_display
+        ));
+    }
+}
+
+fn outcome_lines(lines: &mut Vec<String>, report: &RunReport) {
+    let c = &report.capacity;
+    lines.push(format!(
+        "  capacity: desired {}, min {} ({}), below desired for {}",
+        c.desired,
+        c.min,
+        format_value(c.min_percent, Unit::Percent),
+        format_micros((c.degraded_seconds * 1e6).round() as u64)
+    ));
+    for k in &report.kills {
+        if let Some(u) = &k.unrecovered {
+            lines.push(format!(
+                "  unrecovered: kill {} {} ({}), stalled in {}",
+                k.kill_id, k.victim_name, k.target, u.stalled_in
+            ));
+        }
+    }
+    for r in &report.refused {
+        lines.push(format!(
+            "  refused: decision {} on {} killed {} of {}: {}",
+            r.seq, r.target, r.killed, r.wanted, r.reason
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::build::fixtures;
+
+    fn text(name: &str) -> String {
+        String::from_utf8(render(&fixtures::report(name))).unwrap()
+    }
+
+    #[test]
+    fn summary_of_a_failed_nightly_run() {
+        insta::assert_snapshot!(text("shop-nightly"));
+    }
+
+    #[test]
+    fn summary_of_an_interrupted_run_without_kills() {
+        insta::assert_snapshot!(text("local-interrupted"));
+    }
+
+    #[test]
+    fn a_crashed_run_is_called_partial() {
+        let summary = text("local-crashed");
+        assert!(summary.contains("crashed after"), "{summary}");
+        assert!(summary.contains("partial report: the journal has no end line"));
+        assert!(summary.contains("unrecovered: kill 2 web-1 (:8081) (web), stalled in running"));
+    }
+
+    #[test]
+    fn the_summary_has_no_colour_codes() {
+        for name in ["shop-nightly", "local-crashed", "local-interrupted"] {
+            assert!(!text(name).contains('\u{1b}'), "{name}");
+        }
+    }
 }

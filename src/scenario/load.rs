@@ -4,8 +4,12 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
+
+use super::validate::{self, Finding};
 use super::Scenario;
 use crate::slo::Slo;
+use crate::yaml::{self, Positions};
 
 /// A scenario that loaded and validated.
 #[derive(Debug, Clone)]
@@ -53,6 +57,83 @@ impl fmt::Display for ScenarioError {
 }
 
 /// Loads and validates a scenario file, returning every error found.
-pub fn load_file(_path: &Path) -> Result<LoadedScenario, Vec<ScenarioError>> {
-    todo!("scenario helper")
+pub fn load_file(path: &Path) -> Result<LoadedScenario, Vec<ScenarioError>> {
+    let at_file = |message: String| ScenarioError {
+        file: path.to_path_buf(),
+        line: None,
+        column: None,
+        field: String::new(),
+        message,
+    };
+    let bytes = std::fs::read(path)
+        .map_err(|e| vec![at_file(format!("cannot read the scenario file: {e}"))])?;
+    let sha256 = hex_sha256(&bytes);
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let (line, column) = end_position(valid);
+        vec![ScenarioError {
+            line: Some(line),
+            column: Some(column),
+            ..at_file("the file is not valid UTF-8 text; save it as UTF-8".to_string())
+        }]
+    })?;
+    let scenario: Scenario = yaml::parse(&text).map_err(|e| {
+        vec![ScenarioError {
+            file: path.to_path_buf(),
+            line: Some(e.position.line),
+            column: Some(e.position.column),
+            field: e.path,
+            message: e.message,
+        }]
+    })?;
+    let checked = validate::check(&scenario);
+    let positions = Positions::of(&text);
+    let locate = |finding: Finding| {
+        let at = positions.locate(&finding.field);
+        ScenarioError {
+            file: path.to_path_buf(),
+            line: Some(at.line),
+            column: Some(at.column),
+            field: finding.field,
+            message: finding.message,
+        }
+    };
+    let errors: Vec<ScenarioError> = checked.errors.into_iter().map(locate).collect();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(LoadedScenario {
+        path: path.to_path_buf(),
+        scenario,
+        sha256,
+        slos: checked.slos,
+        warnings: checked.warnings.into_iter().map(locate).collect(),
+    })
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The 1-based line and column just after `bytes`, which are valid UTF-8.
+fn end_position(bytes: &[u8]) -> (usize, usize) {
+    let text = String::from_utf8_lossy(bytes);
+    let line = text.matches('\n').count() + 1;
+    let column = text.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn end_position_counts_lines_and_characters() {
+        assert_eq!(end_position(b""), (1, 1));
+        assert_eq!(end_position(b"ab"), (1, 3));
+        assert_eq!(end_position("a\n\u{e9}x".as_bytes()), (2, 3));
+    }
 }

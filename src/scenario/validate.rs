@@ -1,2 +1,396 @@
 //! Semantic checks of a parsed scenario. Every problem is collected, so a user fixes a file
-//! in one pass.
+//! in one pass. The checks know nothing of YAML: each finding names a field path, and the
+//! loader turns that path into a line and column.
+
+mod targets;
+
+use std::time::Duration;
+
+use super::signal::{known_signals, signal_number};
+use super::{Action, PlatformConfig, Policy, Recovery, Scenario, Schedule, SCENARIO_VERSION};
+use crate::slo::Slo;
+use crate::units::{CountOrPercent, HumanDuration};
+
+/// One problem, at a field path such as `policy.min_healthy`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Field path, empty for the whole file.
+    pub field: String,
+    /// What is wrong and what would be right.
+    pub message: String,
+}
+
+/// Everything the checks found, and the SLOs they parsed on the way.
+#[derive(Debug, Clone, Default)]
+pub struct Checked {
+    /// Problems that make the scenario unusable.
+    pub errors: Vec<Finding>,
+    /// Settings that are allowed but probably unintended.
+    pub warnings: Vec<Finding>,
+    /// The SLOs that parsed, in file order.
+    pub slos: Vec<Slo>,
+}
+
+impl Checked {
+    fn error(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(Finding {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    fn warn(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push(Finding {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+}
+
+/// Runs every semantic check on a scenario.
+pub fn check(scenario: &Scenario) -> Checked {
+    let mut c = Checked::default();
+    if scenario.version != SCENARIO_VERSION {
+        c.error(
+            "version",
+            format!(
+                "unsupported version {}; this build reads version {SCENARIO_VERSION}",
+                scenario.version
+            ),
+        );
+    }
+    check_name(&mut c, &scenario.name);
+    check_platform(&mut c, &scenario.platform);
+    targets::check_targets(&mut c, scenario);
+    check_schedule(&mut c, &scenario.schedule);
+    check_policy(&mut c, scenario);
+    check_action(
+        &mut c,
+        &scenario.action,
+        &scenario.platform,
+        &scenario.recovery,
+    );
+    check_recovery(&mut c, &scenario.recovery);
+    check_slos(&mut c, &scenario.slos);
+    if scenario.report.dir.as_os_str().is_empty() {
+        c.error(
+            "report.dir",
+            "the report folder is empty; give one such as reports",
+        );
+    }
+    if scenario.report.formats.is_empty() {
+        c.warn(
+            "report.formats",
+            "no report format listed; only journal.jsonl will be written (add json or markdown)",
+        );
+    }
+    c
+}
+
+/// Longest scenario name: it goes into a folder name beside a 17-character timestamp, and
+/// file systems stop at 255 bytes.
+const MAX_NAME_LEN: usize = 100;
+
+fn check_name(c: &mut Checked, name: &str) {
+    let safe = |ch: char| ch.is_ascii_alphanumeric() || "._-".contains(ch);
+    if name.is_empty() {
+        c.error(
+            "name",
+            "the name is empty; give a short name such as web-nightly",
+        );
+    } else if name.len() > MAX_NAME_LEN {
+        c.error(
+            "name",
+            format!(
+                "the name is {} characters long; keep it to {MAX_NAME_LEN}, since it becomes \
+                 part of each report folder's name",
+                name.len()
+            ),
+        );
+    } else if name == "." || name == ".." || !name.chars().all(safe) {
+        c.error(
+            "name",
+            format!(
+                "name {name:?} cannot be part of a report folder name; use only letters, digits, \
+                 '.', '_' and '-', such as web-nightly"
+            ),
+        );
+    }
+}
+
+fn check_platform(c: &mut Checked, platform: &PlatformConfig) {
+    match platform {
+        PlatformConfig::Local {} => {}
+        PlatformConfig::Docker { host } => check_endpoint(c, "platform.host", host.as_deref()),
+        PlatformConfig::Swarm { host, nodes } => {
+            check_endpoint(c, "platform.host", host.as_deref());
+            for (node, endpoint) in nodes {
+                let field = format!("platform.nodes.{node}");
+                if node.trim().is_empty() {
+                    c.error(&field, "a node needs its id or hostname as the key");
+                }
+                check_endpoint(c, &field, Some(endpoint));
+            }
+        }
+    }
+}
+
+/// Docker engine endpoints are URLs; a bare host name is a common slip.
+fn check_endpoint(c: &mut Checked, field: &str, endpoint: Option<&str>) {
+    let Some(endpoint) = endpoint else { return };
+    let schemes = ["unix://", "tcp://", "http://", "https://"];
+    let has_scheme = schemes
+        .iter()
+        .find_map(|s| endpoint.strip_prefix(s))
+        .is_some_and(|rest| !rest.is_empty());
+    if !has_scheme {
+        c.error(
+            field,
+            format!(
+                "{endpoint:?} is not an engine endpoint; write unix:///var/run/docker.sock, \
+                 tcp://host:2375 or https://host:2376"
+            ),
+        );
+    }
+}
+
+/// Whether a duration was written as zero.
+fn is_zero(d: HumanDuration) -> bool {
+    d.get() == Duration::ZERO
+}
+
+fn check_schedule(c: &mut Checked, s: &Schedule) {
+    match (s.every, s.mean_time_between_kills) {
+        (Some(_), Some(_)) => c.error(
+            "schedule.mean_time_between_kills",
+            "give either every (a fixed interval) or mean_time_between_kills (random \
+             intervals), not both",
+        ),
+        (None, None) => c.error(
+            "schedule",
+            "say when kills happen: add every (a fixed interval such as 30s) or \
+             mean_time_between_kills (such as 45s)",
+        ),
+        _ => {}
+    }
+    if s.duration.is_none() && s.max_kills.is_none() {
+        c.error(
+            "schedule",
+            "a run must end: add duration (such as 10m), max_kills (such as 20), or both",
+        );
+    }
+    for (field, value) in [
+        ("schedule.duration", s.duration),
+        ("schedule.every", s.every),
+        (
+            "schedule.mean_time_between_kills",
+            s.mean_time_between_kills,
+        ),
+    ] {
+        if value.is_some_and(is_zero) {
+            c.error(field, "must be longer than 0, such as 30s");
+        }
+    }
+    if s.max_kills == Some(0) {
+        c.error(
+            "schedule.max_kills",
+            "max_kills 0 would never kill anything; use 1 or more",
+        );
+    }
+    if let Some(jitter) = s.jitter {
+        match (s.every, s.mean_time_between_kills) {
+            (Some(every), _) if !is_zero(every) && jitter >= every => c.error(
+                "schedule.jitter",
+                format!("jitter {jitter} must be shorter than every ({every}), so every interval stays positive"),
+            ),
+            (None, Some(_)) => c.warn(
+                "schedule.jitter",
+                "jitter only applies to a fixed interval (every); random intervals from \
+                 mean_time_between_kills ignore it",
+            ),
+            _ => {}
+        }
+    }
+    let first_decision = s.start_after.or(s.every).or(s.mean_time_between_kills);
+    if let (Some(duration), Some(first)) = (s.duration, first_decision) {
+        if !is_zero(duration) && first >= duration {
+            c.warn(
+                "schedule.duration",
+                format!(
+                    "the run lasts {duration} but the first decision comes after {first}, so \
+                     nothing will be killed; lengthen duration or shorten the interval"
+                ),
+            );
+        }
+    }
+}
+
+fn check_policy(c: &mut Checked, scenario: &Scenario) {
+    let Policy {
+        pick,
+        max_in_flight,
+        min_healthy,
+        ..
+    } = &scenario.policy;
+    match pick {
+        CountOrPercent::Count(0) => c.error(
+            "policy.pick",
+            "pick 0 would never kill anything; use 1 or more, or a percentage such as 25%",
+        ),
+        CountOrPercent::Percent(p) if p.0 <= 0.0 => c.error(
+            "policy.pick",
+            "pick 0% would never kill anything; use a percentage above 0%, or a count such as 1",
+        ),
+        _ => {}
+    }
+    if *max_in_flight == 0 {
+        c.error(
+            "policy.max_in_flight",
+            "max_in_flight 0 would refuse every kill; use 1 or more",
+        );
+    } else if let CountOrPercent::Count(n) = pick {
+        if n > max_in_flight {
+            c.error(
+                "policy.pick",
+                format!(
+                    "pick {n} can never happen: max_in_flight {max_in_flight} caps the \
+                     recoveries in progress at {max_in_flight}, counting the new kills; lower \
+                     pick to at most {max_in_flight} or raise max_in_flight"
+                ),
+            );
+        }
+    }
+    let Some(min_healthy) = min_healthy else {
+        return;
+    };
+    if let CountOrPercent::Percent(p) = min_healthy {
+        if p.0 >= 100.0 {
+            c.warn(
+                "policy.min_healthy",
+                "min_healthy 100% refuses every kill (a kill always leaves the pool below full \
+                 capacity); every decision will be recorded as refused",
+            );
+            return;
+        }
+    }
+    for (i, target) in scenario.targets.iter().enumerate() {
+        let Some(capacity) = targets::desired_capacity(target) else {
+            continue;
+        };
+        let floor = min_healthy.resolve_ceil(capacity);
+        if floor > capacity {
+            c.error(
+                "policy.min_healthy",
+                format!(
+                    "min_healthy {min_healthy} is above the capacity {capacity} of target \
+                     {:?} (targets[{i}]); it must be at most {capacity}, and below it for any \
+                     kill to happen",
+                    target.name
+                ),
+            );
+        } else if floor == capacity && capacity > 0 {
+            c.warn(
+                "policy.min_healthy",
+                format!(
+                    "min_healthy {min_healthy} keeps all {capacity} instances of target {:?} \
+                     (targets[{i}]), so every kill will be refused; use at most {} to allow \
+                     kills",
+                    target.name,
+                    capacity - 1
+                ),
+            );
+        }
+    }
+}
+
+fn check_action(c: &mut Checked, action: &Action, platform: &PlatformConfig, recovery: &Recovery) {
+    let local = matches!(platform, PlatformConfig::Local {});
+    match action {
+        Action::Kill { signal } => {
+            if signal_number(signal).is_none() {
+                c.error(
+                    "action.signal",
+                    format!(
+                        "unknown signal {signal:?}; known signals: {}",
+                        known_signals()
+                    ),
+                );
+            }
+        }
+        Action::Crash {} => {}
+        Action::Stop { grace } => {
+            if is_zero(*grace) {
+                c.warn(
+                    "action.grace",
+                    "grace 0 sends SIGKILL right after SIGTERM, which is a kill; give the \
+                     instance time to stop, such as 10s, or use kind: kill",
+                );
+            }
+        }
+        Action::Remove {} | Action::Pause { .. } if local => c.error(
+            "action.kind",
+            format!(
+                "the local platform cannot {}; use kill, crash or stop (remove and pause are \
+                 for docker and swarm)",
+                action.describe()
+            ),
+        ),
+        Action::Remove {} => {}
+        Action::Pause { duration } => {
+            if is_zero(*duration) {
+                c.error("action.for", "a pause must last longer than 0, such as 5s");
+            } else if *duration >= recovery.timeout {
+                c.warn(
+                    "action.for",
+                    format!(
+                        "a pause of {duration} is not shorter than recovery.timeout ({}), so \
+                         every pause will count as unrecovered",
+                        recovery.timeout
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn check_recovery(c: &mut Checked, recovery: &Recovery) {
+    if is_zero(recovery.timeout) {
+        c.error(
+            "recovery.timeout",
+            "a recovery timeout of 0 marks every kill unrecovered; use a limit such as 120s",
+        );
+    }
+    let Some(trigger) = &recovery.trigger else {
+        return;
+    };
+    match trigger.command.first() {
+        None => c.error(
+            "recovery.trigger.command",
+            "the trigger command is empty; give the program and its arguments, such as \
+             [\"./rebuild.sh\", \"{victim}\"]",
+        ),
+        Some(program) if program.trim().is_empty() => c.error(
+            "recovery.trigger.command[0]",
+            "the program name is empty; give the program to run, such as ./rebuild.sh",
+        ),
+        _ => {}
+    }
+    if trigger.timeout.is_some_and(is_zero) {
+        c.error(
+            "recovery.trigger.timeout",
+            "a trigger timeout of 0 would kill the command at once; use a limit such as 60s",
+        );
+    }
+}
+
+fn check_slos(c: &mut Checked, slos: &[String]) {
+    for (i, line) in slos.iter().enumerate() {
+        match Slo::parse(line) {
+            Ok(slo) => c.slos.push(slo),
+            Err(message) => c.error(format!("slos[{i}]"), message),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,228 @@
+//! Attach mode: existing processes, found in `/proc` by name or command line and replaced by
+//! their own supervisor (systemd, a shell loop). firedrill only watches them come and go.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use regex::Regex;
+
+use super::prober::{watch, HealthSpec};
+use super::procfs;
+use super::registry::{Origin, Shared, Tracked};
+use crate::platform::{now_micros, Instance, PlatformError};
+use crate::scenario::{ProcessSelector, Target, EXEMPT_LABEL};
+
+/// The environment variable that exempts a process, as the label [`EXEMPT_LABEL`] does.
+pub const EXEMPT_ENV: &str = "FIREDRILL_EXEMPT";
+
+/// One attach-mode target, as the scenario describes it.
+#[derive(Debug, Clone)]
+pub(super) struct AttachSpec {
+    /// Target name; also every instance's slot, as the supervisor decides who replaces whom.
+    pub target: String,
+    name: Option<String>,
+    cmdline: Option<Regex>,
+    /// The opt-in environment entry, `KEY` and `VALUE`.
+    require: Option<(String, String)>,
+    /// Health check.
+    pub health: HealthSpec,
+}
+
+impl AttachSpec {
+    /// Reads an attach-mode target.
+    pub fn of(target: &Target, select: &ProcessSelector) -> Result<AttachSpec, PlatformError> {
+        let fail = |what: String| PlatformError::Failed(format!("target {}: {what}", target.name));
+        if select.name.is_none() && select.cmdline.is_none() {
+            return Err(fail("select.process needs a name or a cmdline".to_string()));
+        }
+        let cmdline = match &select.cmdline {
+            Some(re) => Some(
+                Regex::new(re).map_err(|e| fail(format!("invalid select.process.cmdline: {e}")))?,
+            ),
+            None => None,
+        };
+        let require = target
+            .require_label
+            .as_ref()
+            .map(|text| match text.split_once('=') {
+                Some((k, v)) => (k.trim().to_string(), v.trim().to_string()),
+                None => (text.trim().to_string(), String::new()),
+            });
+        Ok(AttachSpec {
+            target: target.name.clone(),
+            name: select.name.clone(),
+            cmdline,
+            require,
+            health: HealthSpec::of(target, true)?,
+        })
+    }
+
+    /// Why `instance` may not be killed, if it may not: no opt-in, or exempt. The engine
+    /// applies these rules too; this is the platform's own refusal to act outside them.
+    pub fn refusal(&self, instance: &Instance) -> Option<String> {
+        if instance.labels.get(EXEMPT_LABEL).map(String::as_str) == Some("true") {
+            return Some(format!("it is exempt ({EXEMPT_ENV}=true)"));
+        }
+        match &self.require {
+            Some((k, v)) if instance.labels.get(k) != Some(v) => Some(format!(
+                "it has not opted in ({k}={v} is not in its environment)"
+            )),
+            _ => None,
+        }
+    }
+
+    fn matches(&self, pid: u32) -> Option<String> {
+        let comm = procfs::comm(pid)?;
+        if self.name.as_ref().is_some_and(|n| *n != comm) {
+            return None;
+        }
+        if let Some(re) = &self.cmdline {
+            let line = procfs::cmdline(pid)?;
+            // Kernel threads have no command line; an empty regex must not select them.
+            if line.is_empty() || !re.is_match(&line) {
+                return None;
+            }
+        }
+        Some(comm)
+    }
+
+    fn labels(&self, pid: u32) -> BTreeMap<String, String> {
+        let mut labels = BTreeMap::new();
+        for (k, v) in procfs::environ(pid) {
+            if k == EXEMPT_ENV {
+                labels.insert(EXEMPT_LABEL.to_string(), v);
+            } else if self.require.as_ref().is_some_and(|(rk, _)| *rk == k) {
+                labels.insert(k, v);
+            }
+        }
+        labels
+    }
+}
+
+/// A matching process seen in one scan.
+#[derive(Debug)]
+struct Found {
+    pid: u32,
+    start_ticks: u64,
+    comm: String,
+    labels: BTreeMap<String, String>,
+}
+
+/// Every process matching `spec` now, except firedrill and its ancestors.
+fn scan(spec: &AttachSpec, excluded: &HashSet<u32>) -> Vec<Found> {
+    let pids = match procfs::pids() {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!("cannot list /proc: {e}");
+            return Vec::new();
+        }
+    };
+    pids.into_iter()
+        .filter(|pid| !excluded.contains(pid))
+        .filter_map(|pid| {
+            let comm = spec.matches(pid)?;
+            let stat = procfs::stat(pid)?;
+            Some(Found {
+                pid,
+                start_ticks: stat.start_ticks,
+                comm,
+                labels: spec.labels(pid),
+            })
+        })
+        .collect()
+}
+
+/// Brings the registry in line with one scan: `Died` for each vanished process, `Created`
+/// and `Started` for each new one, both stamped at the scan.
+fn reconcile(shared: &Arc<Shared>, spec: &AttachSpec, found: Vec<Found>, detail: &str) {
+    let mut registry = shared.registry();
+    let at = now_micros();
+    let gone: Vec<u32> = registry
+        .by_pid
+        .iter()
+        .filter(|(_, t)| t.instance.target == spec.target)
+        .filter(|(pid, t)| {
+            !found.iter().any(|f| {
+                f.pid == **pid
+                    && t.origin
+                        == Origin::Attached {
+                            start_ticks: f.start_ticks,
+                        }
+            })
+        })
+        .map(|(pid, _)| *pid)
+        .collect();
+    for pid in gone {
+        registry.remove(pid, at, format!("vanished ({detail})"));
+    }
+    for f in found {
+        // Known already, under this target or (a managed child) under another.
+        if registry.by_pid.contains_key(&f.pid) {
+            continue;
+        }
+        let token = shared.stop.child_token();
+        let tracked = Tracked {
+            instance: Instance {
+                id: f.pid.to_string(),
+                target: spec.target.clone(),
+                slot: spec.target.clone(),
+                name: format!("{}[{}]", f.comm, f.pid),
+                started_at: procfs::started_at(f.start_ticks),
+                healthy: false,
+                labels: f.labels,
+            },
+            slot_index: 0,
+            origin: Origin::Attached {
+                start_ticks: f.start_ticks,
+            },
+            watch: token.clone(),
+            checked: false,
+        };
+        registry.insert(f.pid, tracked, at, at, detail);
+        watch(shared, &mut registry, f.pid, &spec.health, None, at, token);
+    }
+}
+
+/// The first scan, before the run starts; the processes found are reported as started.
+pub(super) async fn first_scan(
+    shared: &Arc<Shared>,
+    spec: &Arc<AttachSpec>,
+    excluded: &Arc<HashSet<u32>>,
+) {
+    let found = scan_off_thread(spec, excluded).await;
+    reconcile(shared, spec, found, "present at start");
+}
+
+/// Rescans `/proc` every probe interval until shutdown.
+pub(super) async fn poll(shared: Arc<Shared>, spec: Arc<AttachSpec>, excluded: Arc<HashSet<u32>>) {
+    loop {
+        tokio::select! {
+            _ = shared.stop.cancelled() => return,
+            _ = tokio::time::sleep(spec.health.every()) => {}
+        }
+        let found = scan_off_thread(&spec, &excluded).await;
+        if shared.stop.is_cancelled() {
+            return;
+        }
+        reconcile(&shared, &spec, found, "detected by polling");
+    }
+}
+
+async fn scan_off_thread(spec: &Arc<AttachSpec>, excluded: &Arc<HashSet<u32>>) -> Vec<Found> {
+    let (spec, excluded) = (Arc::clone(spec), Arc::clone(excluded));
+    // Reading every process's files is blocking I/O; keep it off the async workers.
+    tokio::task::spawn_blocking(move || scan(&spec, &excluded))
+        .await
+        .unwrap_or_default()
+}
+
+/// Whether `pid` is still the process registered as `origin`, so a signal cannot reach a
+/// newer process that got the same PID.
+pub(super) fn still_same(pid: u32, origin: Origin) -> bool {
+    match origin {
+        Origin::Managed => true,
+        Origin::Attached { start_ticks } => {
+            procfs::stat(pid).is_some_and(|s| s.start_ticks == start_ticks)
+        }
+    }
+}

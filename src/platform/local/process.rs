@@ -1,0 +1,79 @@
+//! Spawning fleet processes and sending signals.
+
+use std::process::Stdio;
+
+use tokio::process::{Child, Command};
+
+use crate::platform::PlatformError;
+use crate::scenario::signal::signal_name;
+
+/// Spawns `argv` with no shell, detached from firedrill's terminal and bound to its life.
+pub(super) fn spawn(argv: &[String]) -> std::io::Result<Child> {
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| std::io::Error::other("the command is empty"))?;
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        // Its own process group, so a Ctrl-C on firedrill's terminal does not kill the whole
+        // fleet at once before firedrill has written its report; shutdown stops it instead.
+        .process_group(0);
+    let parent = std::process::id();
+    // SAFETY: the closure runs between fork and exec and only makes async-signal-safe calls
+    // (prctl, getppid, _exit), allocating nothing.
+    unsafe {
+        command.pre_exec(move || {
+            // No child may outlive firedrill, even when firedrill is killed with SIGKILL.
+            // The death signal follows the spawning thread; tokio's worker threads live as
+            // long as the runtime, which is as long as firedrill.
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            // firedrill may have died between fork and prctl; then nobody would kill us.
+            if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+    command.spawn()
+}
+
+/// Sends `signal` to `pid`.
+pub(super) fn send_signal(pid: u32, signal: i32) -> Result<(), PlatformError> {
+    let target = libc::pid_t::try_from(pid)
+        .map_err(|_| PlatformError::Failed(format!("PID {pid} is out of range")))?;
+    if target <= 1 {
+        return Err(PlatformError::Failed(format!(
+            "refusing to signal PID {pid}"
+        )));
+    }
+    // SAFETY: kill has no memory preconditions; the PID was checked to be one process.
+    if unsafe { libc::kill(target, signal) } == 0 {
+        Ok(())
+    } else {
+        let e = std::io::Error::last_os_error();
+        Err(PlatformError::Failed(format!(
+            "cannot send {} to PID {pid}: {e}",
+            describe_signal(signal)
+        )))
+    }
+}
+
+/// `SIGKILL`, or the number when the name is not known.
+pub(super) fn describe_signal(signal: i32) -> String {
+    signal_name(signal)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("signal {signal}"))
+}

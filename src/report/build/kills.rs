@@ -1,0 +1,175 @@
+//! Each kill's marks, recovery and outcome, and the span histograms drawn from them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::engine::phase::{Phase, Span};
+use crate::journal::{Entry, KillEntry, TriggerEntry};
+use crate::platform::Micros;
+use crate::report::{utc, HistogramSummary, KillReport, PhaseMark, Unrecovered};
+
+/// One mark as the journal last stated it.
+#[derive(Debug, Clone)]
+struct Mark {
+    at: Micros,
+    instance: String,
+    uncertain: bool,
+}
+
+/// What the journal says about one kill besides its `kill` line.
+#[derive(Debug, Default)]
+struct Recovery {
+    marks: BTreeMap<Phase, Mark>,
+    flaps: Vec<Micros>,
+    unrecovered: Option<(Micros, Phase)>,
+    trigger: Option<TriggerEntry>,
+}
+
+/// Folds the journal into one report per kill, in journal order. `ended_at` is when the run
+/// ended; a kill that by then has neither reached `restored` nor been given up on is reported
+/// unrecovered at that time.
+pub(super) fn fold(entries: &[Entry], ended_at: Micros) -> Vec<KillReport> {
+    let mut kills: Vec<&KillEntry> = Vec::new();
+    // Keyed by kill id, not attached to a kill as we go, so a line written before its `kill`
+    // line (out-of-order platform events) still counts.
+    let mut recoveries: HashMap<u32, Recovery> = HashMap::new();
+    for entry in entries {
+        match entry {
+            // A repeated kill id keeps its first line.
+            Entry::Kill(k) if !kills.iter().any(|seen| seen.kill_id == k.kill_id) => {
+                kills.push(k);
+            }
+            Entry::Phase {
+                kill_id,
+                phase,
+                at,
+                instance,
+                uncertain,
+            } => {
+                // The last line wins: the engine writes a kill mark when it issues the action
+                // and again when the platform's own event refines it.
+                let mark = Mark {
+                    at: *at,
+                    instance: instance.clone(),
+                    uncertain: *uncertain,
+                };
+                recoveries
+                    .entry(*kill_id)
+                    .or_default()
+                    .marks
+                    .insert(*phase, mark);
+            }
+            Entry::Flap { kill_id, at, .. } => {
+                recoveries.entry(*kill_id).or_default().flaps.push(*at);
+            }
+            Entry::Unrecovered {
+                kill_id,
+                at,
+                stalled_in,
+            } => {
+                // The first line is when the timeout ran out; a later one written at shutdown
+                // for the same kill adds nothing.
+                recoveries
+                    .entry(*kill_id)
+                    .or_default()
+                    .unrecovered
+                    .get_or_insert((*at, *stalled_in));
+            }
+            Entry::Trigger(t) => {
+                recoveries.entry(t.kill_id).or_default().trigger = Some(t.clone());
+            }
+            _ => {}
+        }
+    }
+    kills
+        .into_iter()
+        .map(|k| {
+            let recovery = recoveries.remove(&k.kill_id).unwrap_or_default();
+            kill_report(k, recovery, ended_at)
+        })
+        .collect()
+}
+
+fn kill_report(kill: &KillEntry, recovery: Recovery, ended_at: Micros) -> KillReport {
+    let mut marks = recovery.marks;
+    // The `kill` line's own time is the kill mark until a phase line states one.
+    marks.entry(Phase::Kill).or_insert_with(|| Mark {
+        at: kill.at,
+        instance: kill.victim.clone(),
+        uncertain: false,
+    });
+    let kill_at = marks.get(&Phase::Kill).map_or(kill.at, |m| m.at);
+    let restored_at = marks.get(&Phase::Restored).map(|m| m.at);
+    let unrecovered = match recovery.unrecovered {
+        Some((at, stalled_in)) => Some(Unrecovered {
+            stalled_in,
+            at: utc(at),
+        }),
+        // Neither restored nor given up on: the run ended (or died) with it in flight.
+        None if restored_at.is_none() => Some(Unrecovered {
+            stalled_in: first_missing(&marks),
+            at: utc(ended_at),
+        }),
+        None => None,
+    };
+    KillReport {
+        kill_id: kill.kill_id,
+        seq: kill.seq,
+        target: kill.target.clone(),
+        victim: kill.victim.clone(),
+        slot: kill.slot.clone(),
+        victim_name: kill.name.clone(),
+        replacement: marks.get(&Phase::Replaced).map(|m| m.instance.clone()),
+        action: kill.action.clone(),
+        phases: marks
+            .iter()
+            .map(|(phase, m)| {
+                let mark = PhaseMark {
+                    at: utc(m.at),
+                    since_kill_us: m.at.saturating_sub(kill_at),
+                    uncertain: m.uncertain,
+                };
+                (*phase, mark)
+            })
+            .collect(),
+        recovery_us: restored_at.map(|r| non_negative(r.saturating_sub(kill_at))),
+        unrecovered,
+        flaps: recovery.flaps.into_iter().map(utc).collect(),
+        trigger: recovery.trigger,
+    }
+}
+
+/// The first mark, in recovery order, that the kill never reached.
+fn first_missing(marks: &BTreeMap<Phase, Mark>) -> Phase {
+    Phase::ALL
+        .into_iter()
+        .find(|p| !marks.contains_key(p))
+        .unwrap_or(Phase::Restored)
+}
+
+/// A span's length from two marks. A negative length means the platform's events disagree
+/// with their order (say a `kill` mark refined to a daemon timestamp just after the `down`
+/// event); it is clamped to 0 and still counted, so a span's count always equals the kills
+/// that reached both of its marks.
+fn non_negative(us: i64) -> u64 {
+    u64::try_from(us).unwrap_or(0)
+}
+
+/// One histogram per span, every span present (empty when no kill reached both its marks).
+/// `total` only takes kills that reached `restored`, since it runs kill → restored.
+pub(super) fn histograms(kills: &[KillReport]) -> BTreeMap<Span, HistogramSummary> {
+    Span::ALL
+        .into_iter()
+        .map(|span| {
+            let (from, to) = span.bounds();
+            let samples: Vec<u64> = kills
+                .iter()
+                .filter_map(|k| {
+                    let from = k.phases.get(&from)?.since_kill_us;
+                    let to = k.phases.get(&to)?.since_kill_us;
+                    Some(non_negative(to.saturating_sub(from)))
+                })
+                .collect();
+            (span, HistogramSummary::from_samples(&samples))
+        })
+        .collect()
+}

@@ -1,0 +1,225 @@
+//! `report.json` against its committed schema, `schema/report.schema.json`: reports built from
+//! the fixture journals must validate, documents that break the contract must not, and the
+//! schema's enums must name exactly the model's variants.
+//!
+//! Set `FIREDRILL_REPORT_JSON=path/to/report.json` to validate a real run's output too.
+
+use std::path::{Path, PathBuf};
+
+use firedrill::engine::phase::{Phase, Span};
+use firedrill::journal;
+use firedrill::report::{self, json, ReportStatus, RunReport, Verdict, SCHEMA_VERSION};
+use jsonschema::Validator;
+use serde_json::Value;
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn schema() -> Value {
+    let text = std::fs::read_to_string(manifest_dir().join("schema/report.schema.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The schema compiled for draft 2020-12, with `format` (date-time) checked too.
+fn validator() -> Validator {
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema())
+        .unwrap()
+}
+
+/// Every schema violation in `doc`, as `path: message` lines.
+fn violations(validator: &Validator, doc: &Value) -> Vec<String> {
+    validator
+        .iter_errors(doc)
+        .map(|e| {
+            let path = e.instance_path.to_string();
+            let path = if path.is_empty() { "/" } else { path.as_str() };
+            format!("{path}: {e}")
+        })
+        .collect()
+}
+
+/// Validates any `report.json` on disk against the schema; the error lists every violation.
+pub fn validate_report_file(path: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let doc: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{} is not json: {e}", path.display()))?;
+    let found = violations(&validator(), &doc);
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} does not match schema/report.schema.json:\n{}",
+            path.display(),
+            found.join("\n")
+        ))
+    }
+}
+
+fn fixture_journals() -> Vec<PathBuf> {
+    let dir = manifest_dir().join("tests/fixtures/journals");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+fn report_of(journal_path: &Path) -> RunReport {
+    let entries = journal::read(journal_path).unwrap();
+    report::from_journal(&entries).unwrap()
+}
+
+fn rendered(report: &RunReport) -> Value {
+    serde_json::from_slice(&json::render(report)).unwrap()
+}
+
+fn nightly() -> Value {
+    rendered(&report_of(
+        &manifest_dir().join("tests/fixtures/journals/shop-nightly.jsonl"),
+    ))
+}
+
+#[test]
+fn every_fixture_report_matches_the_schema() {
+    let validator = validator();
+    let journals = fixture_journals();
+    assert!(journals.len() >= 3, "fixtures missing: {journals:?}");
+    let mut statuses = Vec::new();
+    for path in journals {
+        let report = report_of(&path);
+        statuses.push(report.status);
+        let found = violations(&validator, &rendered(&report));
+        assert!(
+            found.is_empty(),
+            "{}:\n{}",
+            path.display(),
+            found.join("\n")
+        );
+    }
+    // The fixtures cover a finished run, a stopped one and one whose journal has no end line.
+    for status in [
+        ReportStatus::Completed,
+        ReportStatus::Interrupted,
+        ReportStatus::Crashed,
+    ] {
+        assert!(statuses.contains(&status), "no fixture is {status:?}");
+    }
+}
+
+#[test]
+fn a_crashed_run_report_matches_the_schema() {
+    let path = manifest_dir().join("tests/fixtures/journals/local-crashed.jsonl");
+    let report = report_of(&path);
+    assert_eq!(report.status, ReportStatus::Crashed);
+    assert!(report.kills.iter().any(|k| k.unrecovered.is_some()));
+    let found = violations(&validator(), &rendered(&report));
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+#[test]
+fn documents_that_break_the_contract_are_rejected() {
+    let validator = validator();
+    assert!(violations(&validator, &nightly()).is_empty());
+    type Break = fn(&mut Value);
+    let breaks: [(&str, Break); 9] = [
+        ("missing verdict", |d| {
+            d.as_object_mut().unwrap().remove("verdict");
+        }),
+        ("unknown verdict", |d| d["verdict"] = "maybe".into()),
+        ("unknown top-level field", |d| d["extra"] = true.into()),
+        ("unknown status", |d| d["status"] = "exploded".into()),
+        ("unknown phase", |d| {
+            let mark = d["kills"][0]["phases"]["kill"].clone();
+            d["kills"][0]["phases"]["launched"] = mark;
+        }),
+        ("missing span", |d| {
+            d["histograms"].as_object_mut().unwrap().remove("total");
+        }),
+        ("negative count", |d| {
+            d["histograms"]["total"]["count"] = (-1).into()
+        }),
+        ("timestamp not a date", |d| {
+            d["started_at"] = "yesterday".into()
+        }),
+        ("stalled in an unknown phase", |d| {
+            d["kills"][2]["unrecovered"]["stalled_in"] = "booting".into()
+        }),
+    ];
+    for (what, break_it) in breaks {
+        let mut doc = nightly();
+        break_it(&mut doc);
+        assert!(!validator.is_valid(&doc), "accepted a document with {what}");
+    }
+}
+
+/// The names in one `enum` of the schema's `$defs`.
+fn schema_enum(schema: &Value, def: &str) -> Vec<String> {
+    schema["$defs"][def]["enum"]
+        .as_array()
+        .unwrap_or_else(|| panic!("$defs/{def} has no enum"))
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// How serde writes a unit variant.
+fn serde_name(v: impl serde::Serialize) -> String {
+    serde_json::to_value(v)
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn the_schema_enums_name_exactly_the_model_variants() {
+    let schema = schema();
+    let phases: Vec<String> = Phase::ALL.into_iter().map(serde_name).collect();
+    assert_eq!(schema_enum(&schema, "phase"), phases);
+    let spans: Vec<String> = Span::ALL.into_iter().map(serde_name).collect();
+    assert_eq!(schema_enum(&schema, "span"), spans);
+    let histogram_keys: Vec<String> = schema["properties"]["histograms"]["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(histogram_keys, spans);
+    let statuses: Vec<String> = [
+        ReportStatus::Completed,
+        ReportStatus::Interrupted,
+        ReportStatus::Failed,
+        ReportStatus::Crashed,
+    ]
+    .into_iter()
+    .map(serde_name)
+    .collect();
+    assert_eq!(schema_enum(&schema, "status"), statuses);
+    let verdicts: Vec<String> = [Verdict::Pass, Verdict::Fail]
+        .into_iter()
+        .map(serde_name)
+        .collect();
+    assert_eq!(schema_enum(&schema, "verdict"), verdicts);
+    assert_eq!(
+        schema["properties"]["schema_version"]["const"],
+        Value::from(SCHEMA_VERSION)
+    );
+}
+
+/// A real run's `report.json`, when `FIREDRILL_REPORT_JSON` names one.
+#[test]
+fn report_json_named_by_the_environment_matches_the_schema() {
+    let Some(path) = std::env::var_os("FIREDRILL_REPORT_JSON") else {
+        eprintln!("FIREDRILL_REPORT_JSON is not set; no run output to check");
+        return;
+    };
+    if let Err(e) = validate_report_file(Path::new(&path)) {
+        panic!("{e}");
+    }
+}

@@ -1,0 +1,148 @@
+//! Helpers for tests that run the real firedrill binary against a real local fleet.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use firedrill::journal::{self, Entry};
+
+/// The firedrill binary under test.
+pub fn firedrill() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_firedrill"))
+}
+
+/// Writes a scenario whose managed command runs this build's `firedrill target`.
+pub fn scenario(dir: &Path, name: &str, yaml: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.yaml"));
+    let text = yaml.replace("{bin}", env!("CARGO_BIN_EXE_firedrill"));
+    std::fs::write(&path, text).expect("write scenario");
+    path
+}
+
+/// Runs `firedrill run SCENARIO --out OUT ARGS...` to completion, with a deadline.
+pub fn run(scenario: &Path, out: &Path, args: &[&str], deadline: Duration) -> Output {
+    let mut child = firedrill()
+        .arg("run")
+        .arg(scenario)
+        .arg("--out")
+        .arg(out)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn firedrill");
+    wait_with_deadline(&mut child, deadline);
+    child.wait_with_output().expect("collect output")
+}
+
+/// Waits for `child` to exit; kills it (only it, by PID) and panics past the deadline.
+pub fn wait_with_deadline(child: &mut Child, deadline: Duration) {
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("try_wait").is_some() {
+            return;
+        }
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("firedrill did not finish within {deadline:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The single run folder firedrill made under `out`.
+pub fn run_dir(out: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(out)
+        .expect("read out dir")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(
+        dirs.len(),
+        1,
+        "expected one run folder in {}: {dirs:?}",
+        out.display()
+    );
+    dirs[0].clone()
+}
+
+/// The journal of a run folder.
+pub fn journal(dir: &Path) -> Vec<Entry> {
+    journal::read(&dir.join(journal::JOURNAL_FILE)).expect("journal parses")
+}
+
+/// The report.json of a run folder.
+pub fn report(dir: &Path) -> firedrill::report::RunReport {
+    let text = std::fs::read_to_string(dir.join("report.json")).expect("report.json exists");
+    serde_json::from_str(&text).expect("report.json parses as a RunReport")
+}
+
+/// Every PID the local platform reported for managed instances (ids are PIDs).
+pub fn instance_pids(entries: &[Entry]) -> Vec<i32> {
+    let mut pids: Vec<i32> = Vec::new();
+    for e in entries {
+        match e {
+            Entry::RunStarted(s) => {
+                pids.extend(s.initial.iter().filter_map(|i| i.id.parse::<i32>().ok()))
+            }
+            Entry::Event(ev) => pids.extend(ev.instance.parse::<i32>().ok()),
+            _ => {}
+        }
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
+
+/// Whether a process with this PID exists and is not a zombie.
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// Waits until none of `pids` is alive, up to `deadline`; returns those still alive.
+pub fn wait_gone(pids: &[i32], deadline: Duration) -> Vec<i32> {
+    let start = Instant::now();
+    loop {
+        let left: Vec<i32> = pids.iter().copied().filter(|p| alive(*p)).collect();
+        if left.is_empty() || start.elapsed() > deadline {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits until the journal in the only run folder under `out` holds `n` kill lines.
+pub fn wait_for_kills(out: &Path, n: usize, deadline: Duration) -> PathBuf {
+    let start = Instant::now();
+    loop {
+        if let Ok(mut rd) = std::fs::read_dir(out) {
+            if let Some(Ok(entry)) = rd.next() {
+                let path = entry.path().join(journal::JOURNAL_FILE);
+                if let Ok(text) = std::fs::read_to_string(&path) {
+                    if text.matches("\"type\":\"kill\"").count() >= n {
+                        return entry.path();
+                    }
+                }
+            }
+        }
+        assert!(
+            start.elapsed() < deadline,
+            "no {n} kills within {deadline:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Sends `signal` to a child this test started.
+pub fn signal(child: &Child, signal: i32) {
+    let rc = unsafe { libc::kill(child.id() as i32, signal) };
+    assert_eq!(rc, 0, "kill({}, {signal})", child.id());
+}
