@@ -127,6 +127,7 @@ fn recovery_matches_an_independent_view_of_the_engines_events() {
     let kills = report["kills"].as_array().expect("kills");
     assert_eq!(kills.len(), 5, "{report:#}");
     let events = log.snapshot();
+    let mut detects = Vec::new();
     for kill in kills {
         let victim = kill["victim"].as_str().unwrap();
         assert!(
@@ -147,16 +148,21 @@ fn recovery_matches_an_independent_view_of_the_engines_events() {
         let truth = healthy_us - die_us;
         assert!(kill["unrecovered"].is_null(), "{kill:#}");
         let recovery = kill["recovery_us"].as_i64().expect("recovery_us");
-        // Crash has no daemon kill event: firedrill's kill mark is its clock just before
-        // kill(2), and the daemon's die follows within the signal's delivery time.
+        // Crash has no daemon kill event, so the engine's own record starts at `die`.
+        // firedrill's kill mark is its clock just before kill(2); the engine notices the exit
+        // some milliseconds later (20–40 ms on a busy machine), and firedrill reports that gap
+        // as the detect phase. So firedrill's recovery is the ground truth plus detect, and
+        // without it must equal the truth.
         let detect = die_us - kill_us;
         assert!(
-            (0..TOLERANCE_US).contains(&detect),
+            (0..1_000_000).contains(&detect),
             "kill→die took {detect} µs: {kill:#}"
         );
+        detects.push(detect);
         assert!(
-            (recovery - truth).abs() <= TOLERANCE_US,
-            "firedrill says {recovery} µs, the engine's events say {truth} µs (die→healthy): {kill:#}"
+            (recovery - detect - truth).abs() <= TOLERANCE_US,
+            "firedrill says {recovery} µs with detect {detect} µs, the engine's events say \
+             {truth} µs (die→healthy): {kill:#}"
         );
         assert_eq!(
             micros(&phases["down"]),
@@ -169,6 +175,7 @@ fn recovery_matches_an_independent_view_of_the_engines_events() {
             "restored is the daemon's health_status time"
         );
     }
+    eprintln!("crash kill→die (detect) per kill, µs: {detects:?}");
 }
 
 #[test]
