@@ -2,62 +2,17 @@
 //! the fixture journals must validate, documents that break the contract must not, and the
 //! schema's enums must name exactly the model's variants.
 //!
-//! Set `FIREDRILL_REPORT_JSON=path/to/report.json` to validate a real run's output too.
+//! Real run output is checked against the same schema in tests/run_local.rs.
 
 use std::path::{Path, PathBuf};
 
 use firedrill::engine::phase::{Phase, Span};
 use firedrill::journal;
 use firedrill::report::{self, json, ReportStatus, RunReport, Verdict, SCHEMA_VERSION};
-use jsonschema::Validator;
 use serde_json::Value;
 
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn schema() -> Value {
-    let text = std::fs::read_to_string(manifest_dir().join("schema/report.schema.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-/// The schema compiled for draft 2020-12, with `format` (date-time) checked too.
-fn validator() -> Validator {
-    jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&schema())
-        .unwrap()
-}
-
-/// Every schema violation in `doc`, as `path: message` lines.
-fn violations(validator: &Validator, doc: &Value) -> Vec<String> {
-    validator
-        .iter_errors(doc)
-        .map(|e| {
-            let path = e.instance_path.to_string();
-            let path = if path.is_empty() { "/" } else { path.as_str() };
-            format!("{path}: {e}")
-        })
-        .collect()
-}
-
-/// Validates any `report.json` on disk against the schema; the error lists every violation.
-pub fn validate_report_file(path: &Path) -> Result<(), String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let doc: Value =
-        serde_json::from_str(&text).map_err(|e| format!("{} is not json: {e}", path.display()))?;
-    let found = violations(&validator(), &doc);
-    if found.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} does not match schema/report.schema.json:\n{}",
-            path.display(),
-            found.join("\n")
-        ))
-    }
-}
+mod support;
+use support::schema::{manifest_dir, schema, validator, violations};
 
 fn fixture_journals() -> Vec<PathBuf> {
     let dir = manifest_dir().join("tests/fixtures/journals");
@@ -210,16 +165,4 @@ fn the_schema_enums_name_exactly_the_model_variants() {
         schema["properties"]["schema_version"]["const"],
         Value::from(SCHEMA_VERSION)
     );
-}
-
-/// A real run's `report.json`, when `FIREDRILL_REPORT_JSON` names one.
-#[test]
-fn report_json_named_by_the_environment_matches_the_schema() {
-    let Some(path) = std::env::var_os("FIREDRILL_REPORT_JSON") else {
-        eprintln!("FIREDRILL_REPORT_JSON is not set; no run output to check");
-        return;
-    };
-    if let Err(e) = validate_report_file(Path::new(&path)) {
-        panic!("{e}");
-    }
 }

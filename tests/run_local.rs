@@ -83,6 +83,10 @@ fn demo_scenario_kills_at_least_eight_processes_and_passes() {
     }
     assert!(dir.join("summary.md").is_file());
     assert!(dir.join("journal.jsonl").is_file());
+    // Real output matches the committed schema.
+    if let Err(e) = schema::validate_report_file(&dir.join("report.json")) {
+        panic!("{e}");
+    }
 }
 
 #[test]
@@ -238,4 +242,7 @@ fn kill_9_of_firedrill_leaves_a_journal_that_parses_to_its_last_line() {
     let report = report(&dir);
     assert_eq!(report.status, ReportStatus::Crashed);
     assert!(report.partial);
+    if let Err(e) = schema::validate_report_file(&dir.join("report.json")) {
+        panic!("{e}");
+    }
 }
