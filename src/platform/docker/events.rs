@@ -123,7 +123,7 @@ impl Watcher {
                 }
             }
             // ...then catch up on whatever fell out of that buffer, marked uncertain.
-            if let Err(why) = self.resync().await {
+            if let Err(why) = self.resync(until.map(|n| n / 1_000)).await {
                 tracing::warn!("docker resync after stream loss failed: {why}");
             }
             if let Some(until) = until {
@@ -255,7 +255,14 @@ impl Watcher {
             "create" => out.push(t(EventKind::Created, "create")),
             "start" | "unpause" => {
                 now.running = true;
-                now.started_at = Some(at);
+                // The book keeps the engine's StartedAt, not the event's time (they differ by
+                // a few ms), so a later resync can tell a missed restart from this start.
+                if action == "start" {
+                    now.started_at = match self.shared.inspect(id).await {
+                        Ok(o) if o.running || o.paused => o.started_at.or(Some(at)),
+                        _ => Some(at),
+                    };
+                }
                 out.push(t(EventKind::Started, action));
                 let healthy = match k.mode {
                     HealthMode::Running => true,
@@ -338,7 +345,9 @@ impl Watcher {
 
     /// Compares the book with a fresh inspect of every covered container and reports the
     /// differences as uncertain events.
-    async fn resync(&mut self) -> Result<(), String> {
+    /// Changes the engine stamped at or after `cutoff` (µs) are left alone: the live
+    /// subscription, which resumes at the cutoff, delivers them with their exact times.
+    async fn resync(&mut self, cutoff: Option<Micros>) -> Result<(), String> {
         let observed = self.shared.observe_covered().await?;
         let mut present = HashSet::new();
         for o in observed {
@@ -350,6 +359,11 @@ impl Watcher {
             let before = self.known.get(&o.id).cloned();
             let mode = before.as_ref().map_or(mode, |k| k.mode);
             let transitions = resync_events(before.as_ref(), Some(&o), mode);
+            if cutoff.is_some_and(|c| transitions.iter().any(|t| t.at >= c)) {
+                // Some of this container's changes came after the cutoff; the live stream will
+                // bring them, and the book must stay as it was for them to apply.
+                continue;
+            }
             let healthy = match mode {
                 HealthMode::Docker => o.running && o.health_ok,
                 HealthMode::Running => o.running,
