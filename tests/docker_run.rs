@@ -332,7 +332,18 @@ report: {{ formats: [json] }}
 
 #[test]
 fn a_trigger_that_recreates_the_container_is_timed_and_reported() {
-    let Some(run) = TestRun::start("trigger") else {
+    trigger_case("trigger", true);
+}
+
+#[test]
+fn a_replacement_under_a_fresh_name_pairs_with_its_victim() {
+    trigger_case("trigger-unnamed", false);
+}
+
+/// Removes the one container twice; after each kill a trigger `docker run`s a new one, under
+/// the victim's name when `same_name`, else under a name Docker makes up.
+fn trigger_case(test: &str, same_name: bool) {
+    let Some(run) = TestRun::start(test) else {
         return;
     };
     let log = EventLog::start(&run);
@@ -340,13 +351,13 @@ fn a_trigger_that_recreates_the_container_is_timed_and_reported() {
     let label = run.label();
     let first = run.run_container("svc", &["--label", "role=web"]);
     run.wait_healthy(&first, Duration::from_secs(30));
-    // The rebuild pipeline: `docker run` the same name again, with no shell.
-    let trigger: Vec<String> = [
-        "docker", "run", "-d", "--name", &name, "--label", &label, "--label", "role=web", IMAGE,
-    ]
-    .iter()
-    .map(|s| format!("{s:?}"))
-    .collect();
+    // The rebuild pipeline: `docker run` again, with no shell.
+    let mut argv = vec!["docker", "run", "-d"];
+    if same_name {
+        argv.extend(["--name", name.as_str()]);
+    }
+    argv.extend(["--label", label.as_str(), "--label", "role=web", IMAGE]);
+    let trigger: Vec<String> = argv.iter().map(|s| format!("{s:?}")).collect();
     let scenario = run.write(
         "trigger.yaml",
         &format!(

@@ -219,7 +219,9 @@ impl Watcher {
                 Ok(o) => o.has_healthcheck,
                 Err(_) => false,
             };
-            let slot = slot_of(facts.name, &attrs);
+            let slot = self
+                .shared
+                .claim_slot(&spec.name, &slot_of(facts.name, &attrs), &id);
             self.known.insert(
                 id.clone(),
                 Known {
@@ -255,6 +257,7 @@ impl Watcher {
             "create" => out.push(t(EventKind::Created, "create")),
             "start" | "unpause" => {
                 now.running = true;
+                self.shared.refill_in_place(id);
                 // The book keeps the engine's StartedAt, not the event's time (they differ by
                 // a few ms), so a later resync can tell a missed restart from this start.
                 if action == "start" {
@@ -355,8 +358,13 @@ impl Watcher {
                 continue;
             };
             present.insert(o.id.clone());
-            let slot = slot_of(&o.name, &o.labels);
             let before = self.known.get(&o.id).cloned();
+            let slot = match &before {
+                Some(k) => k.slot.clone(),
+                None => self
+                    .shared
+                    .claim_slot(&target, &slot_of(&o.name, &o.labels), &o.id),
+            };
             let mode = before.as_ref().map_or(mode, |k| k.mode);
             let transitions = resync_events(before.as_ref(), Some(&o), mode);
             if cutoff.is_some_and(|c| transitions.iter().any(|t| t.at >= c)) {

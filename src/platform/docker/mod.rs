@@ -56,6 +56,10 @@ pub struct Shared {
     probe_health: Mutex<HashMap<String, bool>>,
     /// Containers firedrill paused and has yet to unpause, with their timer's stop switch.
     paused: Mutex<HashMap<String, CancellationToken>>,
+    /// Slots emptied by firedrill's actions and not yet refilled: (target, slot, victim id).
+    vacancies: Mutex<Vec<(String, String, String)>>,
+    /// Slots given to replacements whose own name does not say which victim they replace.
+    slot_overrides: Mutex<HashMap<String, String>>,
 }
 
 /// Locks a mutex; a panic elsewhere while holding it leaves plain data that is still usable.
@@ -107,6 +111,8 @@ impl DockerPlatform {
                 kill_expected: Mutex::new(HashSet::new()),
                 probe_health: Mutex::new(HashMap::new()),
                 paused: Mutex::new(HashMap::new()),
+                vacancies: Mutex::new(Vec::new()),
+                slot_overrides: Mutex::new(HashMap::new()),
             }),
             watcher_stop: Mutex::new(None),
         }
@@ -229,6 +235,51 @@ impl Shared {
         lock(&self.probe_health).get(id).copied().unwrap_or(false)
     }
 
+    /// Notes that firedrill emptied `slot` of `target` by acting on `victim`.
+    pub fn vacate(&self, target: &str, slot: &str, victim: &str) {
+        lock(&self.vacancies).push((target.to_string(), slot.to_string(), victim.to_string()));
+    }
+
+    /// The victim came back by itself (restart policy): its slot is no longer vacant.
+    pub fn refill_in_place(&self, victim: &str) {
+        lock(&self.vacancies).retain(|(_, _, v)| v != victim);
+    }
+
+    /// The slot a container new to firedrill fills. Its own slot (name, or Compose number)
+    /// when that is vacant or when nothing is vacant; otherwise the oldest vacancy of its
+    /// target, so a replacement with a fresh name (a pipeline's `docker run`, a scaled Compose
+    /// service) still pairs with its victim.
+    pub fn claim_slot(&self, target: &str, natural: &str, id: &str) -> String {
+        if let Some(slot) = lock(&self.slot_overrides).get(id) {
+            return slot.clone();
+        }
+        let mut vacancies = lock(&self.vacancies);
+        if let Some(i) = vacancies
+            .iter()
+            .position(|(t, s, _)| t == target && s == natural)
+        {
+            vacancies.remove(i);
+            return natural.to_string();
+        }
+        if let Some(i) = vacancies
+            .iter()
+            .position(|(t, _, v)| t == target && v != id)
+        {
+            let (_, slot, _) = vacancies.remove(i);
+            lock(&self.slot_overrides).insert(id.to_string(), slot.clone());
+            return slot;
+        }
+        natural.to_string()
+    }
+
+    /// The slot of a container firedrill already knows.
+    pub fn slot_for(&self, id: &str, name: &str, labels: &HashMap<String, String>) -> String {
+        lock(&self.slot_overrides)
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| slot_of(name, labels))
+    }
+
     /// Books a paused container with the switch that stops its unpause timer.
     pub fn note_paused(&self, id: &str, thaw: CancellationToken) {
         lock(&self.paused).insert(id.to_string(), thaw);
@@ -301,7 +352,7 @@ impl Platform for DockerPlatform {
                     HealthMode::Probe => o.running && self.shared.probe_health(&o.id),
                 };
                 Instance {
-                    slot: slot_of(&o.name, &o.labels),
+                    slot: self.shared.slot_for(&o.id, &o.name, &o.labels),
                     target: spec.name.clone(),
                     name: o.name.clone(),
                     started_at: o.started_at,
@@ -349,7 +400,11 @@ impl Platform for DockerPlatform {
                 action.describe()
             )));
         }
-        action::carry_out(&self.shared, &now, action).await
+        let receipt = action::carry_out(&self.shared, &now, action).await?;
+        if !matches!(action, Action::Pause { .. }) {
+            self.shared.vacate(&spec.name, &victim.slot, &now.id);
+        }
+        Ok(receipt)
     }
 
     async fn shutdown(&self) -> Result<(), PlatformError> {
