@@ -402,3 +402,97 @@ async fn an_engine_that_does_not_answer_is_unreachable_and_named() {
     );
     let _ = docker_ok;
 }
+
+#[tokio::test]
+async fn an_http_probe_against_the_containers_address_decides_health() {
+    let Some(run) = TestRun::start("probe") else {
+        return;
+    };
+    let id = run.run_container("p", &["--restart", "always"]);
+    let s = scenario(
+        &run,
+        &format!("{{ labels: {{ firedrill.test: \"{}\" }} }}", run.id),
+        "    health: { http: { port: 8080, path: /health }, every: 100ms }\n",
+    );
+    let p = platform(&s).await;
+    let (mut rx, cancel) = events(&p).await;
+    let first = next_event(&mut rx, &id, EventKind::Healthy).await;
+    assert_eq!(first.detail.as_deref(), Some("probe passed"));
+    let victim = instance_of(&p.instances("web").await.unwrap(), &id);
+    assert!(victim.healthy, "{victim:?}");
+    p.kill(&victim, &Action::Crash {}).await.unwrap();
+    let died = next_event(&mut rx, &id, EventKind::Died).await;
+    let started = next_event(&mut rx, &id, EventKind::Started).await;
+    let healthy = next_event(&mut rx, &id, EventKind::Healthy).await;
+    assert!(died.at < started.at && started.at <= healthy.at);
+    assert_eq!(healthy.detail.as_deref(), Some("probe passed"));
+    cancel.cancel();
+}
+
+#[test]
+fn firedrill_inside_a_container_never_lists_itself() {
+    let Some(run) = TestRun::start("inside") else {
+        return;
+    };
+    let socket = match std::env::var("DOCKER_HOST") {
+        Ok(h) if !h.starts_with("unix://") => {
+            eprintln!("skipping: DOCKER_HOST {h} is not a unix socket to mount");
+            return;
+        }
+        Ok(h) => h.trim_start_matches("unix://").to_string(),
+        Err(_) => "/var/run/docker.sock".to_string(),
+    };
+    let fleet: Vec<String> = (0..2)
+        .map(|i| run.run_container(&format!("web{i}"), &["--label", "role=web"]))
+        .collect();
+    run.write(
+        "inside.yaml",
+        &format!(
+            "version: 1\nname: inside\nplatform: {{ kind: docker }}\ntargets:\n  - name: web\n    \
+             select: {{ labels: {{ firedrill.test: \"{}\", role: web }} }}\n\
+             schedule: {{ every: 1s, max_kills: 1 }}\n",
+            run.id
+        ),
+    );
+    let name = run.name("self");
+    let label = run.label();
+    let socket_mount = format!("{socket}:/var/run/docker.sock");
+    let dir_mount = format!("{}:/s:ro", run.dir.path().display());
+    // Attached, so stdout is the command's output; the container is labelled like the fleet.
+    let out = docker_ok(&[
+        "run",
+        "--name",
+        &name,
+        "--label",
+        &label,
+        "--label",
+        "role=web",
+        "-v",
+        &socket_mount,
+        "-v",
+        &dir_mount,
+        "--entrypoint",
+        "/firedrill",
+        harness::IMAGE,
+        "targets",
+        "/s/inside.yaml",
+        "--output",
+        "json",
+    ]);
+    let own = harness::docker_ok(&["inspect", "--format", "{{.Id}}", &name]);
+    let listed: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let ids: Vec<&str> = listed[0]["instances"]
+        .as_array()
+        .expect("instances")
+        .iter()
+        .filter_map(|i| i["id"].as_str())
+        .collect();
+    assert!(
+        !ids.contains(&own.as_str()),
+        "firedrill listed its own container: {out}"
+    );
+    for f in &fleet {
+        assert!(ids.contains(&f.as_str()), "{f} missing: {out}");
+    }
+}
