@@ -258,6 +258,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn missing_tls_certificates_are_an_error_naming_the_endpoint_not_a_panic() {
+        let e = Endpoint::Tls {
+            addr: "127.0.0.1:1".into(),
+            cert_dir: PathBuf::from("/nonexistent/certs"),
+        };
+        let err = e.open().await.unwrap_err();
+        assert!(matches!(err, PlatformError::Unreachable { .. }));
+        let text = err.to_string();
+        assert!(
+            text.contains("tcp://127.0.0.1:1") && text.contains("/nonexistent/certs"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_closed_tcp_port_is_unreachable() {
+        let err = Endpoint::Tcp("127.0.0.1:1".into())
+            .open()
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("tcp://127.0.0.1:1"), "{err}");
+    }
+
+    #[tokio::test]
     async fn a_missing_socket_is_unreachable_and_named() {
         let e = Endpoint::Unix(PathBuf::from("/nonexistent/firedrill.sock"));
         let err = e.open().await.unwrap_err();
