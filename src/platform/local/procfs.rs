@@ -107,6 +107,8 @@ pub(super) fn started_at(start_ticks: u64) -> Option<Micros> {
         return None;
     }
     let now = now_micros();
+    // time_t and c_long are i64 here but i32 on 32-bit targets.
+    #[allow(clippy::useless_conversion)]
     let since_boot = i64::from(boot.tv_sec) * 1_000_000 + i64::from(boot.tv_nsec) / 1_000;
     let start_since_boot =
         i64::try_from(u128::from(start_ticks) * 1_000_000 / ticks_per_sec as u128).ok()?;

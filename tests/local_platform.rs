@@ -1,0 +1,559 @@
+//! The local platform driven through the `Platform` trait against real processes: a managed
+//! fleet of `firedrill target` servers, and attach mode against a shell supervisor loop.
+
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use firedrill::platform::local::LocalPlatform;
+use firedrill::platform::{EventKind, Instance, Platform, PlatformEvent};
+use firedrill::scenario::{Action, Scenario};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+const BIN: &str = env!("CARGO_BIN_EXE_firedrill");
+
+fn scenario(targets: &str) -> Scenario {
+    let text = format!(
+        "version: 1\nname: local-test\nplatform: {{kind: local}}\nschedule: {{}}\ntargets:\n{targets}"
+    );
+    serde_yaml::from_str(&text).unwrap()
+}
+
+/// A managed fleet of `firedrill target` servers with an HTTP health check.
+fn web_fleet(replicas: u32, replace_delay: &str) -> Scenario {
+    scenario(&format!(
+        r#"
+  - name: web
+    select:
+      managed:
+        command: ["{BIN}", target, --port, "{{port}}"]
+        replicas: {replicas}
+        replace_delay: {replace_delay}
+    health:
+      http: {{}}
+      every: 50ms
+"#
+    ))
+}
+
+/// The event stream, with everything received so far.
+struct Events {
+    rx: mpsc::UnboundedReceiver<PlatformEvent>,
+    seen: Vec<PlatformEvent>,
+}
+
+impl Events {
+    /// Waits for the first event after those already consumed that `want` accepts.
+    async fn wait_for(
+        &mut self,
+        what: &str,
+        want: impl Fn(&PlatformEvent) -> bool,
+    ) -> PlatformEvent {
+        if let Some(e) = self.seen.iter().find(|e| want(e)) {
+            return e.clone();
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let e = tokio::time::timeout_at(deadline, self.rx.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no {what} within 20s; seen {:#?}", self.seen))
+                .expect("event stream closed");
+            self.seen.push(e.clone());
+            if want(&e) {
+                return e;
+            }
+        }
+    }
+
+    /// Every PID any event named.
+    fn pids(&mut self) -> Vec<u32> {
+        while let Ok(e) = self.rx.try_recv() {
+            self.seen.push(e);
+        }
+        let mut pids: Vec<u32> = self
+            .seen
+            .iter()
+            .map(|e| e.instance.parse().unwrap())
+            .collect();
+        pids.sort_unstable();
+        pids.dedup();
+        pids
+    }
+}
+
+async fn started(scenario: &Scenario) -> (LocalPlatform, Events) {
+    let platform = LocalPlatform::new(scenario, 7).unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    platform.start(tx, CancellationToken::new()).await.unwrap();
+    let events = Events {
+        rx,
+        seen: Vec::new(),
+    };
+    (platform, events)
+}
+
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Shuts the platform down and checks that no process it ever reported is left.
+async fn shutdown_leaves_nothing(platform: &LocalPlatform, events: &mut Events) {
+    platform.shutdown().await.unwrap();
+    for pid in events.pids() {
+        assert!(!alive(pid), "PID {pid} outlived shutdown");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fleet_of_three_comes_up_healthy_and_shutdown_leaves_no_child() {
+    let (platform, mut events) = started(&web_fleet(3, "100ms")).await;
+    let fleet = platform.instances("web").await.unwrap();
+    let slots: Vec<&str> = fleet.iter().map(|i| i.slot.as_str()).collect();
+    assert_eq!(slots, ["web/0", "web/1", "web/2"]);
+    assert!(fleet.iter().all(|i| i.healthy), "{fleet:#?}");
+    assert!(fleet.iter().all(|i| i.started_at.is_some()));
+    for i in &fleet {
+        assert!(alive(i.id.parse().unwrap()), "{} is not running", i.id);
+    }
+    assert_eq!(platform.desired_capacity("web").await.unwrap(), Some(3));
+    assert!(platform.instances("nope").await.is_err());
+
+    shutdown_leaves_nothing(&platform, &mut events).await;
+    assert!(events.pids().len() >= 3);
+    // No replacement after shutdown.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(platform.instances("web").await.unwrap().is_empty());
+    let before = events.seen.len();
+    events.pids();
+    let late: Vec<_> = events.seen[before..]
+        .iter()
+        .filter(|e| e.kind == EventKind::Created)
+        .collect();
+    assert!(late.is_empty(), "replaced after shutdown: {late:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_instance_is_replaced_in_its_slot_after_the_replace_delay() {
+    let (platform, mut events) = started(&web_fleet(3, "300ms..500ms")).await;
+    let victim = platform.instances("web").await.unwrap()[1].clone();
+    let receipt = platform
+        .kill(
+            &victim,
+            &Action::Kill {
+                signal: "SIGKILL".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let died = events
+        .wait_for("Died", |e| {
+            e.kind == EventKind::Died && e.instance == victim.id
+        })
+        .await;
+    let old = victim.id.as_str();
+    let in_slot =
+        |kind| move |e: &PlatformEvent| e.kind == kind && e.slot == "web/1" && e.instance != old;
+    let created = events
+        .wait_for("Created", in_slot(EventKind::Created))
+        .await;
+    let started = events
+        .wait_for("Started", in_slot(EventKind::Started))
+        .await;
+    let healthy = events
+        .wait_for("Healthy", in_slot(EventKind::Healthy))
+        .await;
+
+    assert!(
+        died.detail.as_deref().unwrap_or("").contains("SIGKILL"),
+        "{died:?}"
+    );
+    assert_eq!(created.instance, started.instance);
+    assert_eq!(started.instance, healthy.instance);
+    let times = [receipt.at, died.at, created.at, started.at, healthy.at];
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "out of order: {times:?}"
+    );
+    assert!(
+        started.at - died.at >= 300_000,
+        "replaced {}us after death",
+        started.at - died.at
+    );
+
+    let fleet = platform.instances("web").await.unwrap();
+    assert_eq!(fleet.len(), 3);
+    assert!(fleet
+        .iter()
+        .any(|i| i.id == healthy.instance && i.slot == "web/1"));
+    shutdown_leaves_nothing(&platform, &mut events).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instance_that_exits_by_itself_is_replaced_too() {
+    let s = scenario(
+        r#"
+  - name: batch
+    select:
+      managed:
+        command: [sleep, "0.3"]
+        replicas: 1
+        replace_delay: 100ms
+"#,
+    );
+    let (platform, mut events) = started(&s).await;
+    let first = platform.instances("batch").await.unwrap()[0].clone();
+    assert!(first.healthy, "no health check: running is healthy");
+    let died = events
+        .wait_for("Died", |e| {
+            e.kind == EventKind::Died && e.instance == first.id
+        })
+        .await;
+    assert_eq!(died.detail.as_deref(), Some("exit status: 0"));
+    let next = events
+        .wait_for("Started", |e| {
+            e.kind == EventKind::Started && e.instance != first.id
+        })
+        .await;
+    assert_eq!(next.slot, "batch/0");
+    assert!(next.at - died.at >= 100_000);
+    events
+        .wait_for("Healthy", |e| {
+            e.kind == EventKind::Healthy && e.instance == next.instance
+        })
+        .await;
+    shutdown_leaves_nothing(&platform, &mut events).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_sends_sigterm_and_sigkill_only_after_the_grace() {
+    // A server that ends cleanly on SIGTERM exits 0 well within its grace.
+    let (platform, mut events) = started(&web_fleet(1, "100ms")).await;
+    let victim = platform.instances("web").await.unwrap()[0].clone();
+    let stop = |grace: &str| Action::Stop {
+        grace: grace.parse().unwrap(),
+    };
+    let receipt = platform.kill(&victim, &stop("5s")).await.unwrap();
+    assert!(receipt.detail.contains("SIGTERM"), "{}", receipt.detail);
+    let died = events
+        .wait_for("Died", |e| {
+            e.kind == EventKind::Died && e.instance == victim.id
+        })
+        .await;
+    assert_eq!(died.detail.as_deref(), Some("exit status: 0"));
+    assert!(died.at - receipt.at < 5_000_000);
+    shutdown_leaves_nothing(&platform, &mut events).await;
+
+    // A process that ignores SIGTERM is killed once the grace is over.
+    let stubborn = scenario(
+        r#"
+  - name: stubborn
+    select:
+      managed:
+        command: [sh, -c, 'trap "" TERM; exec sleep 30']
+        replicas: 1
+        replace_delay: 100ms
+"#,
+    );
+    let (platform, mut events) = started(&stubborn).await;
+    let victim = platform.instances("stubborn").await.unwrap()[0].clone();
+    let receipt = platform.kill(&victim, &stop("500ms")).await.unwrap();
+    let died = events
+        .wait_for("Died", |e| {
+            e.kind == EventKind::Died && e.instance == victim.id
+        })
+        .await;
+    assert!(
+        died.detail.as_deref().unwrap_or("").contains("SIGKILL"),
+        "{died:?}"
+    );
+    assert!(
+        died.at - receipt.at >= 500_000,
+        "killed {}us after SIGTERM",
+        died.at - receipt.at
+    );
+    shutdown_leaves_nothing(&platform, &mut events).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_of_a_pid_outside_the_fleet_is_refused() {
+    let (platform, mut events) = started(&web_fleet(1, "100ms")).await;
+    let mut outsider = Command::new("sleep").arg("30").spawn().unwrap();
+    let member = platform.instances("web").await.unwrap()[0].clone();
+    for id in [
+        outsider.id().to_string(),
+        std::process::id().to_string(),
+        "1".to_string(),
+    ] {
+        let fake = Instance {
+            id: id.clone(),
+            ..member.clone()
+        };
+        let result = platform.kill(&fake, &Action::Crash {}).await;
+        assert!(result.is_err(), "kill of PID {id} was not refused");
+    }
+    let unsupported = platform.kill(&member, &Action::Remove {}).await;
+    assert!(unsupported.is_err());
+    assert!(
+        outsider.try_wait().unwrap().is_none(),
+        "the outsider was killed"
+    );
+    outsider.kill().unwrap();
+    outsider.wait().unwrap();
+    shutdown_leaves_nothing(&platform, &mut events).await;
+}
+
+/// A shell loop that restarts `firedrill target` on `port`, in its own process group so the
+/// test ends exactly it and its children.
+struct Supervisor {
+    child: Child,
+}
+
+impl Supervisor {
+    fn start(port: u16, env: &[(&str, &str)]) -> Supervisor {
+        let child = Command::new("sh")
+            .args([
+                "-c",
+                r#"while :; do "$BIN" target --port "$PORT"; sleep 0.2; done"#,
+            ])
+            .env("BIN", BIN)
+            .env("PORT", port.to_string())
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let supervisor = Supervisor { child };
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return supervisor;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the supervised target on port {port} never listened");
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        let group = i32::try_from(self.child.id()).unwrap();
+        unsafe { libc::kill(-group, libc::SIGKILL) };
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn attach_scenario(ports: &[u16], health_port: u16, optin: &str) -> Scenario {
+    let alternatives: Vec<String> = ports.iter().map(u16::to_string).collect();
+    scenario(&format!(
+        r#"
+  - name: svc
+    select:
+      process:
+        cmdline: 'target --port ({})$'
+    require_label: FIREDRILL_TEST_OPTIN={optin}
+    health:
+      http: {{port: {health_port}}}
+      every: 50ms
+"#,
+        alternatives.join("|")
+    ))
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attached_process_killed_is_replaced_by_its_supervisor_and_detected() {
+    let port = free_port();
+    let optin = unique("attach");
+    let supervisor = Supervisor::start(port, &[("FIREDRILL_TEST_OPTIN", &optin)]);
+    let (platform, mut events) = started(&attach_scenario(&[port], port, &optin)).await;
+
+    let found = platform.instances("svc").await.unwrap();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let victim = found[0].clone();
+    assert_ne!(
+        victim.id,
+        supervisor.child.id().to_string(),
+        "selected the shell loop"
+    );
+    assert!(victim.healthy);
+    assert_eq!(victim.slot, "svc");
+    assert_eq!(victim.labels.get("FIREDRILL_TEST_OPTIN"), Some(&optin));
+    assert_eq!(platform.desired_capacity("svc").await.unwrap(), None);
+
+    let receipt = platform.kill(&victim, &Action::Crash {}).await.unwrap();
+    let died = events
+        .wait_for("Died", |e| {
+            e.kind == EventKind::Died && e.instance == victim.id
+        })
+        .await;
+    let started = events
+        .wait_for("Started", |e| {
+            e.kind == EventKind::Started && e.instance != victim.id
+        })
+        .await;
+    assert_eq!(started.detail.as_deref(), Some("detected by polling"));
+    let healthy = events
+        .wait_for("Healthy", |e| {
+            e.kind == EventKind::Healthy && e.instance == started.instance
+        })
+        .await;
+    assert!(receipt.at <= died.at && died.at <= started.at && started.at <= healthy.at);
+    let now = platform.instances("svc").await.unwrap();
+    assert_eq!(now.len(), 1);
+    assert_eq!(now[0].id, started.instance);
+    platform.shutdown().await.unwrap();
+    assert!(
+        alive(supervisor.child.id()),
+        "shutdown must not stop attached processes"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attached_processes_without_opt_in_or_exempt_are_listed_but_never_killed() {
+    let (bare_port, exempt_port) = (free_port(), free_port());
+    let optin = unique("exempt");
+    let _bare = Supervisor::start(bare_port, &[]);
+    let _exempt = Supervisor::start(
+        exempt_port,
+        &[
+            ("FIREDRILL_TEST_OPTIN", &optin),
+            ("FIREDRILL_EXEMPT", "true"),
+        ],
+    );
+    let s = attach_scenario(&[bare_port, exempt_port], bare_port, &optin);
+    let (platform, mut events) = started(&s).await;
+
+    let found = platform.instances("svc").await.unwrap();
+    assert_eq!(found.len(), 2, "{found:#?}");
+    let bare = found
+        .iter()
+        .find(|i| i.labels.is_empty())
+        .expect("no instance without labels");
+    let exempt = found
+        .iter()
+        .find(|i| i.labels.get("firedrill.exempt").map(String::as_str) == Some("true"))
+        .expect("no exempt instance");
+    assert_eq!(exempt.labels.get("FIREDRILL_TEST_OPTIN"), Some(&optin));
+    for victim in [bare, exempt] {
+        let result = platform.kill(victim, &Action::Crash {}).await;
+        assert!(result.is_err(), "{} was killed", victim.name);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ids = |v: &[Instance]| v.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
+    let after = platform.instances("svc").await.unwrap();
+    assert_eq!(
+        ids(&after),
+        ids(&found),
+        "a refused kill still changed the processes"
+    );
+    assert!(!events.pids().is_empty());
+    assert!(
+        events.seen.iter().all(|e| e.kind != EventKind::Died),
+        "{:#?}",
+        events.seen
+    );
+    platform.shutdown().await.unwrap();
+}
+
+/// Set in the re-executed test binary that plays firedrill in the test below.
+const PARENT_ROLE: &str = "FIREDRILL_TEST_PLAY_PARENT";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fleet_dies_with_firedrill_even_on_sigkill() {
+    if std::env::var_os(PARENT_ROLE).is_some() {
+        // The parent's part: start a fleet, report its PIDs, and wait to be killed.
+        let (platform, _events) = started(&web_fleet(2, "100ms")).await;
+        let pids: Vec<String> = platform
+            .instances("web")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.id)
+            .collect();
+        println!("PIDS {}", pids.join(" "));
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        return;
+    }
+    // Orphans come to this process rather than to PID 1, whose own policy (some inits kill
+    // orphans) must not make this test pass.
+    assert_eq!(
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) },
+        0
+    );
+    let mut parent = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "fleet_dies_with_firedrill_even_on_sigkill",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(PARENT_ROLE, "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut pids = Vec::new();
+    let reader = std::io::BufReader::new(parent.stdout.take().unwrap());
+    for line in std::io::BufRead::lines(reader) {
+        let line = line.unwrap();
+        // The harness may have written "test NAME ... " on the same line.
+        if let Some((_, list)) = line.split_once("PIDS ") {
+            pids = list.split(' ').map(|p| p.parse::<u32>().unwrap()).collect();
+            break;
+        }
+    }
+    assert_eq!(pids.len(), 2, "the parent reported no fleet");
+    assert!(pids.iter().all(|p| alive(*p)));
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    let ended = |pid: u32| {
+        // A child of the subreaper that died stays a zombie until reaped here.
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let dead = state.is_empty()
+            || state
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z');
+        if dead {
+            unsafe {
+                libc::waitpid(
+                    i32::try_from(pid).unwrap(),
+                    std::ptr::null_mut(),
+                    libc::WNOHANG,
+                )
+            };
+        }
+        dead
+    };
+    for _ in 0..100 {
+        if pids.iter().all(|p| ended(*p)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for pid in &pids {
+        unsafe { libc::kill(i32::try_from(*pid).unwrap(), libc::SIGKILL) };
+        ended(*pid);
+    }
+    panic!("fleet PIDs {pids:?} outlived their SIGKILLed parent");
+}
