@@ -259,6 +259,14 @@ async fn stop_sends_sigterm_and_sigkill_only_after_the_grace() {
     );
     let (platform, mut events) = started(&stubborn).await;
     let victim = platform.instances("stubborn").await.unwrap()[0].clone();
+    // Running is not enough here: the shell must have set its trap and become `sleep`.
+    for _ in 0..100 {
+        let comm = std::fs::read_to_string(format!("/proc/{}/comm", victim.id)).unwrap();
+        if comm.trim() == "sleep" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let receipt = platform.kill(&victim, &stop("500ms")).await.unwrap();
     let died = events
         .wait_for("Died", |e| {

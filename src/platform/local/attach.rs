@@ -5,8 +5,10 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use regex::Regex;
+use tokio_util::sync::CancellationToken;
 
 use super::prober::{watch, HealthSpec};
+use super::process::ExitWatch;
 use super::procfs;
 use super::registry::{Origin, Shared, Tracked};
 use crate::platform::{now_micros, Instance, PlatformError};
@@ -161,6 +163,9 @@ fn reconcile(shared: &Arc<Shared>, spec: &AttachSpec, found: Vec<Found>, detail:
             continue;
         }
         let token = shared.stop.child_token();
+        let origin = Origin::Attached {
+            start_ticks: f.start_ticks,
+        };
         let tracked = Tracked {
             instance: Instance {
                 id: f.pid.to_string(),
@@ -172,15 +177,49 @@ fn reconcile(shared: &Arc<Shared>, spec: &AttachSpec, found: Vec<Found>, detail:
                 labels: f.labels,
             },
             slot_index: 0,
-            origin: Origin::Attached {
-                start_ticks: f.start_ticks,
-            },
+            origin,
             watch: token.clone(),
             checked: false,
         };
         registry.insert(f.pid, tracked, at, at, detail);
-        watch(shared, &mut registry, f.pid, &spec.health, None, at, token);
+        watch(
+            shared,
+            &mut registry,
+            f.pid,
+            &spec.health,
+            None,
+            at,
+            token.clone(),
+        );
+        watch_exit(shared, f.pid, origin, token);
     }
+}
+
+/// Emits `Died` at the moment the process exits, when the kernel can say so; otherwise the
+/// next poll notices the process is gone.
+fn watch_exit(shared: &Arc<Shared>, pid: u32, origin: Origin, token: CancellationToken) {
+    let Ok(exit) = ExitWatch::open(pid) else {
+        return;
+    };
+    // The pidfd must name the process that was scanned, not a newer one that got its PID.
+    if !still_same(pid, origin) {
+        return;
+    }
+    let shared = Arc::clone(shared);
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = token.cancelled() => {}
+            result = exit.exited() => {
+                if result.is_ok() {
+                    let at = now_micros();
+                    let mut registry = shared.registry();
+                    if registry.by_pid.get(&pid).is_some_and(|t| t.origin == origin) {
+                        registry.remove(pid, at, "exited".to_string());
+                    }
+                }
+            }
+        }
+    });
 }
 
 /// The first scan, before the run starts; the processes found are reported as started.

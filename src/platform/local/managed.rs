@@ -117,14 +117,14 @@ fn free_port() -> Result<u16, PlatformError> {
         .map_err(|e| PlatformError::Failed(format!("cannot find a free port: {e}")))
 }
 
-/// Spawns every slot of `spec` and the task that keeps each slot filled. Fails, after
-/// stopping nothing, when a first spawn fails: the caller's shutdown stops what did start.
+/// Spawns every slot of `spec` and the task that keeps each slot filled, adding each task to
+/// `tasks` at once, so a shutdown after a failed start still reaps what did start.
 pub(super) fn launch(
     shared: &Arc<Shared>,
     spec: &FleetSpec,
-) -> Result<Vec<JoinHandle<()>>, PlatformError> {
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Result<(), PlatformError> {
     let spec = Arc::new(spec.clone());
-    let mut tasks = Vec::new();
     for slot in plan_slots(&spec)? {
         let child = spawn_into(shared, &spec, &slot)
             .map_err(|e| PlatformError::Failed(format!("cannot start {}: {e}", slot.name)))?
@@ -132,7 +132,7 @@ pub(super) fn launch(
         let (shared, spec) = (Arc::clone(shared), Arc::clone(&spec));
         tasks.push(tokio::spawn(keep_filled(shared, spec, slot, child)));
     }
-    Ok(tasks)
+    Ok(())
 }
 
 /// Spawns the slot's process and registers it, under the registry lock so that a shutdown

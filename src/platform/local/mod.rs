@@ -78,8 +78,7 @@ impl LocalPlatform {
 
     async fn launch(&self, cancel: &CancellationToken) -> Result<(), PlatformError> {
         for fleet in &self.fleets {
-            let tasks = managed::launch(&self.shared, fleet)?;
-            lock(&self.fleet_tasks).extend(tasks);
+            managed::launch(&self.shared, fleet, &mut lock(&self.fleet_tasks))?;
         }
         let excluded: Arc<HashSet<u32>> = Arc::new(procfs::self_and_ancestors());
         for spec in &self.attached {
@@ -219,7 +218,7 @@ impl Platform for LocalPlatform {
                 return Err(refuse(why));
             }
         }
-        let origin = tracked.origin;
+        let (origin, started_at) = (tracked.origin, tracked.instance.started_at);
         if !attach::still_same(pid, origin) {
             return Err(refuse(
                 "the process that was selected has ended".to_string(),
@@ -236,10 +235,11 @@ impl Platform for LocalPlatform {
             tokio::spawn(async move {
                 tokio::time::sleep(grace).await;
                 let registry = shared.registry();
+                // Same PID, origin and start time: the very process that got SIGTERM.
                 let alive = registry
                     .by_pid
                     .get(&pid)
-                    .is_some_and(|t| t.origin == origin);
+                    .is_some_and(|t| t.origin == origin && t.instance.started_at == started_at);
                 if alive && attach::still_same(pid, origin) {
                     if let Err(e) = send_signal(pid, libc::SIGKILL) {
                         tracing::warn!("stop grace over: {e}");

@@ -1,7 +1,10 @@
 //! Spawning fleet processes and sending signals.
 
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::Stdio;
 
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 use tokio::process::{Child, Command};
 
 use crate::platform::PlatformError;
@@ -76,4 +79,31 @@ pub(super) fn describe_signal(signal: i32) -> String {
     signal_name(signal)
         .map(str::to_string)
         .unwrap_or_else(|| format!("signal {signal}"))
+}
+
+/// The kernel's notice that a process ended, through a pidfd (Linux 5.3+), so a process
+/// firedrill did not spawn is timed at its exit rather than at the next `/proc` poll.
+pub(super) struct ExitWatch(AsyncFd<OwnedFd>);
+
+impl ExitWatch {
+    /// Opens a pidfd on `pid`; must run inside the runtime. Fails on kernels without pidfd.
+    pub fn open(pid: u32) -> std::io::Result<ExitWatch> {
+        let pid = libc::pid_t::try_from(pid).map_err(std::io::Error::other)?;
+        // SAFETY: pidfd_open takes a PID and flags and returns a new descriptor or -1.
+        let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if raw < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let raw = i32::try_from(raw).map_err(std::io::Error::other)?;
+        // SAFETY: the kernel just returned this descriptor, and nothing else owns it.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        // SAFETY: the AsyncFd owns `fd`, which stays open and the same until it is dropped.
+        let registered = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) };
+        registered.map(ExitWatch).map_err(|e| e.into_parts().1)
+    }
+
+    /// Resolves once the process has exited.
+    pub async fn exited(&self) -> std::io::Result<()> {
+        self.0.readable().await.map(drop)
+    }
 }
