@@ -286,6 +286,60 @@ async fn stop_sends_sigterm_and_sigkill_only_after_the_grace() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_fails_naming_the_slot_that_never_gets_healthy_and_leaves_nothing() {
+    let s = scenario(&format!(
+        r#"
+  - name: slow
+    select:
+      managed:
+        command: ["{BIN}", target, --port, "{{port}}", --boot-delay, 60s]
+        replicas: 2
+    health:
+      http: {{}}
+      every: 50ms
+"#
+    ));
+    let platform = LocalPlatform::new(&s, 1)
+        .unwrap()
+        .with_start_timeout(Duration::from_secs(1));
+    let (tx, rx) = mpsc::unbounded_channel();
+    let error = platform
+        .start(tx, CancellationToken::new())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("slot slow/0"), "{error}");
+    assert!(error.contains("503"), "{error}");
+    let mut events = Events {
+        rx,
+        seen: Vec::new(),
+    };
+    let pids = events.pids();
+    assert_eq!(pids.len(), 2, "{:?}", events.seen);
+    assert!(
+        pids.iter().all(|p| !alive(*p)),
+        "a failed start left {pids:?}"
+    );
+
+    let missing = scenario(
+        r#"
+  - name: ghost
+    select:
+      managed:
+        command: [/nonexistent/firedrill-test-binary]
+        replicas: 1
+"#,
+    );
+    let platform = LocalPlatform::new(&missing, 1).unwrap();
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let error = platform
+        .start(tx, CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("ghost/0"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_of_a_pid_outside_the_fleet_is_refused() {
     let (platform, mut events) = started(&web_fleet(1, "100ms")).await;
     let mut outsider = Command::new("sleep").arg("30").spawn().unwrap();

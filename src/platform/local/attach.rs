@@ -180,6 +180,7 @@ fn reconcile(shared: &Arc<Shared>, spec: &AttachSpec, found: Vec<Found>, detail:
             origin,
             watch: token.clone(),
             checked: false,
+            last_failure: None,
         };
         registry.insert(f.pid, tracked, at, at, detail);
         watch(

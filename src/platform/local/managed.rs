@@ -169,6 +169,7 @@ fn spawn_into(
         origin: Origin::Managed,
         watch: token.clone(),
         checked: false,
+        last_failure: None,
     };
     registry.insert(pid, tracked, created, started, "spawned by firedrill");
     watch(
@@ -218,13 +219,25 @@ async fn keep_filled(shared: Arc<Shared>, spec: Arc<FleetSpec>, slot: Slot, mut 
     }
 }
 
-/// The first slot of `spec` that has no healthy instance now, if any.
-pub(super) fn unhealthy_slot(shared: &Shared, spec: &FleetSpec) -> Option<String> {
+/// The first slot of `spec` that has no healthy instance now, if any, with what is known of
+/// why.
+pub(super) fn unhealthy_slot(shared: &Shared, spec: &FleetSpec) -> Option<(String, String)> {
     let registry = shared.registry();
-    let instances = registry.instances(&spec.target);
-    (0..spec.replicas)
-        .map(|i| format!("{}/{i}", spec.target))
-        .find(|slot| !instances.iter().any(|x| &x.slot == slot && x.healthy))
+    (0..spec.replicas).find_map(|i| {
+        let slot = format!("{}/{i}", spec.target);
+        let occupant = registry
+            .by_pid
+            .values()
+            .find(|t| t.instance.target == spec.target && t.instance.slot == slot);
+        match occupant {
+            Some(t) if t.instance.healthy => None,
+            Some(t) => {
+                let why = t.last_failure.as_deref().unwrap_or("no probe answer yet");
+                Some((slot, format!("PID {}: {why}", t.instance.id)))
+            }
+            None => Some((slot, "its process keeps exiting".to_string())),
+        }
+    })
 }
 
 /// Stops the fleet: SIGTERM, up to `grace` for a clean exit, then SIGKILL, and every child

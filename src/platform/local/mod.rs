@@ -29,7 +29,7 @@ use crate::scenario::{Action, Scenario};
 
 pub use self::attach::EXEMPT_ENV;
 
-/// How long `start` waits for the managed fleet to be healthy.
+/// How long `start` waits for the managed fleet to be healthy, unless told otherwise.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long shutdown gives the fleet to exit on SIGTERM before SIGKILL.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -42,6 +42,7 @@ pub struct LocalPlatform {
     fleet_tasks: Mutex<Vec<JoinHandle<()>>>,
     poll_tasks: Mutex<Vec<JoinHandle<()>>>,
     started: AtomicBool,
+    start_timeout: Duration,
 }
 
 impl LocalPlatform {
@@ -68,7 +69,14 @@ impl LocalPlatform {
             fleet_tasks: Mutex::new(Vec::new()),
             poll_tasks: Mutex::new(Vec::new()),
             started: AtomicBool::new(false),
+            start_timeout: START_TIMEOUT,
         })
+    }
+
+    /// Changes how long `start` waits for the managed fleet to be healthy (default 30s).
+    pub fn with_start_timeout(mut self, timeout: Duration) -> LocalPlatform {
+        self.start_timeout = timeout;
+        self
     }
 
     fn knows(&self, target: &str) -> bool {
@@ -93,7 +101,7 @@ impl LocalPlatform {
         self.wait_until_ready(cancel).await
     }
 
-    /// Waits until every managed slot is healthy (an error after [`START_TIMEOUT`], naming
+    /// Waits until every managed slot is healthy (an error after the start timeout, naming
     /// the slot), and every attached process has had its first health result.
     async fn wait_until_ready(&self, cancel: &CancellationToken) -> Result<(), PlatformError> {
         let began = Instant::now();
@@ -105,11 +113,11 @@ impl LocalPlatform {
             let unchecked = self.shared.registry().by_pid.values().any(|t| !t.checked);
             match unhealthy {
                 None if !unchecked => return Ok(()),
-                None if began.elapsed() >= START_TIMEOUT => return Ok(()),
-                Some(slot) if began.elapsed() >= START_TIMEOUT => {
+                None if began.elapsed() >= self.start_timeout => return Ok(()),
+                Some((slot, why)) if began.elapsed() >= self.start_timeout => {
                     return Err(PlatformError::Failed(format!(
-                        "slot {slot} did not become healthy within {}",
-                        crate::units::HumanDuration(START_TIMEOUT)
+                        "slot {slot} did not become healthy within {} ({why})",
+                        crate::units::HumanDuration(self.start_timeout)
                     )))
                 }
                 _ => {}

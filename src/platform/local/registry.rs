@@ -43,6 +43,8 @@ pub(super) struct Tracked {
     pub watch: CancellationToken,
     /// Whether a health result has come in yet.
     pub checked: bool,
+    /// Why the last probe failed, for the error when a slot never gets healthy.
+    pub last_failure: Option<String>,
 }
 
 /// The known processes, by PID, and the event sink.
@@ -121,6 +123,7 @@ impl Registry {
         let changed = tracked.instance.healthy != pass;
         tracked.instance.healthy = pass;
         tracked.checked = true;
+        tracked.last_failure = if pass { None } else { detail.clone() };
         if changed {
             let kind = if pass {
                 EventKind::Healthy
