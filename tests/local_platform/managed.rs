@@ -1,111 +1,15 @@
-//! The local platform driven through the `Platform` trait against real processes: a managed
-//! fleet of `firedrill target` servers, and attach mode against a shell supervisor loop.
+//! Managed mode: firedrill spawns the fleet and replaces what dies.
 
-use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use firedrill::platform::local::LocalPlatform;
 use firedrill::platform::{EventKind, Instance, Platform, PlatformEvent};
-use firedrill::scenario::{Action, Scenario};
+use firedrill::scenario::Action;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-const BIN: &str = env!("CARGO_BIN_EXE_firedrill");
-
-fn scenario(targets: &str) -> Scenario {
-    let text = format!(
-        "version: 1\nname: local-test\nplatform: {{kind: local}}\nschedule: {{}}\ntargets:\n{targets}"
-    );
-    serde_yaml::from_str(&text).unwrap()
-}
-
-/// A managed fleet of `firedrill target` servers with an HTTP health check.
-fn web_fleet(replicas: u32, replace_delay: &str) -> Scenario {
-    scenario(&format!(
-        r#"
-  - name: web
-    select:
-      managed:
-        command: ["{BIN}", target, --port, "{{port}}"]
-        replicas: {replicas}
-        replace_delay: {replace_delay}
-    health:
-      http: {{}}
-      every: 50ms
-"#
-    ))
-}
-
-/// The event stream, with everything received so far.
-struct Events {
-    rx: mpsc::UnboundedReceiver<PlatformEvent>,
-    seen: Vec<PlatformEvent>,
-}
-
-impl Events {
-    /// Waits for the first event after those already consumed that `want` accepts.
-    async fn wait_for(
-        &mut self,
-        what: &str,
-        want: impl Fn(&PlatformEvent) -> bool,
-    ) -> PlatformEvent {
-        if let Some(e) = self.seen.iter().find(|e| want(e)) {
-            return e.clone();
-        }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let e = tokio::time::timeout_at(deadline, self.rx.recv())
-                .await
-                .unwrap_or_else(|_| panic!("no {what} within 20s; seen {:#?}", self.seen))
-                .expect("event stream closed");
-            self.seen.push(e.clone());
-            if want(&e) {
-                return e;
-            }
-        }
-    }
-
-    /// Every PID any event named.
-    fn pids(&mut self) -> Vec<u32> {
-        while let Ok(e) = self.rx.try_recv() {
-            self.seen.push(e);
-        }
-        let mut pids: Vec<u32> = self
-            .seen
-            .iter()
-            .map(|e| e.instance.parse().unwrap())
-            .collect();
-        pids.sort_unstable();
-        pids.dedup();
-        pids
-    }
-}
-
-async fn started(scenario: &Scenario) -> (LocalPlatform, Events) {
-    let platform = LocalPlatform::new(scenario, 7).unwrap();
-    let (tx, rx) = mpsc::unbounded_channel();
-    platform.start(tx, CancellationToken::new()).await.unwrap();
-    let events = Events {
-        rx,
-        seen: Vec::new(),
-    };
-    (platform, events)
-}
-
-fn alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-}
-
-/// Shuts the platform down and checks that no process it ever reported is left.
-async fn shutdown_leaves_nothing(platform: &LocalPlatform, events: &mut Events) {
-    platform.shutdown().await.unwrap();
-    for pid in events.pids() {
-        assert!(!alive(pid), "PID {pid} outlived shutdown");
-    }
-}
+use crate::common::{alive, scenario, shutdown_leaves_nothing, started, web_fleet, Events, BIN};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fleet_of_three_comes_up_healthy_and_shutdown_leaves_no_child() {
@@ -367,174 +271,6 @@ async fn kill_of_a_pid_outside_the_fleet_is_refused() {
     shutdown_leaves_nothing(&platform, &mut events).await;
 }
 
-/// A shell loop that restarts `firedrill target` on `port`, in its own process group so the
-/// test ends exactly it and its children.
-struct Supervisor {
-    child: Child,
-}
-
-impl Supervisor {
-    fn start(port: u16, env: &[(&str, &str)]) -> Supervisor {
-        let child = Command::new("sh")
-            .args([
-                "-c",
-                r#"while :; do "$BIN" target --port "$PORT"; sleep 0.2; done"#,
-            ])
-            .env("BIN", BIN)
-            .env("PORT", port.to_string())
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        let supervisor = Supervisor { child };
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return supervisor;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("the supervised target on port {port} never listened");
-    }
-}
-
-impl Drop for Supervisor {
-    fn drop(&mut self) {
-        let group = i32::try_from(self.child.id()).unwrap();
-        unsafe { libc::kill(-group, libc::SIGKILL) };
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn attach_scenario(ports: &[u16], health_port: u16, optin: &str) -> Scenario {
-    let alternatives: Vec<String> = ports.iter().map(u16::to_string).collect();
-    scenario(&format!(
-        r#"
-  - name: svc
-    select:
-      process:
-        cmdline: 'target --port ({})$'
-    require_label: FIREDRILL_TEST_OPTIN={optin}
-    health:
-      http: {{port: {health_port}}}
-      every: 50ms
-"#,
-        alternatives.join("|")
-    ))
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}-{}-{nanos}", std::process::id())
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn attached_process_killed_is_replaced_by_its_supervisor_and_detected() {
-    let port = free_port();
-    let optin = unique("attach");
-    let supervisor = Supervisor::start(port, &[("FIREDRILL_TEST_OPTIN", &optin)]);
-    let (platform, mut events) = started(&attach_scenario(&[port], port, &optin)).await;
-
-    let found = platform.instances("svc").await.unwrap();
-    assert_eq!(found.len(), 1, "{found:#?}");
-    let victim = found[0].clone();
-    assert_ne!(
-        victim.id,
-        supervisor.child.id().to_string(),
-        "selected the shell loop"
-    );
-    assert!(victim.healthy);
-    assert_eq!(victim.slot, "svc");
-    assert_eq!(victim.labels.get("FIREDRILL_TEST_OPTIN"), Some(&optin));
-    assert_eq!(platform.desired_capacity("svc").await.unwrap(), None);
-
-    let receipt = platform.kill(&victim, &Action::Crash {}).await.unwrap();
-    let died = events
-        .wait_for("Died", |e| {
-            e.kind == EventKind::Died && e.instance == victim.id
-        })
-        .await;
-    let started = events
-        .wait_for("Started", |e| {
-            e.kind == EventKind::Started && e.instance != victim.id
-        })
-        .await;
-    assert_eq!(started.detail.as_deref(), Some("detected by polling"));
-    let healthy = events
-        .wait_for("Healthy", |e| {
-            e.kind == EventKind::Healthy && e.instance == started.instance
-        })
-        .await;
-    assert!(receipt.at <= died.at && died.at <= started.at && started.at <= healthy.at);
-    let now = platform.instances("svc").await.unwrap();
-    assert_eq!(now.len(), 1);
-    assert_eq!(now[0].id, started.instance);
-    platform.shutdown().await.unwrap();
-    assert!(
-        alive(supervisor.child.id()),
-        "shutdown must not stop attached processes"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn attached_processes_without_opt_in_or_exempt_are_listed_but_never_killed() {
-    let (bare_port, exempt_port) = (free_port(), free_port());
-    let optin = unique("exempt");
-    let _bare = Supervisor::start(bare_port, &[]);
-    let _exempt = Supervisor::start(
-        exempt_port,
-        &[
-            ("FIREDRILL_TEST_OPTIN", &optin),
-            ("FIREDRILL_EXEMPT", "true"),
-        ],
-    );
-    let s = attach_scenario(&[bare_port, exempt_port], bare_port, &optin);
-    let (platform, mut events) = started(&s).await;
-
-    let found = platform.instances("svc").await.unwrap();
-    assert_eq!(found.len(), 2, "{found:#?}");
-    let bare = found
-        .iter()
-        .find(|i| i.labels.is_empty())
-        .expect("no instance without labels");
-    let exempt = found
-        .iter()
-        .find(|i| i.labels.get("firedrill.exempt").map(String::as_str) == Some("true"))
-        .expect("no exempt instance");
-    assert_eq!(exempt.labels.get("FIREDRILL_TEST_OPTIN"), Some(&optin));
-    for victim in [bare, exempt] {
-        let result = platform.kill(victim, &Action::Crash {}).await;
-        assert!(result.is_err(), "{} was killed", victim.name);
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let ids = |v: &[Instance]| v.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
-    let after = platform.instances("svc").await.unwrap();
-    assert_eq!(
-        ids(&after),
-        ids(&found),
-        "a refused kill still changed the processes"
-    );
-    assert!(!events.pids().is_empty());
-    assert!(
-        events.seen.iter().all(|e| e.kind != EventKind::Died),
-        "{:#?}",
-        events.seen
-    );
-    platform.shutdown().await.unwrap();
-}
-
 /// Set in the re-executed test binary that plays firedrill in the test below.
 const PARENT_ROLE: &str = "FIREDRILL_TEST_PLAY_PARENT";
 
@@ -563,7 +299,7 @@ async fn fleet_dies_with_firedrill_even_on_sigkill() {
     let mut parent = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "fleet_dies_with_firedrill_even_on_sigkill",
+            "managed::fleet_dies_with_firedrill_even_on_sigkill",
             "--nocapture",
             "--test-threads=1",
         ])
