@@ -290,3 +290,51 @@ async fn all_reaped(tasks: &mut [JoinHandle<()>]) {
         let _ = task.await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fleet(command: &[&str], port_base: Option<u16>) -> FleetSpec {
+        let target = Target {
+            name: "web".into(),
+            select: Default::default(),
+            require_label: None,
+            capacity: None,
+            health: Default::default(),
+        };
+        FleetSpec {
+            target: "web".into(),
+            command: command.iter().map(|s| s.to_string()).collect(),
+            replicas: 3,
+            replace_delay: DurationRange::default(),
+            port_base,
+            health: HealthSpec::of(&target, false).unwrap(),
+        }
+    }
+
+    #[test]
+    fn placeholders_become_port_slot_and_own_binary() {
+        let slots = plan_slots(&fleet(
+            &["{self}", "--port", "{port}", "--id={slot}"],
+            Some(7000),
+        ))
+        .unwrap();
+        let me = std::env::current_exe().unwrap().display().to_string();
+        let argv: Vec<Vec<String>> = slots.iter().map(|s| s.argv.clone()).collect();
+        assert_eq!(argv[2], [me.as_str(), "--port", "7002", "--id=2"]);
+        let names: Vec<&str> = slots.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["web/0", "web/1", "web/2"]);
+    }
+
+    #[test]
+    fn free_ports_differ_per_slot_and_port_base_overflow_is_an_error() {
+        let slots = plan_slots(&fleet(&["x", "{port}"], None)).unwrap();
+        let mut ports: Vec<u16> = slots.iter().map(|s| s.port).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        assert_eq!(ports.len(), 3);
+        assert!(ports.iter().all(|p| *p != 0));
+        assert!(plan_slots(&fleet(&["x"], Some(65534))).is_err());
+    }
+}

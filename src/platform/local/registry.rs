@@ -185,3 +185,26 @@ impl Shared {
         std::time::Duration::from_micros(rng.gen_range(lo..=hi))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_delays_replay_for_a_seed_and_stay_in_range() {
+        let range: DurationRange = "300ms..800ms".parse().unwrap();
+        let draws = |seed| {
+            let shared = Shared::new(seed);
+            (0..20)
+                .map(|_| shared.draw_delay(range))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(draws(7), draws(7));
+        assert_ne!(draws(7), draws(8));
+        assert!(draws(7)
+            .iter()
+            .all(|d| *d >= range.min.get() && *d <= range.max.get()));
+        let fixed: DurationRange = "250ms".parse().unwrap();
+        assert_eq!(Shared::new(1).draw_delay(fixed), fixed.min.get());
+    }
+}
