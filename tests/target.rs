@@ -178,3 +178,25 @@ fn probe_exits_0_when_healthy_and_1_with_the_reason_when_not() {
     assert_eq!(probe(&format!("http://{closed}/health")).0, Some(1));
     assert_eq!(probe("ftp://127.0.0.1:21").0, Some(1));
 }
+
+#[test]
+fn probe_gives_up_at_its_timeout_when_nothing_answers() {
+    // Connections complete in the kernel's backlog, but no one ever answers them.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap();
+    let began = Instant::now();
+    let out = Command::new(BIN)
+        .args([
+            "probe",
+            &format!("http://{addr}/health"),
+            "--timeout",
+            "300ms",
+        ])
+        .output()
+        .unwrap();
+    let took = began.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no answer within 300ms"), "{stderr}");
+    assert!(took >= Duration::from_millis(300), "gave up after {took:?}");
+}
