@@ -121,6 +121,14 @@ async fn attached_process_killed_is_replaced_by_its_supervisor_and_detected() {
         })
         .await;
     assert!(receipt.at <= died.at && died.at <= started.at && started.at <= healthy.at);
+    // The loop sleeps 0.2s before restarting; Started is the kernel's start time, to a tick.
+    let gap = started.at - died.at;
+    assert!(
+        gap >= 180_000,
+        "replacement started {gap}us after the death"
+    );
+    let listed = platform.instances("svc").await.unwrap();
+    assert_eq!(listed[0].started_at, Some(started.at));
     let now = platform.instances("svc").await.unwrap();
     assert_eq!(now.len(), 1);
     assert_eq!(now[0].id, started.instance);

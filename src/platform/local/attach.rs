@@ -134,9 +134,22 @@ fn scan(spec: &AttachSpec, excluded: &HashSet<u32>) -> Vec<Found> {
         .collect()
 }
 
-/// Brings the registry in line with one scan: `Died` for each vanished process, `Created`
-/// and `Started` for each new one, both stamped at the scan.
-fn reconcile(shared: &Arc<Shared>, spec: &AttachSpec, found: Vec<Found>, detail: &str) {
+/// How a scan is timed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scan {
+    /// Before the run: processes found are stamped at the scan.
+    AtStart,
+    /// During the run: a new process is stamped at its start as the kernel recorded it.
+    Polling,
+}
+
+/// Brings the registry in line with one scan: `Died` for each vanished process (when its
+/// pidfd did not tell first), `Created` and `Started` for each new one.
+fn reconcile(shared: &Arc<Shared>, spec: &AttachSpec, found: Vec<Found>, scan: Scan) {
+    let detail = match scan {
+        Scan::AtStart => "present at start",
+        Scan::Polling => "detected by polling",
+    };
     let mut registry = shared.registry();
     let at = now_micros();
     let gone: Vec<u32> = registry
@@ -162,6 +175,16 @@ fn reconcile(shared: &Arc<Shared>, spec: &AttachSpec, found: Vec<Found>, detail:
         if registry.by_pid.contains_key(&f.pid) {
             continue;
         }
+        let started_at = procfs::started_at(f.start_ticks);
+        // The kernel's start time is exact to a clock tick, where the scan may be a whole
+        // interval late. It is kept after the target's last death, since a replacement
+        // cannot start before its predecessor died, and tick rounding must not say so.
+        let started = match (scan, started_at) {
+            (Scan::Polling, Some(t)) => t
+                .max(registry.last_death(&spec.target).unwrap_or(t))
+                .min(at),
+            _ => at,
+        };
         let token = shared.stop.child_token();
         let origin = Origin::Attached {
             start_ticks: f.start_ticks,
@@ -172,7 +195,7 @@ fn reconcile(shared: &Arc<Shared>, spec: &AttachSpec, found: Vec<Found>, detail:
                 target: spec.target.clone(),
                 slot: spec.target.clone(),
                 name: format!("{}[{}]", f.comm, f.pid),
-                started_at: procfs::started_at(f.start_ticks),
+                started_at,
                 healthy: false,
                 labels: f.labels,
             },
@@ -182,14 +205,14 @@ fn reconcile(shared: &Arc<Shared>, spec: &AttachSpec, found: Vec<Found>, detail:
             checked: false,
             last_failure: None,
         };
-        registry.insert(f.pid, tracked, at, at, detail);
+        registry.insert(f.pid, tracked, started, started, detail);
         watch(
             shared,
             &mut registry,
             f.pid,
             &spec.health,
             None,
-            at,
+            started,
             token.clone(),
         );
         watch_exit(shared, f.pid, origin, token);
@@ -230,7 +253,7 @@ pub(super) async fn first_scan(
     excluded: &Arc<HashSet<u32>>,
 ) {
     let found = scan_off_thread(spec, excluded).await;
-    reconcile(shared, spec, found, "present at start");
+    reconcile(shared, spec, found, Scan::AtStart);
 }
 
 /// Rescans `/proc` every probe interval until shutdown.
@@ -244,7 +267,7 @@ pub(super) async fn poll(shared: Arc<Shared>, spec: Arc<AttachSpec>, excluded: A
         if shared.stop.is_cancelled() {
             return;
         }
-        reconcile(&shared, &spec, found, "detected by polling");
+        reconcile(&shared, &spec, found, Scan::Polling);
     }
 }
 

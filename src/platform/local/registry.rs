@@ -52,6 +52,8 @@ pub(super) struct Tracked {
 pub(super) struct Registry {
     /// Known processes by PID.
     pub by_pid: BTreeMap<u32, Tracked>,
+    /// The latest `Died` time of each target.
+    last_death: BTreeMap<String, Micros>,
     events: Option<mpsc::UnboundedSender<PlatformEvent>>,
 }
 
@@ -104,8 +106,18 @@ impl Registry {
     pub fn remove(&mut self, pid: u32, at: Micros, detail: String) -> Option<Tracked> {
         let tracked = self.by_pid.remove(&pid)?;
         tracked.watch.cancel();
+        let latest = self
+            .last_death
+            .entry(tracked.instance.target.clone())
+            .or_insert(at);
+        *latest = (*latest).max(at);
         self.emit(&tracked.instance, EventKind::Died, at, Some(detail));
         Some(tracked)
+    }
+
+    /// When `target` last lost an instance, if it has.
+    pub fn last_death(&self, target: &str) -> Option<Micros> {
+        self.last_death.get(target).copied()
     }
 
     /// Records a health result: `Healthy` on the first pass and each fail→pass, `Unhealthy`
