@@ -185,3 +185,36 @@ async fn attached_processes_without_opt_in_or_exempt_are_listed_but_never_killed
     );
     platform.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exited_process_not_yet_reaped_is_not_selected() {
+    let mut running = Command::new("sleep").arg("30").spawn().unwrap();
+    let mut zombie = Command::new("sleep").arg("30").spawn().unwrap();
+    let zombie_pid = zombie.id();
+    unsafe { libc::kill(i32::try_from(zombie_pid).unwrap(), libc::SIGKILL) };
+    // Not reaped yet: it stays in /proc, in state Z, until `wait`.
+    while !std::fs::read_to_string(format!("/proc/{zombie_pid}/stat"))
+        .unwrap()
+        .contains(") Z ")
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let s = scenario("  - name: sleepers\n    select: {process: {name: sleep}}\n");
+    let (platform, _events) = started(&s).await;
+    let ids: Vec<String> = platform
+        .instances("sleepers")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    platform.shutdown().await.unwrap();
+    assert!(ids.contains(&running.id().to_string()), "{ids:?}");
+    assert!(
+        !ids.contains(&zombie_pid.to_string()),
+        "selected a zombie: {ids:?}"
+    );
+    running.kill().unwrap();
+    running.wait().unwrap();
+    zombie.wait().unwrap();
+}

@@ -123,7 +123,7 @@ fn scan(spec: &AttachSpec, excluded: &HashSet<u32>) -> Vec<Found> {
         .filter(|pid| !excluded.contains(pid))
         .filter_map(|pid| {
             let comm = spec.matches(pid)?;
-            let stat = procfs::stat(pid)?;
+            let stat = procfs::stat(pid).filter(procfs::Stat::is_running)?;
             Some(Found {
                 pid,
                 start_ticks: stat.start_ticks,
@@ -175,6 +175,14 @@ fn reconcile(shared: &Arc<Shared>, spec: &AttachSpec, found: Vec<Found>, scan: S
         if registry.by_pid.contains_key(&f.pid) {
             continue;
         }
+        let origin = Origin::Attached {
+            start_ticks: f.start_ticks,
+        };
+        // The scan ran without the lock: a process that died since (and that its pidfd
+        // watch already reported) must not come back as a phantom replacement.
+        if !still_same(f.pid, origin) {
+            continue;
+        }
         let started_at = procfs::started_at(f.start_ticks);
         // The kernel's start time is exact to a clock tick, where the scan may be a whole
         // interval late. It is kept after the target's last death, since a replacement
@@ -186,9 +194,6 @@ fn reconcile(shared: &Arc<Shared>, spec: &AttachSpec, found: Vec<Found>, scan: S
             _ => at,
         };
         let token = shared.stop.child_token();
-        let origin = Origin::Attached {
-            start_ticks: f.start_ticks,
-        };
         let tracked = Tracked {
             instance: Instance {
                 id: f.pid.to_string(),
@@ -285,7 +290,7 @@ pub(super) fn still_same(pid: u32, origin: Origin) -> bool {
     match origin {
         Origin::Managed => true,
         Origin::Attached { start_ticks } => {
-            procfs::stat(pid).is_some_and(|s| s.start_ticks == start_ticks)
+            procfs::stat(pid).is_some_and(|s| s.start_ticks == start_ticks && s.is_running())
         }
     }
 }
