@@ -137,7 +137,7 @@ fn respond(request_line: &str, healthy: bool, pid: u32, port: u16) -> (u16, Stri
     let path = parts.next().unwrap_or("");
     let path = path.split('?').next().unwrap_or("");
     match (method, path) {
-        ("GET", "/health") if healthy => (200, "ok\n".to_string()),
+        ("GET", "/health") if healthy => (200, "ok".to_string()),
         ("GET", "/health") => (503, "unavailable\n".to_string()),
         ("GET", "/") => (200, format!("firedrill target pid {pid} port {port}\n")),
         _ => (404, "not found\n".to_string()),
