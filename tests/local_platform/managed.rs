@@ -95,7 +95,8 @@ async fn killed_instance_is_replaced_in_its_slot_after_the_replace_delay() {
     shutdown_leaves_nothing(&platform, &mut events).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// On the single-threaded runtime, so spawning and reaping work without spare workers.
+#[tokio::test]
 async fn instance_that_exits_by_itself_is_replaced_too() {
     let s = scenario(
         r#"
@@ -354,4 +355,35 @@ async fn fleet_dies_with_firedrill_even_on_sigkill() {
         ended(*pid);
     }
     panic!("fleet PIDs {pids:?} outlived their SIGKILLed parent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fleet_outlives_the_thread_that_started_it() {
+    // The kernel's parent-death signal follows the forking thread, so a fleet forked from a
+    // short-lived thread would die with that thread.
+    let platform = std::sync::Arc::new(LocalPlatform::new(&web_fleet(2, "100ms"), 3).unwrap());
+    let (tx, rx) = mpsc::unbounded_channel();
+    let runtime = tokio::runtime::Handle::current();
+    let starter = std::sync::Arc::clone(&platform);
+    std::thread::spawn(move || runtime.block_on(starter.start(tx, CancellationToken::new())))
+        .join()
+        .unwrap()
+        .unwrap();
+    let mut events = Events {
+        rx,
+        seen: Vec::new(),
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    events.pids();
+    let died: Vec<_> = events
+        .seen
+        .iter()
+        .filter(|e| e.kind == EventKind::Died)
+        .collect();
+    assert!(
+        died.is_empty(),
+        "the fleet died with its starting thread: {died:?}"
+    );
+    assert_eq!(platform.instances("web").await.unwrap().len(), 2);
+    shutdown_leaves_nothing(&platform, &mut events).await;
 }

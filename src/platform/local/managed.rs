@@ -11,7 +11,6 @@ use tokio::process::Child;
 use tokio::task::JoinHandle;
 
 use super::prober::{watch, HealthSpec};
-use super::process::spawn;
 use super::registry::{Origin, Shared, Tracked};
 use crate::platform::{now_micros, Instance, PlatformError};
 use crate::scenario::{ManagedFleet, Target};
@@ -147,7 +146,11 @@ fn spawn_into(
         return Ok(None);
     }
     let created = now_micros();
-    let child = spawn(&slot.argv)?;
+    let spawner = shared
+        .spawner
+        .get()
+        .ok_or_else(|| std::io::Error::other("the platform was not started"))?;
+    let child = spawner.spawn(&slot.argv)?;
     let started = now_micros();
     let Some(pid) = child.id() else {
         return Err(std::io::Error::other(

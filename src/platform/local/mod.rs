@@ -85,6 +85,13 @@ impl LocalPlatform {
     }
 
     async fn launch(&self, cancel: &CancellationToken) -> Result<(), PlatformError> {
+        if !self.fleets.is_empty() {
+            let spawner = process::Spawner::start().map_err(|e| {
+                PlatformError::Failed(format!("cannot start the spawning thread: {e}"))
+            })?;
+            // `start` runs once, so the cell is empty.
+            let _ = self.shared.spawner.set(spawner);
+        }
         for fleet in &self.fleets {
             managed::launch(&self.shared, fleet, &mut lock(&self.fleet_tasks))?;
         }

@@ -3,13 +3,14 @@
 //! registry changed: no `Healthy` can follow the `Died` of the same instance.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::process::Spawner;
 use crate::platform::{EventKind, Instance, Micros, PlatformEvent};
 use crate::units::DurationRange;
 
@@ -164,6 +165,8 @@ impl Registry {
 #[derive(Debug)]
 pub(super) struct Shared {
     registry: Mutex<Registry>,
+    /// Spawns managed processes; set by `start`.
+    pub spawner: OnceLock<Spawner>,
     rng: Mutex<ChaCha8Rng>,
     /// Fires on shutdown (or when the run's token fires): no replacement, probe or poll after.
     pub stop: CancellationToken,
@@ -176,6 +179,7 @@ impl Shared {
         rng.set_stream(RNG_STREAM);
         Shared {
             registry: Mutex::new(Registry::default()),
+            spawner: OnceLock::new(),
             rng: Mutex::new(rng),
             stop: CancellationToken::new(),
         }
