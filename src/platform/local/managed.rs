@@ -72,11 +72,6 @@ fn plan_slots(spec: &FleetSpec) -> Result<Vec<Slot>, PlatformError> {
     let own_exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .map_err(|e| PlatformError::Failed(format!("cannot find firedrill's own binary: {e}")))?;
-    let program = spec
-        .command
-        .first()
-        .map(|p| p.rsplit('/').next().unwrap_or(p).to_string())
-        .unwrap_or_default();
     let mut slots = Vec::new();
     for index in 0..spec.replicas {
         let port = match spec.port_base {
@@ -96,7 +91,12 @@ fn plan_slots(spec: &FleetSpec) -> Result<Vec<Slot>, PlatformError> {
                     .replace("{slot}", &index.to_string())
                     .replace("{self}", &own_exe)
             })
-            .collect();
+            .collect::<Vec<String>>();
+        // Named after the program that runs, so `{self}` reads as `firedrill`.
+        let program = argv
+            .first()
+            .map(|p| p.rsplit('/').next().unwrap_or(p).to_string())
+            .unwrap_or_default();
         slots.push(Slot {
             index,
             name: format!("{}/{index}", spec.target),
@@ -328,6 +328,9 @@ mod tests {
         assert_eq!(argv[2], [me.as_str(), "--port", "7002", "--id=2"]);
         let names: Vec<&str> = slots.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["web/0", "web/1", "web/2"]);
+        let exe = std::env::current_exe().unwrap();
+        let program = exe.file_name().unwrap().to_string_lossy();
+        assert_eq!(slots[1].display, format!("{program}:7001"));
     }
 
     #[test]
