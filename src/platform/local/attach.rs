@@ -1,5 +1,7 @@
 //! Attach mode: existing processes, found in `/proc` by name or command line and replaced by
 //! their own supervisor (systemd, a shell loop). firedrill only watches them come and go.
+//! With both `name` and `cmdline`, a process must match both: a supervisor's own command line
+//! often contains its child's, and a shell loop must not be taken for the service it runs.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
