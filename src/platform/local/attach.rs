@@ -136,6 +136,24 @@ fn scan(spec: &AttachSpec, excluded: &HashSet<u32>) -> Vec<Found> {
         .collect()
 }
 
+/// The processes a run would attach to now, for `--dry-run` and `targets`. Health is not
+/// probed here, so every process is shown as healthy.
+pub(super) fn preview(spec: &AttachSpec) -> Vec<Instance> {
+    let excluded = procfs::self_and_ancestors();
+    scan(spec, &excluded)
+        .into_iter()
+        .map(|f| Instance {
+            id: f.pid.to_string(),
+            target: spec.target.clone(),
+            slot: spec.target.clone(),
+            name: format!("{}[{}]", f.comm, f.pid),
+            started_at: procfs::started_at(f.start_ticks),
+            healthy: true,
+            labels: f.labels,
+        })
+        .collect()
+}
+
 /// How a scan is timed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scan {

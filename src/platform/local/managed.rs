@@ -108,6 +108,25 @@ fn plan_slots(spec: &FleetSpec) -> Result<Vec<Slot>, PlatformError> {
     Ok(slots)
 }
 
+/// The instances a fleet would start with, for `--dry-run` and `targets`: one per slot, named
+/// by slot since no process exists yet, and assumed healthy.
+pub(super) fn preview(spec: &FleetSpec) -> Vec<Instance> {
+    (0..spec.replicas)
+        .map(|index| {
+            let slot = format!("{}/{index}", spec.target);
+            Instance {
+                id: slot.clone(),
+                target: spec.target.clone(),
+                slot: slot.clone(),
+                name: format!("{slot} (not yet spawned)"),
+                started_at: None,
+                healthy: true,
+                labels: Default::default(),
+            }
+        })
+        .collect()
+}
+
 /// A port free now, kept by its slot for the whole run.
 fn free_port() -> Result<u16, PlatformError> {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))

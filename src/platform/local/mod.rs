@@ -188,6 +188,18 @@ impl Platform for LocalPlatform {
         Ok(self.shared.registry().instances(target))
     }
 
+    async fn preview(&self, target: &str) -> Result<Vec<Instance>, PlatformError> {
+        if let Some(fleet) = self.fleets.iter().find(|f| f.target == target) {
+            return Ok(managed::preview(fleet));
+        }
+        if let Some(spec) = self.attached.iter().find(|a| a.target == target) {
+            return Ok(attach::preview(spec));
+        }
+        Err(PlatformError::Failed(format!(
+            "no local target named {target:?}"
+        )))
+    }
+
     async fn desired_capacity(&self, target: &str) -> Result<Option<u32>, PlatformError> {
         if let Some(fleet) = self.fleets.iter().find(|f| f.target == target) {
             return Ok(Some(fleet.replicas));
