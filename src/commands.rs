@@ -15,7 +15,6 @@ use crate::journal::{self, RunStatus, JOURNAL_FILE};
 use crate::platform::{self, now_micros};
 use crate::report::{self, files, RunReport, Verdict};
 use crate::scenario::{load_file, LoadedScenario, ReportFormat};
-use crate::units::format_micros;
 use crate::{Failure, Outcome};
 
 /// Runs the chosen subcommand.
@@ -214,19 +213,19 @@ async fn dry_run(
         scenario.platform.kind()
     );
     println!(
-        "{:>4}  {:>9}  {:<12} {:<24} guards",
-        "seq", "at", "target", "victims"
+        "{:>4}  {:>10}  {:<12} {:<24} guards",
+        "seq", "offset", "target", "victim slots"
     );
     for d in &planned {
-        let victims = if d.names.is_empty() {
+        let victims = if d.slots.is_empty() {
             "-".to_string()
         } else {
-            d.names.join(", ")
+            d.slots.join(",")
         };
         println!(
-            "{:>4}  {:>9}  {:<12} {:<24} {}",
+            "{:>4}  {:>9.3}s  {:<12} {:<24} {}",
             d.seq,
-            format_micros(d.offset_ms * 1000),
+            d.offset_ms as f64 / 1000.0,
             d.target,
             victims,
             d.refused.as_deref().unwrap_or("allowed")

@@ -4,6 +4,15 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = firedrill::cli::Cli::parse();
+    if !matches!(&cli.command, firedrill::cli::Command::Run(args) if !args.dry_run) {
+        // Short commands piped into `head` should end quietly, as Unix tools do. A run keeps
+        // Rust's default (EPIPE as an error) so a closed stdout cannot kill it before its
+        // report is written and its fleet stopped.
+        // SAFETY: resetting a signal disposition before any thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     firedrill::logging::init(cli.verbose, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -54,6 +54,9 @@ pub async fn serve(args: TargetArgs) -> anyhow::Result<()> {
         boot_delay: args.boot_delay.get(),
         fail_after: args.fail_after.map(|d| d.get()),
     };
+    // Before "listening" is printed: a supervisor may send SIGTERM as soon as it reads it.
+    let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let ip = bind_address(&args.bind)?;
     let listener = TcpListener::bind(SocketAddr::new(ip, args.port))
         .await
@@ -66,8 +69,6 @@ pub async fn serve(args: TargetArgs) -> anyhow::Result<()> {
     // A supervisor may read this line through a pipe, so it must not sit in a buffer.
     stdout.flush().context("cannot write to stdout")?;
 
-    let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let pid = std::process::id();
     loop {
         tokio::select! {
@@ -136,7 +137,7 @@ fn respond(request_line: &str, healthy: bool, pid: u32, port: u16) -> (u16, Stri
     let path = parts.next().unwrap_or("");
     let path = path.split('?').next().unwrap_or("");
     match (method, path) {
-        ("GET", "/health") if healthy => (200, "ok\n".to_string()),
+        ("GET", "/health") if healthy => (200, "ok".to_string()),
         ("GET", "/health") => (503, "unavailable\n".to_string()),
         ("GET", "/") => (200, format!("firedrill target pid {pid} port {port}\n")),
         _ => (404, "not found\n".to_string()),

@@ -246,3 +246,50 @@ fn kill_9_of_firedrill_leaves_a_journal_that_parses_to_its_last_line() {
         panic!("{e}");
     }
 }
+
+#[test]
+fn dry_run_plans_what_the_real_run_then_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = scenario(tmp.path(), "quick", QUICK);
+    let dry = firedrill()
+        .args(["run", "--dry-run", "--seed", "777"])
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    assert_eq!(
+        dry.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let text = String::from_utf8_lossy(&dry.stdout);
+    // Rows read: `   1      0.500s  web          web/2                    allowed`.
+    let planned: Vec<(u64, Vec<String>)> = text
+        .lines()
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            cols.first()?.parse::<u32>().ok()?;
+            let secs: f64 = cols.get(1)?.strip_suffix('s')?.parse().ok()?;
+            let slots = match *cols.get(3)? {
+                "-" => Vec::new(),
+                list => list.split(',').map(String::from).collect(),
+            };
+            Some(((secs * 1000.0).round() as u64, slots))
+        })
+        .collect();
+    assert_eq!(planned.len(), 5, "{text}");
+    let out = tempfile::tempdir().unwrap();
+    let output = run(
+        &scenario,
+        out.path(),
+        &["--seed", "777"],
+        Duration::from_secs(60),
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let real: Vec<(u64, Vec<String>)> = report(&run_dir(out.path()))
+        .decisions
+        .iter()
+        .map(|d| (d.offset_ms, d.slots.clone()))
+        .collect();
+    assert_eq!(planned, real);
+}

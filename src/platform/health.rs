@@ -8,6 +8,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::units::HumanDuration;
+
 /// What a probe checks.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Probe {
@@ -34,10 +36,7 @@ const MAX_STATUS_LINE: usize = 1024;
 pub async fn check(probe: &Probe, timeout: Duration) -> Result<(), String> {
     match tokio::time::timeout(timeout, check_unbounded(probe)).await {
         Ok(result) => result,
-        Err(_) => Err(format!(
-            "no answer within {}",
-            crate::units::HumanDuration(timeout)
-        )),
+        Err(_) => Err(format!("no answer within {}", HumanDuration(timeout))),
     }
 }
 
@@ -112,11 +111,12 @@ fn parse_status_line(buf: &[u8]) -> Option<u16> {
 /// Probes `http://HOST:PORT/PATH` (healthy on 200) or `tcp://HOST:PORT` once, as
 /// `firedrill probe` does.
 pub async fn probe_url(url: &str, timeout: Duration) -> Result<(), String> {
-    let probe = match tokio::time::timeout(timeout, parse_url(url)).await {
-        Ok(parsed) => parsed?,
-        Err(_) => return Err(format!("cannot resolve {url} within the timeout")),
-    };
-    check(&probe, timeout).await
+    let began = std::time::Instant::now();
+    // One budget for resolving and probing, as a HEALTHCHECK's own timeout would see it.
+    let probe = tokio::time::timeout(timeout, parse_url(url))
+        .await
+        .map_err(|_| format!("cannot resolve {url} within {}", HumanDuration(timeout)))??;
+    check(&probe, timeout.saturating_sub(began.elapsed())).await
 }
 
 /// Turns a probe URL into a [`Probe`], resolving the host.

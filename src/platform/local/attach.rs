@@ -1,12 +1,16 @@
 //! Attach mode: existing processes, found in `/proc` by name or command line and replaced by
 //! their own supervisor (systemd, a shell loop). firedrill only watches them come and go.
+//! With both `name` and `cmdline`, a process must match both: a supervisor's own command line
+//! often contains its child's, and a shell loop must not be taken for the service it runs.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use regex::Regex;
+use tokio_util::sync::CancellationToken;
 
 use super::prober::{watch, HealthSpec};
+use super::process::ExitWatch;
 use super::procfs;
 use super::registry::{Origin, Shared, Tracked};
 use crate::platform::{now_micros, Instance, PlatformError};
@@ -121,7 +125,7 @@ fn scan(spec: &AttachSpec, excluded: &HashSet<u32>) -> Vec<Found> {
         .filter(|pid| !excluded.contains(pid))
         .filter_map(|pid| {
             let comm = spec.matches(pid)?;
-            let stat = procfs::stat(pid)?;
+            let stat = procfs::stat(pid).filter(procfs::Stat::is_running)?;
             Some(Found {
                 pid,
                 start_ticks: stat.start_ticks,
@@ -132,9 +136,40 @@ fn scan(spec: &AttachSpec, excluded: &HashSet<u32>) -> Vec<Found> {
         .collect()
 }
 
-/// Brings the registry in line with one scan: `Died` for each vanished process, `Created`
-/// and `Started` for each new one, both stamped at the scan.
-fn reconcile(shared: &Arc<Shared>, spec: &AttachSpec, found: Vec<Found>, detail: &str) {
+/// The processes a run would attach to now, for `--dry-run` and `targets`. Health is not
+/// probed here, so every process is shown as healthy.
+pub(super) fn preview(spec: &AttachSpec) -> Vec<Instance> {
+    let excluded = procfs::self_and_ancestors();
+    scan(spec, &excluded)
+        .into_iter()
+        .map(|f| Instance {
+            id: f.pid.to_string(),
+            target: spec.target.clone(),
+            slot: spec.target.clone(),
+            name: format!("{}[{}]", f.comm, f.pid),
+            started_at: procfs::started_at(f.start_ticks),
+            healthy: true,
+            labels: f.labels,
+        })
+        .collect()
+}
+
+/// How a scan is timed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scan {
+    /// Before the run: processes found are stamped at the scan.
+    AtStart,
+    /// During the run: a new process is stamped at its start as the kernel recorded it.
+    Polling,
+}
+
+/// Brings the registry in line with one scan: `Died` for each vanished process (when its
+/// pidfd did not tell first), `Created` and `Started` for each new one.
+fn reconcile(shared: &Arc<Shared>, spec: &AttachSpec, found: Vec<Found>, scan: Scan) {
+    let detail = match scan {
+        Scan::AtStart => "present at start",
+        Scan::Polling => "detected by polling",
+    };
     let mut registry = shared.registry();
     let at = now_micros();
     let gone: Vec<u32> = registry
@@ -160,6 +195,24 @@ fn reconcile(shared: &Arc<Shared>, spec: &AttachSpec, found: Vec<Found>, detail:
         if registry.by_pid.contains_key(&f.pid) {
             continue;
         }
+        let origin = Origin::Attached {
+            start_ticks: f.start_ticks,
+        };
+        // The scan ran without the lock: a process that died since (and that its pidfd
+        // watch already reported) must not come back as a phantom replacement.
+        if !still_same(f.pid, origin) {
+            continue;
+        }
+        let started_at = procfs::started_at(f.start_ticks);
+        // The kernel's start time is exact to a clock tick, where the scan may be a whole
+        // interval late. It is kept after the target's last death, since a replacement
+        // cannot start before its predecessor died, and tick rounding must not say so.
+        let started = match (scan, started_at) {
+            (Scan::Polling, Some(t)) => t
+                .max(registry.last_death(&spec.target).unwrap_or(t))
+                .min(at),
+            _ => at,
+        };
         let token = shared.stop.child_token();
         let tracked = Tracked {
             instance: Instance {
@@ -167,20 +220,55 @@ fn reconcile(shared: &Arc<Shared>, spec: &AttachSpec, found: Vec<Found>, detail:
                 target: spec.target.clone(),
                 slot: spec.target.clone(),
                 name: format!("{}[{}]", f.comm, f.pid),
-                started_at: procfs::started_at(f.start_ticks),
+                started_at,
                 healthy: false,
                 labels: f.labels,
             },
             slot_index: 0,
-            origin: Origin::Attached {
-                start_ticks: f.start_ticks,
-            },
+            origin,
             watch: token.clone(),
             checked: false,
+            last_failure: None,
         };
-        registry.insert(f.pid, tracked, at, at, detail);
-        watch(shared, &mut registry, f.pid, &spec.health, None, at, token);
+        registry.insert(f.pid, tracked, started, started, detail);
+        watch(
+            shared,
+            &mut registry,
+            f.pid,
+            &spec.health,
+            None,
+            started,
+            token.clone(),
+        );
+        watch_exit(shared, f.pid, origin, token);
     }
+}
+
+/// Emits `Died` at the moment the process exits, when the kernel can say so; otherwise the
+/// next poll notices the process is gone.
+fn watch_exit(shared: &Arc<Shared>, pid: u32, origin: Origin, token: CancellationToken) {
+    let Ok(exit) = ExitWatch::open(pid) else {
+        return;
+    };
+    // The pidfd must name the process that was scanned, not a newer one that got its PID.
+    if !still_same(pid, origin) {
+        return;
+    }
+    let shared = Arc::clone(shared);
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = token.cancelled() => {}
+            result = exit.exited() => {
+                if result.is_ok() {
+                    let at = now_micros();
+                    let mut registry = shared.registry();
+                    if registry.by_pid.get(&pid).is_some_and(|t| t.origin == origin) {
+                        registry.remove(pid, at, "exited".to_string());
+                    }
+                }
+            }
+        }
+    });
 }
 
 /// The first scan, before the run starts; the processes found are reported as started.
@@ -190,7 +278,7 @@ pub(super) async fn first_scan(
     excluded: &Arc<HashSet<u32>>,
 ) {
     let found = scan_off_thread(spec, excluded).await;
-    reconcile(shared, spec, found, "present at start");
+    reconcile(shared, spec, found, Scan::AtStart);
 }
 
 /// Rescans `/proc` every probe interval until shutdown.
@@ -204,7 +292,7 @@ pub(super) async fn poll(shared: Arc<Shared>, spec: Arc<AttachSpec>, excluded: A
         if shared.stop.is_cancelled() {
             return;
         }
-        reconcile(&shared, &spec, found, "detected by polling");
+        reconcile(&shared, &spec, found, Scan::Polling);
     }
 }
 
@@ -222,7 +310,7 @@ pub(super) fn still_same(pid: u32, origin: Origin) -> bool {
     match origin {
         Origin::Managed => true,
         Origin::Attached { start_ticks } => {
-            procfs::stat(pid).is_some_and(|s| s.start_ticks == start_ticks)
+            procfs::stat(pid).is_some_and(|s| s.start_ticks == start_ticks && s.is_running())
         }
     }
 }

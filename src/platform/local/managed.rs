@@ -11,7 +11,6 @@ use tokio::process::Child;
 use tokio::task::JoinHandle;
 
 use super::prober::{watch, HealthSpec};
-use super::process::spawn;
 use super::registry::{Origin, Shared, Tracked};
 use crate::platform::{now_micros, Instance, PlatformError};
 use crate::scenario::{ManagedFleet, Target};
@@ -73,11 +72,6 @@ fn plan_slots(spec: &FleetSpec) -> Result<Vec<Slot>, PlatformError> {
     let own_exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .map_err(|e| PlatformError::Failed(format!("cannot find firedrill's own binary: {e}")))?;
-    let program = spec
-        .command
-        .first()
-        .map(|p| p.rsplit('/').next().unwrap_or(p).to_string())
-        .unwrap_or_default();
     let mut slots = Vec::new();
     for index in 0..spec.replicas {
         let port = match spec.port_base {
@@ -97,7 +91,12 @@ fn plan_slots(spec: &FleetSpec) -> Result<Vec<Slot>, PlatformError> {
                     .replace("{slot}", &index.to_string())
                     .replace("{self}", &own_exe)
             })
-            .collect();
+            .collect::<Vec<String>>();
+        // Named after the program that runs, so `{self}` reads as `firedrill`.
+        let program = argv
+            .first()
+            .map(|p| p.rsplit('/').next().unwrap_or(p).to_string())
+            .unwrap_or_default();
         slots.push(Slot {
             index,
             name: format!("{}/{index}", spec.target),
@@ -109,6 +108,25 @@ fn plan_slots(spec: &FleetSpec) -> Result<Vec<Slot>, PlatformError> {
     Ok(slots)
 }
 
+/// The instances a fleet would start with, for `--dry-run` and `targets`: one per slot, named
+/// by slot since no process exists yet, and assumed healthy.
+pub(super) fn preview(spec: &FleetSpec) -> Vec<Instance> {
+    (0..spec.replicas)
+        .map(|index| {
+            let slot = format!("{}/{index}", spec.target);
+            Instance {
+                id: slot.clone(),
+                target: spec.target.clone(),
+                slot: slot.clone(),
+                name: format!("{slot} (not yet spawned)"),
+                started_at: None,
+                healthy: true,
+                labels: Default::default(),
+            }
+        })
+        .collect()
+}
+
 /// A port free now, kept by its slot for the whole run.
 fn free_port() -> Result<u16, PlatformError> {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
@@ -117,14 +135,14 @@ fn free_port() -> Result<u16, PlatformError> {
         .map_err(|e| PlatformError::Failed(format!("cannot find a free port: {e}")))
 }
 
-/// Spawns every slot of `spec` and the task that keeps each slot filled. Fails, after
-/// stopping nothing, when a first spawn fails: the caller's shutdown stops what did start.
+/// Spawns every slot of `spec` and the task that keeps each slot filled, adding each task to
+/// `tasks` at once, so a shutdown after a failed start still reaps what did start.
 pub(super) fn launch(
     shared: &Arc<Shared>,
     spec: &FleetSpec,
-) -> Result<Vec<JoinHandle<()>>, PlatformError> {
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Result<(), PlatformError> {
     let spec = Arc::new(spec.clone());
-    let mut tasks = Vec::new();
     for slot in plan_slots(&spec)? {
         let child = spawn_into(shared, &spec, &slot)
             .map_err(|e| PlatformError::Failed(format!("cannot start {}: {e}", slot.name)))?
@@ -132,7 +150,7 @@ pub(super) fn launch(
         let (shared, spec) = (Arc::clone(shared), Arc::clone(&spec));
         tasks.push(tokio::spawn(keep_filled(shared, spec, slot, child)));
     }
-    Ok(tasks)
+    Ok(())
 }
 
 /// Spawns the slot's process and registers it, under the registry lock so that a shutdown
@@ -147,7 +165,11 @@ fn spawn_into(
         return Ok(None);
     }
     let created = now_micros();
-    let child = spawn(&slot.argv)?;
+    let spawner = shared
+        .spawner
+        .get()
+        .ok_or_else(|| std::io::Error::other("the platform was not started"))?;
+    let child = spawner.spawn(&slot.argv)?;
     let started = now_micros();
     let Some(pid) = child.id() else {
         return Err(std::io::Error::other(
@@ -169,6 +191,7 @@ fn spawn_into(
         origin: Origin::Managed,
         watch: token.clone(),
         checked: false,
+        last_failure: None,
     };
     registry.insert(pid, tracked, created, started, "spawned by firedrill");
     watch(
@@ -218,13 +241,25 @@ async fn keep_filled(shared: Arc<Shared>, spec: Arc<FleetSpec>, slot: Slot, mut 
     }
 }
 
-/// The first slot of `spec` that has no healthy instance now, if any.
-pub(super) fn unhealthy_slot(shared: &Shared, spec: &FleetSpec) -> Option<String> {
+/// The first slot of `spec` that has no healthy instance now, if any, with what is known of
+/// why.
+pub(super) fn unhealthy_slot(shared: &Shared, spec: &FleetSpec) -> Option<(String, String)> {
     let registry = shared.registry();
-    let instances = registry.instances(&spec.target);
-    (0..spec.replicas)
-        .map(|i| format!("{}/{i}", spec.target))
-        .find(|slot| !instances.iter().any(|x| &x.slot == slot && x.healthy))
+    (0..spec.replicas).find_map(|i| {
+        let slot = format!("{}/{i}", spec.target);
+        let occupant = registry
+            .by_pid
+            .values()
+            .find(|t| t.instance.target == spec.target && t.instance.slot == slot);
+        match occupant {
+            Some(t) if t.instance.healthy => None,
+            Some(t) => {
+                let why = t.last_failure.as_deref().unwrap_or("no probe answer yet");
+                Some((slot, format!("PID {}: {why}", t.instance.id)))
+            }
+            None => Some((slot, "its process keeps exiting".to_string())),
+        }
+    })
 }
 
 /// Stops the fleet: SIGTERM, up to `grace` for a clean exit, then SIGKILL, and every child
@@ -275,5 +310,56 @@ async fn all_reaped(tasks: &mut [JoinHandle<()>]) {
     for task in tasks.iter_mut() {
         // A panicked slot task has dropped its child, which kill_on_drop has killed.
         let _ = task.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fleet(command: &[&str], port_base: Option<u16>) -> FleetSpec {
+        let target = Target {
+            name: "web".into(),
+            select: Default::default(),
+            require_label: None,
+            capacity: None,
+            health: Default::default(),
+        };
+        FleetSpec {
+            target: "web".into(),
+            command: command.iter().map(|s| s.to_string()).collect(),
+            replicas: 3,
+            replace_delay: DurationRange::default(),
+            port_base,
+            health: HealthSpec::of(&target, false).unwrap(),
+        }
+    }
+
+    #[test]
+    fn placeholders_become_port_slot_and_own_binary() {
+        let slots = plan_slots(&fleet(
+            &["{self}", "--port", "{port}", "--id={slot}"],
+            Some(7000),
+        ))
+        .unwrap();
+        let me = std::env::current_exe().unwrap().display().to_string();
+        let argv: Vec<Vec<String>> = slots.iter().map(|s| s.argv.clone()).collect();
+        assert_eq!(argv[2], [me.as_str(), "--port", "7002", "--id=2"]);
+        let names: Vec<&str> = slots.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["web/0", "web/1", "web/2"]);
+        let exe = std::env::current_exe().unwrap();
+        let program = exe.file_name().unwrap().to_string_lossy();
+        assert_eq!(slots[1].display, format!("{program}:7001"));
+    }
+
+    #[test]
+    fn free_ports_differ_per_slot_and_port_base_overflow_is_an_error() {
+        let slots = plan_slots(&fleet(&["x", "{port}"], None)).unwrap();
+        let mut ports: Vec<u16> = slots.iter().map(|s| s.port).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        assert_eq!(ports.len(), 3);
+        assert!(ports.iter().all(|p| *p != 0));
+        assert!(plan_slots(&fleet(&["x"], Some(65534))).is_err());
     }
 }

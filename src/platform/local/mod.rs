@@ -29,7 +29,7 @@ use crate::scenario::{Action, Scenario};
 
 pub use self::attach::EXEMPT_ENV;
 
-/// How long `start` waits for the managed fleet to be healthy.
+/// How long `start` waits for the managed fleet to be healthy, unless told otherwise.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long shutdown gives the fleet to exit on SIGTERM before SIGKILL.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -42,6 +42,7 @@ pub struct LocalPlatform {
     fleet_tasks: Mutex<Vec<JoinHandle<()>>>,
     poll_tasks: Mutex<Vec<JoinHandle<()>>>,
     started: AtomicBool,
+    start_timeout: Duration,
 }
 
 impl LocalPlatform {
@@ -68,7 +69,14 @@ impl LocalPlatform {
             fleet_tasks: Mutex::new(Vec::new()),
             poll_tasks: Mutex::new(Vec::new()),
             started: AtomicBool::new(false),
+            start_timeout: START_TIMEOUT,
         })
+    }
+
+    /// Changes how long `start` waits for the managed fleet to be healthy (default 30s).
+    pub fn with_start_timeout(mut self, timeout: Duration) -> LocalPlatform {
+        self.start_timeout = timeout;
+        self
     }
 
     fn knows(&self, target: &str) -> bool {
@@ -77,9 +85,15 @@ impl LocalPlatform {
     }
 
     async fn launch(&self, cancel: &CancellationToken) -> Result<(), PlatformError> {
+        if !self.fleets.is_empty() {
+            let spawner = process::Spawner::start().map_err(|e| {
+                PlatformError::Failed(format!("cannot start the spawning thread: {e}"))
+            })?;
+            // `start` runs once, so the cell is empty.
+            let _ = self.shared.spawner.set(spawner);
+        }
         for fleet in &self.fleets {
-            let tasks = managed::launch(&self.shared, fleet)?;
-            lock(&self.fleet_tasks).extend(tasks);
+            managed::launch(&self.shared, fleet, &mut lock(&self.fleet_tasks))?;
         }
         let excluded: Arc<HashSet<u32>> = Arc::new(procfs::self_and_ancestors());
         for spec in &self.attached {
@@ -94,7 +108,7 @@ impl LocalPlatform {
         self.wait_until_ready(cancel).await
     }
 
-    /// Waits until every managed slot is healthy (an error after [`START_TIMEOUT`], naming
+    /// Waits until every managed slot is healthy (an error after the start timeout, naming
     /// the slot), and every attached process has had its first health result.
     async fn wait_until_ready(&self, cancel: &CancellationToken) -> Result<(), PlatformError> {
         let began = Instant::now();
@@ -106,11 +120,11 @@ impl LocalPlatform {
             let unchecked = self.shared.registry().by_pid.values().any(|t| !t.checked);
             match unhealthy {
                 None if !unchecked => return Ok(()),
-                None if began.elapsed() >= START_TIMEOUT => return Ok(()),
-                Some(slot) if began.elapsed() >= START_TIMEOUT => {
+                None if began.elapsed() >= self.start_timeout => return Ok(()),
+                Some((slot, why)) if began.elapsed() >= self.start_timeout => {
                     return Err(PlatformError::Failed(format!(
-                        "slot {slot} did not become healthy within {}",
-                        crate::units::HumanDuration(START_TIMEOUT)
+                        "slot {slot} did not become healthy within {} ({why})",
+                        crate::units::HumanDuration(self.start_timeout)
                     )))
                 }
                 _ => {}
@@ -174,6 +188,18 @@ impl Platform for LocalPlatform {
         Ok(self.shared.registry().instances(target))
     }
 
+    async fn preview(&self, target: &str) -> Result<Vec<Instance>, PlatformError> {
+        if let Some(fleet) = self.fleets.iter().find(|f| f.target == target) {
+            return Ok(managed::preview(fleet));
+        }
+        if let Some(spec) = self.attached.iter().find(|a| a.target == target) {
+            return Ok(attach::preview(spec));
+        }
+        Err(PlatformError::Failed(format!(
+            "no local target named {target:?}"
+        )))
+    }
+
     async fn desired_capacity(&self, target: &str) -> Result<Option<u32>, PlatformError> {
         if let Some(fleet) = self.fleets.iter().find(|f| f.target == target) {
             return Ok(Some(fleet.replicas));
@@ -219,7 +245,7 @@ impl Platform for LocalPlatform {
                 return Err(refuse(why));
             }
         }
-        let origin = tracked.origin;
+        let (origin, started_at) = (tracked.origin, tracked.instance.started_at);
         if !attach::still_same(pid, origin) {
             return Err(refuse(
                 "the process that was selected has ended".to_string(),
@@ -236,10 +262,11 @@ impl Platform for LocalPlatform {
             tokio::spawn(async move {
                 tokio::time::sleep(grace).await;
                 let registry = shared.registry();
+                // Same PID, origin and start time: the very process that got SIGTERM.
                 let alive = registry
                     .by_pid
                     .get(&pid)
-                    .is_some_and(|t| t.origin == origin);
+                    .is_some_and(|t| t.origin == origin && t.instance.started_at == started_at);
                 if alive && attach::still_same(pid, origin) {
                     if let Err(e) = send_signal(pid, libc::SIGKILL) {
                         tracing::warn!("stop grace over: {e}");

@@ -23,10 +23,20 @@ pub(super) fn pids() -> std::io::Result<Vec<u32>> {
 /// The fields of `/proc/PID/stat` firedrill needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Stat {
+    /// State letter: `R`, `S`, `D`, `T`, `Z` (zombie), ...
+    pub state: char,
     /// Parent PID.
     pub ppid: u32,
     /// Start time in clock ticks since boot; with the PID, it names one process for good.
     pub start_ticks: u64,
+}
+
+impl Stat {
+    /// False for a process that has exited and waits to be reaped (a zombie): it is listed
+    /// in /proc but gone for every purpose of firedrill.
+    pub fn is_running(&self) -> bool {
+        !matches!(self.state, 'Z' | 'X' | 'x')
+    }
 }
 
 /// Parses `/proc/PID/stat`.
@@ -41,6 +51,7 @@ fn parse_stat(text: &str) -> Option<Stat> {
     let rest = &text[text.rfind(')')? + 1..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     Some(Stat {
+        state: fields.first()?.chars().next()?,
         ppid: fields.get(1)?.parse().ok()?,
         start_ticks: fields.get(19)?.parse().ok()?,
     })
@@ -107,6 +118,8 @@ pub(super) fn started_at(start_ticks: u64) -> Option<Micros> {
         return None;
     }
     let now = now_micros();
+    // time_t and c_long are i64 here but i32 on 32-bit targets.
+    #[allow(clippy::useless_conversion)]
     let since_boot = i64::from(boot.tv_sec) * 1_000_000 + i64::from(boot.tv_nsec) / 1_000;
     let start_since_boot =
         i64::try_from(u128::from(start_ticks) * 1_000_000 / ticks_per_sec as u128).ok()?;
@@ -123,6 +136,7 @@ mod tests {
         assert_eq!(
             parse_stat(line),
             Some(Stat {
+                state: 'S',
                 ppid: 77,
                 start_ticks: 98765
             })

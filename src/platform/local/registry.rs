@@ -3,13 +3,14 @@
 //! registry changed: no `Healthy` can follow the `Died` of the same instance.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::process::Spawner;
 use crate::platform::{EventKind, Instance, Micros, PlatformEvent};
 use crate::units::DurationRange;
 
@@ -43,6 +44,8 @@ pub(super) struct Tracked {
     pub watch: CancellationToken,
     /// Whether a health result has come in yet.
     pub checked: bool,
+    /// Why the last probe failed, for the error when a slot never gets healthy.
+    pub last_failure: Option<String>,
 }
 
 /// The known processes, by PID, and the event sink.
@@ -50,6 +53,8 @@ pub(super) struct Tracked {
 pub(super) struct Registry {
     /// Known processes by PID.
     pub by_pid: BTreeMap<u32, Tracked>,
+    /// The latest `Died` time of each target.
+    last_death: BTreeMap<String, Micros>,
     events: Option<mpsc::UnboundedSender<PlatformEvent>>,
 }
 
@@ -102,8 +107,18 @@ impl Registry {
     pub fn remove(&mut self, pid: u32, at: Micros, detail: String) -> Option<Tracked> {
         let tracked = self.by_pid.remove(&pid)?;
         tracked.watch.cancel();
+        let latest = self
+            .last_death
+            .entry(tracked.instance.target.clone())
+            .or_insert(at);
+        *latest = (*latest).max(at);
         self.emit(&tracked.instance, EventKind::Died, at, Some(detail));
         Some(tracked)
+    }
+
+    /// When `target` last lost an instance, if it has.
+    pub fn last_death(&self, target: &str) -> Option<Micros> {
+        self.last_death.get(target).copied()
     }
 
     /// Records a health result: `Healthy` on the first pass and each fail→pass, `Unhealthy`
@@ -121,6 +136,7 @@ impl Registry {
         let changed = tracked.instance.healthy != pass;
         tracked.instance.healthy = pass;
         tracked.checked = true;
+        tracked.last_failure = if pass { None } else { detail.clone() };
         if changed {
             let kind = if pass {
                 EventKind::Healthy
@@ -149,6 +165,8 @@ impl Registry {
 #[derive(Debug)]
 pub(super) struct Shared {
     registry: Mutex<Registry>,
+    /// Spawns managed processes; set by `start`.
+    pub spawner: OnceLock<Spawner>,
     rng: Mutex<ChaCha8Rng>,
     /// Fires on shutdown (or when the run's token fires): no replacement, probe or poll after.
     pub stop: CancellationToken,
@@ -161,6 +179,7 @@ impl Shared {
         rng.set_stream(RNG_STREAM);
         Shared {
             registry: Mutex::new(Registry::default()),
+            spawner: OnceLock::new(),
             rng: Mutex::new(rng),
             stop: CancellationToken::new(),
         }
@@ -180,5 +199,28 @@ impl Shared {
         }
         let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
         std::time::Duration::from_micros(rng.gen_range(lo..=hi))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_delays_replay_for_a_seed_and_stay_in_range() {
+        let range: DurationRange = "300ms..800ms".parse().unwrap();
+        let draws = |seed| {
+            let shared = Shared::new(seed);
+            (0..20)
+                .map(|_| shared.draw_delay(range))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(draws(7), draws(7));
+        assert_ne!(draws(7), draws(8));
+        assert!(draws(7)
+            .iter()
+            .all(|d| *d >= range.min.get() && *d <= range.max.get()));
+        let fixed: DurationRange = "250ms".parse().unwrap();
+        assert_eq!(Shared::new(1).draw_delay(fixed), fixed.min.get());
     }
 }
