@@ -72,14 +72,8 @@ async fn next_event(
         .unwrap_or_else(|_| panic!("no {kind:?} event for {id} within 20s"))
 }
 
-/// The daemon's time of the first `action` event of `id` at or after `after` (µs).
 fn daemon_micros_after(log: &EventLog, id: &str, action: &str, after: i64) -> i64 {
-    log.snapshot()
-        .iter()
-        .filter(|e| e.id == id && e.action == action)
-        .map(|e| e.time_nano / 1_000)
-        .find(|&t| t >= after)
-        .unwrap_or_else(|| panic!("no daemon {action} event for {id}"))
+    log.time_of(id, action, after)
 }
 
 fn daemon_micros(log: &EventLog, id: &str, action: &str) -> i64 {

@@ -6,12 +6,11 @@
 #[path = "common/docker.rs"]
 mod harness;
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use harness::{firedrill_bin, run_folder, DaemonEvent, EventLog, TestRun, IMAGE};
+use harness::{firedrill_bin, run_folder, EventLog, TestRun, IMAGE};
 use serde_json::Value;
 
 /// Agreement required between firedrill's recovery and the ground truth.
@@ -92,17 +91,6 @@ report: {{ formats: [json] }}
     )
 }
 
-/// For a kill of `victim` whose daemon `die` came at `die_us`: the time the victim's
-/// replacement (the same container, restarted by its policy) next turned healthy.
-fn ground_truth(events: &[DaemonEvent], victim: &str, die_us: i64) -> Option<i64> {
-    events
-        .iter()
-        .filter(|e| e.id == victim && e.action == "health_status: healthy")
-        .map(|e| e.time_nano / 1_000)
-        .filter(|&t| t > die_us)
-        .min()
-}
-
 #[test]
 fn recovery_matches_an_independent_view_of_the_engines_events() {
     let Some(run) = TestRun::start("accuracy") else {
@@ -126,7 +114,6 @@ fn recovery_matches_an_independent_view_of_the_engines_events() {
 
     let kills = report["kills"].as_array().expect("kills");
     assert_eq!(kills.len(), 5, "{report:#}");
-    let events = log.snapshot();
     let mut detects = Vec::new();
     for kill in kills {
         let victim = kill["victim"].as_str().unwrap();
@@ -136,15 +123,10 @@ fn recovery_matches_an_independent_view_of_the_engines_events() {
         );
         let phases = &kill["phases"];
         let kill_us = micros(&phases["kill"]);
-        // The daemon's die for this kill: the first after firedrill's kill mark.
-        let die_us = events
-            .iter()
-            .filter(|e| e.id == victim && e.action == "die")
-            .map(|e| e.time_nano / 1_000)
-            .filter(|&t| t >= kill_us)
-            .min()
-            .unwrap_or_else(|| panic!("no die event for {victim} after the kill"));
-        let healthy_us = ground_truth(&events, victim, die_us).expect("victim healthy again");
+        // The daemon's die for this kill: the first after firedrill's kill mark; and the
+        // victim's (restarted in place) next turn to healthy.
+        let die_us = log.time_of(victim, "die", kill_us);
+        let healthy_us = log.time_of(victim, "health_status: healthy", die_us);
         let truth = healthy_us - die_us;
         assert!(kill["unrecovered"].is_null(), "{kill:#}");
         let recovery = kill["recovery_us"].as_i64().expect("recovery_us");
@@ -390,13 +372,6 @@ report: {{ formats: [json] }}
     );
     let kills = report["kills"].as_array().expect("kills");
     assert_eq!(kills.len(), 2, "{report:#}");
-    let events = log.snapshot();
-    let mut created: HashMap<&str, i64> = HashMap::new();
-    for e in &events {
-        if e.action == "create" {
-            created.insert(&e.id, e.time_nano / 1_000);
-        }
-    }
     for kill in kills {
         let trigger = &kill["trigger"];
         assert_eq!(trigger["exit_code"], 0, "{kill:#}");
@@ -409,10 +384,10 @@ report: {{ formats: [json] }}
         );
         assert_eq!(
             micros(&kill["phases"]["replaced"]),
-            created[replacement],
+            log.time_of(replacement, "create", 0),
             "replaced is the daemon's create time"
         );
-        let healthy = ground_truth(&events, replacement, 0).expect("replacement healthy");
+        let healthy = log.time_of(replacement, "health_status: healthy", 0);
         assert_eq!(micros(&kill["phases"]["restored"]), healthy);
         assert!(kill["recovery_us"].as_i64().unwrap() > 0);
     }

@@ -144,14 +144,7 @@ async fn events_during_a_lost_stream_arrive_after_reconnect_with_the_daemons_tim
 
     let died = next_of(&mut rx, &id, EventKind::Died).await;
     let started = next_of(&mut rx, &id, EventKind::Started).await;
-    let daemon_after = |action: &str, after: i64| {
-        log.snapshot()
-            .iter()
-            .filter(|e| e.id == id && e.action == action)
-            .map(|e| e.time_nano / 1_000)
-            .find(|&t| t >= after)
-            .unwrap_or_else(|| panic!("no daemon {action}"))
-    };
+    let daemon_after = |action: &str, after: i64| log.time_of(&id, action, after);
     assert_eq!(died.at, daemon_after("die", 0));
     assert_eq!(started.at, daemon_after("start", died.at));
     // And the stream is live again afterwards.

@@ -301,6 +301,24 @@ impl EventLog {
     }
 }
 
+impl EventLog {
+    /// The daemon's time (µs) of the first `action` event of container `id` at or after
+    /// `after` (µs), waiting up to 10 s for this subscription to deliver it.
+    pub fn time_of(&self, id: &str, action: &str, after: i64) -> i64 {
+        let find = |events: &[DaemonEvent]| {
+            events
+                .iter()
+                .filter(|e| e.id == id && e.action == action)
+                .map(|e| e.time_nano / 1_000)
+                .find(|&t| t >= after)
+        };
+        self.wait_for(Duration::from_secs(10), &format!("{action} of {id}"), |e| {
+            find(e).is_some()
+        });
+        find(&self.snapshot()).unwrap_or_else(|| panic!("no daemon {action} event for {id}"))
+    }
+}
+
 impl Drop for EventLog {
     fn drop(&mut self) {
         let _ = self.child.kill();
