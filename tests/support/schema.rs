@@ -52,4 +52,3 @@ pub fn validate_report_file(path: &Path) -> Result<(), String> {
         ))
     }
 }
-
