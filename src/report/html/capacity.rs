@@ -25,6 +25,15 @@ pub fn tick_step(range: f64, max_ticks: f64) -> f64 {
         .unwrap_or(range / max_ticks)
 }
 
+/// A time-axis label: `0` at the origin, human durations elsewhere.
+pub fn axis_time(seconds: f64) -> String {
+    if seconds <= 0.0 {
+        "0".to_string()
+    } else {
+        format_micros((seconds * 1e6).round() as u64)
+    }
+}
+
 /// Renders the chart.
 pub fn chart(report: &RunReport) -> String {
     let c = &report.capacity;
@@ -71,7 +80,7 @@ pub fn chart(report: &RunReport) -> String {
             "tick",
             (x.at(t), HEIGHT - BOTTOM + 16.0),
             "middle",
-            &format_micros((t * 1e6).round() as u64),
+            &axis_time(t),
         );
         t += x_step;
     }

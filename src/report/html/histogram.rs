@@ -12,7 +12,7 @@ use super::svg::{LogMicros, Svg};
 const BINS_PER_DECADE: u32 = 4;
 const WIDTH: f64 = 960.0;
 const LEFT: f64 = 150.0;
-const RIGHT: f64 = 70.0;
+const RIGHT: f64 = 100.0;
 const ROW: f64 = 56.0;
 const TOP: f64 = 12.0;
 const AXIS: f64 = 34.0;
@@ -46,7 +46,16 @@ fn samples(report: &RunReport) -> Vec<(Span, &HistogramSummary, Vec<(u64, u64)>)
 /// The axis shared by both charts: every span's smallest to largest sample.
 fn axis(report: &RunReport) -> LogMicros {
     let with_data = || report.histograms.values().filter(|h| h.count > 0);
-    let lo = with_data().map(|h| h.min_us.max(1)).min().unwrap_or(1_000);
+    // Zero-length spans (a pool already whole when the replacement turned healthy) would
+    // stretch the axis down to 1µs; they sit at its left edge instead.
+    let lo = with_data()
+        .filter_map(|h| {
+            [h.min_us, h.p50_us, h.p90_us, h.p99_us, h.max_us]
+                .into_iter()
+                .find(|v| *v > 0)
+        })
+        .min()
+        .unwrap_or(1_000);
     let hi = with_data().map(|h| h.max_us).max().unwrap_or(1_000_000);
     LogMicros::covering(lo, hi, (LEFT, WIDTH - RIGHT))
 }
@@ -90,15 +99,26 @@ pub fn recovery_histogram(report: &RunReport) -> String {
             "end",
             span.as_str(),
         );
+        // Zero-length samples have no place on a log axis: they are counted, not drawn.
+        let zeros: u64 = values
+            .iter()
+            .filter(|(us, _)| *us == 0)
+            .map(|(_, c)| c)
+            .sum();
+        let zero_note = if zeros > 0 {
+            format!(" ({zeros} at 0)")
+        } else {
+            String::new()
+        };
         svg.text(
             "row-sub",
             (LEFT - 10.0, y0 + ROW / 2.0 + 14.0),
             "end",
-            &format!("{from}→{to}, n={}", summary.count),
+            &format!("{from}→{to}, n={}{zero_note}", summary.count),
         );
         svg.line("baseline", (LEFT, base), (WIDTH - RIGHT, base), "");
         let mut counts = vec![0u64; bins];
-        for &(us, count) in values {
+        for &(us, count) in values.iter().filter(|(us, _)| *us > 0) {
             counts[bin_of(us, lo_exp, bins)] += count;
         }
         let tallest = counts.iter().copied().max().unwrap_or(0).max(1);

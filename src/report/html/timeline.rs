@@ -5,7 +5,7 @@ use crate::engine::phase::{Phase, Span};
 use crate::report::{KillReport, RunReport};
 use crate::units::format_micros;
 
-use super::capacity::tick_step;
+use super::capacity::{axis_time, tick_step};
 use super::svg::{Linear, Svg};
 
 const WIDTH: f64 = 960.0;
@@ -57,7 +57,7 @@ pub fn chart(report: &RunReport) -> String {
             "tick",
             (x.at(t), bottom + 16.0),
             "middle",
-            &format_micros((t * 1e3).round() as u64),
+            &axis_time(t / 1e3),
         );
         t += step;
     }
@@ -82,7 +82,7 @@ pub fn chart(report: &RunReport) -> String {
             "row-label",
             (LEFT - 10.0, mid + 4.0),
             "end",
-            &format!("#{} {}", k.kill_id, k.victim_name),
+            &format!("#{} {}", k.kill_id, k.slot),
         );
         for span in Span::ALL.into_iter().filter(|s| *s != Span::Total) {
             let (from, to) = span.bounds();
@@ -135,7 +135,10 @@ pub fn chart(report: &RunReport) -> String {
             "kill-marker",
             (x.at(0.0), y0 + 2.0),
             (x.at(0.0), y0 + ROW - 2.0),
-            &format!("kill #{} of {}", k.kill_id, k.victim_name),
+            &format!(
+                "kill #{} of {} in slot {}",
+                k.kill_id, k.victim_name, k.slot
+            ),
         );
         svg.text("row-note", (WIDTH - RIGHT + 8.0, mid + 4.0), "start", &note);
     }
