@@ -39,14 +39,28 @@ fn change(d: &StatDelta) -> String {
     }
 }
 
-fn status(span: &SpanComparison, d: &StatDelta) -> &'static str {
+fn status(c: &Comparison, span: &SpanComparison, d: &StatDelta) -> &'static str {
+    let grew_beyond = d
+        .change_percent
+        .is_some_and(|p| p > c.thresholds.max_regression_percent);
     if !span.judged {
         "not judged"
     } else if d.regressed {
         "REGRESSED"
+    } else if grew_beyond {
+        "ok (within noise)"
     } else {
         "ok"
     }
+}
+
+fn different_scenarios(c: &Comparison) -> Option<String> {
+    (c.baseline.scenario != c.current.scenario).then(|| {
+        format!(
+            "note: the runs are of different scenarios ({} and {})",
+            c.baseline.scenario, c.current.scenario
+        )
+    })
 }
 
 fn verdict_line(c: &Comparison) -> String {
@@ -73,6 +87,9 @@ pub fn text(c: &Comparison) -> Vec<u8> {
     let mut out = String::new();
     let _ = writeln!(out, "baseline: {}", run(&c.baseline));
     let _ = writeln!(out, "current:  {}", run(&c.current));
+    if let Some(note) = different_scenarios(c) {
+        let _ = writeln!(out, "{note}");
+    }
     let _ = writeln!(
         out,
         "judged by: a percentile regresses when it grows more than {}% (and by at least {}); \
@@ -113,7 +130,7 @@ pub fn text(c: &Comparison) -> Vec<u8> {
                 format_micros(d.baseline_us),
                 format_micros(d.current_us),
                 change(d),
-                status(s, d)
+                status(c, s, d)
             );
         }
         if let Some(why) = &s.inconclusive {
@@ -157,6 +174,9 @@ pub fn markdown(c: &Comparison) -> Vec<u8> {
     let _ = writeln!(out, "**{}**\n", verdict_line(c));
     let _ = writeln!(out, "- **Baseline:** {}", run(&c.baseline));
     let _ = writeln!(out, "- **Current:** {}", run(&c.current));
+    if let Some(note) = different_scenarios(c) {
+        let _ = writeln!(out, "- **Note:** {}", note.trim_start_matches("note: "));
+    }
     let _ = writeln!(
         out,
         "- **Judged by:** more than {}% growth (and at least {}); {} samples per span in each run",
@@ -179,9 +199,10 @@ pub fn markdown(c: &Comparison) -> Vec<u8> {
             continue;
         }
         for d in &s.stats {
-            let result = match status(s, d) {
+            let result = match status(c, s, d) {
                 "REGRESSED" => "❌ regressed".to_string(),
                 "ok" => "✅ ok".to_string(),
+                "ok (within noise)" => "✅ ok (within noise)".to_string(),
                 _ => "❔ inconclusive".to_string(),
             };
             let _ = writeln!(

@@ -17,8 +17,11 @@ const ROW: f64 = 56.0;
 const TOP: f64 = 12.0;
 const AXIS: f64 = 34.0;
 
-/// The spans with samples and their recorded values, as `(value µs, count)`.
-fn samples(report: &RunReport) -> Vec<(Span, &HistogramSummary, Vec<(u64, u64)>)> {
+/// One span's summary and its recorded values, as `(value µs, count)`.
+type SpanSamples<'a> = (Span, &'a HistogramSummary, Vec<(u64, u64)>);
+
+/// The spans with a histogram, and their recorded values.
+fn samples(report: &RunReport) -> Vec<SpanSamples<'_>> {
     Span::ALL
         .iter()
         .filter_map(|span| {

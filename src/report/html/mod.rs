@@ -66,9 +66,9 @@ fn header(page: &mut String, report: &RunReport) {
         Verdict::Pass => "pass",
         Verdict::Fail => "fail",
     };
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<header><h1>firedrill: {}</h1><span id=\"verdict\" class=\"verdict {verdict_class}\">{}</span></header>\n",
+        "<header><h1>firedrill: {}</h1><span id=\"verdict\" class=\"verdict {verdict_class}\">{}</span></header>",
         escape(&report.scenario.name),
         escape(&verdict_word(report).to_uppercase())
     );
@@ -182,9 +182,9 @@ fn charts(page: &mut String, report: &RunReport) {
          (kill→restored) and each phase, on one log-scaled axis. Ticks mark p50 and p99.</p>\n"
     );
     legend(page);
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<figure>{}</figure></section>\n",
+        "<figure>{}</figure></section>",
         histogram::recovery_histogram(report)
     );
     let _ = write!(
@@ -196,9 +196,9 @@ fn charts(page: &mut String, report: &RunReport) {
     );
     page.push_str("<section id=\"timeline\"><h2>Per-kill timeline</h2>\n");
     legend(page);
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<figure>{}</figure></section>\n",
+        "<figure>{}</figure></section>",
         timeline::chart(report)
     );
 }
