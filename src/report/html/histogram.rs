@@ -11,7 +11,7 @@ use super::svg::{LogMicros, Svg};
 /// handful of kills still makes visible bars.
 const BINS_PER_DECADE: u32 = 4;
 const WIDTH: f64 = 960.0;
-const LEFT: f64 = 150.0;
+const LEFT: f64 = 160.0;
 const RIGHT: f64 = 100.0;
 const ROW: f64 = 56.0;
 const TOP: f64 = 12.0;
@@ -108,17 +108,23 @@ pub fn recovery_histogram(report: &RunReport) -> String {
             .filter(|(us, _)| *us == 0)
             .map(|(_, c)| c)
             .sum();
-        let zero_note = if zeros > 0 {
-            format!(" ({zeros} at 0)")
-        } else {
-            String::new()
-        };
         svg.text(
             "row-sub",
             (LEFT - 10.0, y0 + ROW / 2.0 + 14.0),
             "end",
-            &format!("{from}→{to}, n={}{zero_note}", summary.count),
+            &format!("{from}→{to}, n={}", summary.count),
         );
+        if zeros > 0 {
+            svg.text(
+                "row-note",
+                (LEFT + 8.0, base - 6.0),
+                "start",
+                &format!(
+                    "{zeros} of {} took 0 (not drawn on a log axis)",
+                    summary.count
+                ),
+            );
+        }
         svg.line("baseline", (LEFT, base), (WIDTH - RIGHT, base), "");
         let mut counts = vec![0u64; bins];
         for &(us, count) in values.iter().filter(|(us, _)| *us > 0) {

@@ -27,7 +27,7 @@ figure{margin:8px 0;overflow-x:auto}
 .swatch{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px;border-radius:2px}
 .swatch.span-detect{background:var(--detect)}.swatch.span-reschedule{background:var(--reschedule)}
 .swatch.span-boot{background:var(--boot)}.swatch.span-warm_up{background:var(--warm_up)}
-.swatch.span-restore{background:var(--restore)}.swatch.stalled{background:repeating-linear-gradient(45deg,var(--fail) 0 3px,#fff 3px 6px)}
+.swatch.span-restore{background:var(--restore)}.swatch.stalled{background:var(--fail);opacity:.35}
 svg.chart{display:block;font:12px system-ui,sans-serif;background:#fff}
 svg .grid{stroke:#eceff2;stroke-width:1}
 svg .baseline{stroke:#9aa4ae;stroke-width:1}
