@@ -119,3 +119,12 @@ fn every_rendering_names_the_regressed_percentiles() {
     let back: Comparison = serde_json::from_value(js).unwrap();
     assert_eq!(back, c);
 }
+
+#[test]
+fn demo_against_breach_as_text_and_markdown() {
+    let demo = fixtures::report("recorded-local-demo-full");
+    let breach = fixtures::report("recorded-local-breach");
+    let c = compare(&demo, &breach, T);
+    insta::assert_snapshot!("compare_text", String::from_utf8(text(&c)).unwrap());
+    insta::assert_snapshot!("compare_markdown", String::from_utf8(markdown(&c)).unwrap());
+}
