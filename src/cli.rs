@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::scenario::ReportFormat;
 use crate::target::TargetArgs;
-use crate::units::HumanDuration;
+use crate::units::{HumanDuration, Percent};
 
 /// Kill instances of your service on purpose and time how long the replacement pipeline takes
 /// to restore healthy capacity.
@@ -38,6 +38,17 @@ pub enum LogFormat {
 pub enum OutputFormat {
     /// A table for people.
     Text,
+    /// JSON for scripts.
+    Json,
+}
+
+/// Output format of `compare`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompareOutput {
+    /// A table for a terminal.
+    Text,
+    /// Markdown, for a pull-request comment or a job summary.
+    Markdown,
     /// JSON for scripts.
     Json,
 }
@@ -75,9 +86,29 @@ pub enum Command {
     Report {
         /// A run folder, or its journal.jsonl.
         run: PathBuf,
-        /// Formats to write; default json and markdown.
+        /// Formats to write; default all of json, markdown, html and junit.
         #[arg(long, value_enum, value_delimiter = ',')]
         format: Vec<ReportFormat>,
+    },
+    /// Compare two runs (a run folder, report.json or journal.jsonl each); exit 1 when a
+    /// recovery percentile regressed beyond --max-regression.
+    #[command(
+        after_help = "Example:\n  firedrill compare reports/20261126T020000Z-web-nightly reports/20261127T020000Z-web-nightly --max-regression 25% --output markdown"
+    )]
+    Compare {
+        /// The older run: a run folder, its report.json, or its journal.jsonl.
+        baseline: PathBuf,
+        /// The newer run, in the same forms.
+        current: PathBuf,
+        /// Largest allowed growth of a percentile (p50, p90, p99, max) over the baseline.
+        #[arg(long, default_value = "20%")]
+        max_regression: Percent,
+        /// Fewest samples a span needs in each run to be judged; fewer is "inconclusive".
+        #[arg(long, default_value_t = crate::report::compare::DEFAULT_MIN_SAMPLES)]
+        min_samples: u64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CompareOutput::Text)]
+        output: CompareOutput,
     },
     /// Serve a tiny HTTP service with /health, for demos and test images.
     #[command(after_help = "Example:\n  firedrill target --port 8080 --boot-delay 300ms")]

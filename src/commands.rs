@@ -7,7 +7,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
-use crate::cli::{Cli, Command, OutputFormat, RunArgs};
+use crate::cli::{Cli, Command, CompareOutput, OutputFormat, RunArgs};
 use crate::engine::run::{choose_seed, create_run_dir, RunOptions};
 use crate::engine::scheduler::eligibility;
 use crate::engine::{plan, run};
@@ -24,6 +24,13 @@ pub async fn dispatch(cli: Cli) -> Result<Outcome, Failure> {
         Command::Validate { files } => Ok(validate(&files)),
         Command::Targets { scenario, output } => targets(&scenario, output).await,
         Command::Report { run, format } => rebuild_report(&run, &format),
+        Command::Compare {
+            baseline,
+            current,
+            max_regression,
+            min_samples,
+            output,
+        } => compare_runs(&baseline, &current, max_regression.0, min_samples, output),
         Command::Target(args) => crate::target::serve(args)
             .await
             .map(|()| Outcome::Pass)
@@ -165,6 +172,7 @@ async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
     let report = report::from_journal(&output.entries)
         .map_err(|e| Failure::new(Outcome::PlatformFailed, anyhow!("building the report: {e}")))?;
     write_reports(&dir, &report, &formats)?;
+    append_step_summary(&report);
     print!(
         "{}",
         String::from_utf8_lossy(&report::terminal::render(&report))
@@ -179,6 +187,30 @@ fn verdict_outcome(report: &RunReport) -> Outcome {
     match report.verdict {
         Verdict::Pass => Outcome::Pass,
         Verdict::Fail => Outcome::SloBreached,
+    }
+}
+
+/// Appends summary.md to the file named by `GITHUB_STEP_SUMMARY`, when set, so a GitHub
+/// Actions job shows the run on its summary page. A failure here only warns: the run's own
+/// reports are already written and the verdict must not change because of it.
+fn append_step_summary(report: &RunReport) {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let appended = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| {
+            use std::io::Write as _;
+            file.write_all(&report::markdown::render(report))?;
+            file.write_all(b"\n")
+        });
+    if let Err(e) = appended {
+        warn!(
+            "cannot append the summary to GITHUB_STEP_SUMMARY ({}): {e}",
+            PathBuf::from(path).display()
+        );
     }
 }
 
@@ -351,26 +383,37 @@ async fn targets(path: &Path, output: OutputFormat) -> Result<Outcome, Failure> 
     Ok(Outcome::Pass)
 }
 
-/// `firedrill report`: rebuilds reports from a journal alone.
-fn rebuild_report(path: &Path, formats: &[ReportFormat]) -> Result<Outcome, Failure> {
-    let (journal_path, dir) = if path.is_dir() {
+/// The journal a `report`/`compare` argument names: a run folder's, or the file itself.
+fn journal_of(path: &Path) -> (PathBuf, PathBuf) {
+    if path.is_dir() {
         (path.join(JOURNAL_FILE), path.to_path_buf())
     } else {
         let dir = path
             .parent()
+            .filter(|p| !p.as_os_str().is_empty())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
         (path.to_path_buf(), dir)
-    };
-    let entries = journal::read(&journal_path).map_err(|e| Failure::new(Outcome::BadInput, e))?;
-    let report = report::from_journal(&entries).map_err(|e| {
+    }
+}
+
+/// Builds the report from a journal file.
+fn report_from_journal(journal_path: &Path) -> Result<RunReport, Failure> {
+    let entries = journal::read(journal_path).map_err(|e| Failure::new(Outcome::BadInput, e))?;
+    report::from_journal(&entries).map_err(|e| {
         Failure::new(
             Outcome::BadInput,
             anyhow!("{}: {e}", journal_path.display()),
         )
-    })?;
+    })
+}
+
+/// `firedrill report`: rebuilds reports from a journal alone.
+fn rebuild_report(path: &Path, formats: &[ReportFormat]) -> Result<Outcome, Failure> {
+    let (journal_path, dir) = journal_of(path);
+    let report = report_from_journal(&journal_path)?;
     let formats = if formats.is_empty() {
-        vec![ReportFormat::Json, ReportFormat::Markdown]
+        ReportFormat::ALL.to_vec()
     } else {
         formats.to_vec()
     };
@@ -380,4 +423,53 @@ fn rebuild_report(path: &Path, formats: &[ReportFormat]) -> Result<Outcome, Fail
         String::from_utf8_lossy(&report::terminal::render(&report))
     );
     Ok(verdict_outcome(&report))
+}
+
+/// One side of `compare`: a report.json is read as written (it may come from another machine
+/// or an older firedrill); a run folder or a journal is rebuilt from the journal.
+fn load_run(path: &Path) -> Result<RunReport, Failure> {
+    let is_json = path.extension().is_some_and(|e| e == "json");
+    if !is_json {
+        return report_from_journal(&journal_of(path).0);
+    }
+    let text = std::fs::read(path).map_err(|e| {
+        Failure::new(
+            Outcome::BadInput,
+            anyhow!("cannot read {}: {e}", path.display()),
+        )
+    })?;
+    serde_json::from_slice(&text).map_err(|e| {
+        Failure::new(
+            Outcome::BadInput,
+            anyhow!("{} is not a firedrill report.json: {e}", path.display()),
+        )
+    })
+}
+
+/// `firedrill compare`: prints the comparison; exit 1 when a percentile regressed.
+fn compare_runs(
+    baseline: &Path,
+    current: &Path,
+    max_regression_percent: f64,
+    min_samples: u64,
+    output: CompareOutput,
+) -> Result<Outcome, Failure> {
+    use crate::report::compare;
+    let thresholds = compare::Thresholds {
+        max_regression_percent,
+        min_samples,
+    };
+    let c = compare::compare(&load_run(baseline)?, &load_run(current)?, thresholds);
+    let text = match output {
+        CompareOutput::Text => compare::text(&c),
+        CompareOutput::Markdown => compare::markdown(&c),
+        CompareOutput::Json => compare::json(&c),
+    };
+    print!("{}", String::from_utf8_lossy(&text));
+    Ok(match c.verdict {
+        compare::CompareVerdict::Regressed => Outcome::SloBreached,
+        compare::CompareVerdict::NoRegression | compare::CompareVerdict::Inconclusive => {
+            Outcome::Pass
+        }
+    })
 }

@@ -130,6 +130,10 @@ pub struct RunStarted {
     pub slos: Vec<String>,
     /// `recovery.timeout` in microseconds.
     pub recovery_timeout_us: u64,
+    /// The `min_healthy` floor resolved against each target's desired capacity, when the
+    /// scenario sets one; the report draws it on the capacity chart.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub min_healthy_floor: BTreeMap<String, u32>,
     /// The instances seen at start.
     pub initial: Vec<Instance>,
 }

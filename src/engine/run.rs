@@ -199,6 +199,16 @@ impl<'a> Run<'a> {
             desired: desired.clone(),
             slos: scenario.slos.clone(),
             recovery_timeout_us: scenario.recovery.timeout.as_micros(),
+            min_healthy_floor: scenario
+                .policy
+                .min_healthy
+                .map(|m| {
+                    desired
+                        .iter()
+                        .map(|(target, want)| (target.clone(), m.resolve_ceil(*want)))
+                        .collect()
+                })
+                .unwrap_or_default(),
             initial,
         }));
         for (target, want) in desired {

@@ -11,6 +11,8 @@ pub fn render(report: &RunReport, format: ReportFormat) -> Vec<u8> {
     match format {
         ReportFormat::Json => super::json::render(report),
         ReportFormat::Markdown => super::markdown::render(report),
+        ReportFormat::Html => super::html::render(report),
+        ReportFormat::Junit => super::junit::render(report),
     }
 }
 

@@ -2,9 +2,12 @@
 //! renderer is a pure `render(&RunReport) -> Vec<u8>` with no I/O.
 
 pub mod build;
+pub mod compare;
 pub mod files;
 pub mod histogram;
+pub mod html;
 pub mod json;
+pub mod junit;
 pub mod markdown;
 pub mod terminal;
 
@@ -171,6 +174,10 @@ pub struct CapacityReport {
     pub min_percent: f64,
     /// Seconds during which the healthy count was below `desired`.
     pub degraded_seconds: f64,
+    /// The `min_healthy` floor, summed over targets, when the scenario sets one (journals
+    /// written before it was recorded have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_healthy_floor: Option<u32>,
     /// Every change, in order.
     pub timeline: Vec<CapacityPoint>,
 }

@@ -492,7 +492,7 @@ fn default_report_dir() -> PathBuf {
 }
 
 fn default_formats() -> Vec<ReportFormat> {
-    vec![ReportFormat::Json, ReportFormat::Markdown]
+    ReportFormat::ALL.to_vec()
 }
 
 impl Default for ReportConfig {
@@ -512,14 +512,28 @@ pub enum ReportFormat {
     Json,
     /// `summary.md`, for pull-request comments and humans.
     Markdown,
+    /// `report.html`, one self-contained page with SVG charts.
+    Html,
+    /// `junit.xml`, for CI systems that gate on test results.
+    Junit,
 }
 
 impl ReportFormat {
+    /// Every format, in the order they are written.
+    pub const ALL: [ReportFormat; 4] = [
+        ReportFormat::Json,
+        ReportFormat::Markdown,
+        ReportFormat::Html,
+        ReportFormat::Junit,
+    ];
+
     /// The file a format is written to inside the run folder.
     pub fn file_name(self) -> &'static str {
         match self {
             ReportFormat::Json => "report.json",
             ReportFormat::Markdown => "summary.md",
+            ReportFormat::Html => "report.html",
+            ReportFormat::Junit => "junit.xml",
         }
     }
 }

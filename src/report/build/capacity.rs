@@ -75,6 +75,12 @@ pub(super) fn fold(entries: &[Entry], start: &RunStarted, ended_at: Micros) -> C
         min,
         min_percent,
         degraded_seconds: degraded_us as f64 / 1e6,
+        min_healthy_floor: (!start.min_healthy_floor.is_empty()).then(|| {
+            start
+                .min_healthy_floor
+                .values()
+                .fold(0u32, |a, f| a.saturating_add(*f))
+        }),
         timeline,
     }
 }

@@ -32,6 +32,7 @@ fn started(desired: &[(&str, u32)], slos: &[&str]) -> Entry {
         desired: desired.iter().map(|(n, d)| (n.to_string(), *d)).collect(),
         slos: slos.iter().map(|s| s.to_string()).collect(),
         recovery_timeout_us: 60_000_000,
+        min_healthy_floor: Default::default(),
         initial: Vec::new(),
     })
 }

@@ -1,0 +1,142 @@
+//! `junit.xml` for CI systems that gate on test results (GitHub Actions, GitLab, Jenkins): one
+//! testsuite for the scenario, one testcase per SLO, and one per unrecovered kill.
+
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+
+use crate::engine::phase::Phase;
+use crate::report::{KillReport, RunReport, Verdict};
+use crate::units::format_micros;
+
+/// Renders the report as JUnit XML.
+pub fn render(report: &RunReport) -> Vec<u8> {
+    let name = &report.scenario.name;
+    let mut suite = TestSuite::new(name.as_str());
+    suite.set_timestamp(report.started_at);
+    suite.set_time(run_time(report));
+    suite.add_properties([
+        Property::new("seed", report.seed.to_string()),
+        Property::new("platform", report.platform.as_str()),
+        Property::new("scenario_path", report.scenario.path.as_str()),
+        Property::new("scenario_sha256", report.scenario.sha256.as_str()),
+        Property::new(
+            "verdict",
+            match report.verdict {
+                Verdict::Pass => "pass",
+                Verdict::Fail => "fail",
+            },
+        ),
+        Property::new("partial", report.partial.to_string()),
+    ]);
+    for slo in &report.slos {
+        let status = if slo.passed {
+            TestCaseStatus::success()
+        } else {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status.set_type("slo_breached");
+            status.set_message(format!(
+                "{}: measured {}, threshold {} {}",
+                slo.metric, slo.measured_display, slo.op, slo.threshold_display
+            ));
+            status
+        };
+        let mut case = TestCase::new(format!("SLO {}", slo.slo), status);
+        case.set_classname(format!("firedrill.{name}.slo"));
+        suite.add_test_case(case);
+    }
+    for kill in report.kills.iter().filter(|k| k.unrecovered.is_some()) {
+        suite.add_test_case(unrecovered_case(name, kill));
+    }
+    let mut junit = Report::new(format!("firedrill {name}"));
+    junit.add_test_suite(suite);
+    // Serialising into memory fails only on a writer error, which a String cannot have; an
+    // empty file would then fail loudly in any CI parser rather than pass silently.
+    junit
+        .to_string()
+        .map(String::into_bytes)
+        .unwrap_or_default()
+}
+
+fn unrecovered_case(name: &str, kill: &KillReport) -> TestCase {
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+    status.set_type("unrecovered");
+    if let Some(u) = &kill.unrecovered {
+        let waited = kill
+            .phases
+            .get(&Phase::Kill)
+            .and_then(|m| (u.at - m.at).num_microseconds())
+            .and_then(|us| u64::try_from(us).ok());
+        status.set_message(format!(
+            "kill #{} of {} did not recover: stalled in {}{}",
+            kill.kill_id,
+            kill.victim_name,
+            u.stalled_in,
+            waited.map_or_else(String::new, |us| format!(" after {}", format_micros(us)))
+        ));
+    }
+    let mut case = TestCase::new(
+        format!("kill #{} {} recovers", kill.kill_id, kill.victim_name),
+        status,
+    );
+    case.set_classname(format!("firedrill.{name}.kill"));
+    case
+}
+
+fn run_time(report: &RunReport) -> Duration {
+    (report.ended_at - report.started_at)
+        .to_std()
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::build::fixtures;
+
+    fn junit(name: &str) -> String {
+        String::from_utf8(render(&fixtures::report(name))).unwrap()
+    }
+
+    #[test]
+    fn junit_of_a_failed_nightly_run() {
+        insta::assert_snapshot!(junit("shop-nightly"));
+    }
+
+    #[test]
+    fn junit_of_a_crashed_run() {
+        insta::assert_snapshot!(junit("local-crashed"));
+    }
+
+    #[test]
+    fn failures_are_the_breached_slos_and_the_unrecovered_kills() {
+        let report = fixtures::report("shop-nightly");
+        let xml = junit("shop-nightly");
+        let breached = report.slos.iter().filter(|s| !s.passed).count();
+        let unrecovered = report
+            .kills
+            .iter()
+            .filter(|k| k.unrecovered.is_some())
+            .count();
+        assert!(
+            breached + unrecovered > 0,
+            "the fixture must fail something"
+        );
+        assert_eq!(
+            xml.matches("<failure ").count(),
+            breached + unrecovered,
+            "{xml}"
+        );
+        assert_eq!(
+            xml.matches("<testcase ").count(),
+            report.slos.len() + unrecovered,
+            "{xml}"
+        );
+        for slo in report.slos.iter().filter(|s| !s.passed) {
+            assert!(
+                xml.contains(&format!("measured {}", slo.measured_display)),
+                "{xml}"
+            );
+        }
+    }
+}
