@@ -111,12 +111,19 @@ fn parse_status_line(buf: &[u8]) -> Option<u16> {
 /// Probes `http://HOST:PORT/PATH` (healthy on 200) or `tcp://HOST:PORT` once, as
 /// `firedrill probe` does.
 pub async fn probe_url(url: &str, timeout: Duration) -> Result<(), String> {
-    let began = std::time::Instant::now();
-    // One budget for resolving and probing, as a HEALTHCHECK's own timeout would see it.
-    let probe = tokio::time::timeout(timeout, parse_url(url))
-        .await
-        .map_err(|_| format!("cannot resolve {url} within {}", HumanDuration(timeout)))??;
-    check(&probe, timeout.saturating_sub(began.elapsed())).await
+    // One budget for resolving and probing, as a HEALTHCHECK's own timeout would see it, and
+    // the message names that budget rather than whatever was left of it.
+    let work = async {
+        let probe = parse_url(url).await?;
+        check_unbounded(&probe).await
+    };
+    match tokio::time::timeout(timeout, work).await {
+        Ok(result) => result,
+        Err(_) => Err(format!(
+            "no answer within {} from {url}",
+            HumanDuration(timeout)
+        )),
+    }
 }
 
 /// Turns a probe URL into a [`Probe`], resolving the host.
