@@ -3,7 +3,7 @@
 //! has ended. Everything is journalled as it happens; the platform is always shut down, even
 //! when the run fails or is interrupted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::engine::capacity::Capacity;
+use crate::engine::phase::Phase;
 use crate::engine::recovery::{Finding, Recoveries};
 use crate::engine::rng::{SeededRng, Stream};
 use crate::engine::scheduler::{decide, eligibility, Clock, GuardState};
@@ -120,6 +121,8 @@ struct Run<'a> {
     kills: u32,
     seq: u32,
     triggers: JoinSet<TriggerEntry>,
+    /// Each kill's mark, to say how long its recovery took when it ends.
+    kill_marks: HashMap<u32, Micros>,
     write_error: Option<std::io::Error>,
 }
 
@@ -146,6 +149,7 @@ impl<'a> Run<'a> {
             kills: 0,
             seq: 0,
             triggers: JoinSet::new(),
+            kill_marks: HashMap::new(),
             write_error: None,
         }
     }
@@ -345,8 +349,19 @@ impl<'a> Run<'a> {
                     instance,
                     uncertain,
                 } => {
-                    if phase == crate::engine::phase::Phase::Restored {
-                        info!("kill #{kill_id}: restored by {instance}");
+                    match phase {
+                        Phase::Kill => {
+                            self.kill_marks.insert(kill_id, at);
+                        }
+                        Phase::Restored => {
+                            let took = self
+                                .kill_marks
+                                .get(&kill_id)
+                                .map(|k| format_micros(at.saturating_sub(*k).max(0) as u64))
+                                .unwrap_or_else(|| "?".to_string());
+                            info!("kill #{kill_id}: restored in {took} (replacement {instance})");
+                        }
+                        _ => {}
                     }
                     Entry::Phase {
                         kill_id,
