@@ -1,0 +1,76 @@
+//! Kills grouped by where their victim ran (for Swarm: per service and per node), from the
+//! `placement` map of the platform's facts: instance id → `{dimension: value}`.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::engine::phase::Phase;
+use crate::report::{Breakdown, KillReport};
+
+/// Keys of a placement entry that are not worth grouping by (every slot is its own group).
+const NOT_A_DIMENSION: [&str; 1] = ["slot"];
+
+/// One group per value of each placement dimension, in name order.
+pub(super) fn fold(
+    facts: Option<&Value>,
+    kills: &[KillReport],
+) -> BTreeMap<String, Vec<Breakdown>> {
+    let Some(placement) = facts
+        .and_then(|f| f.get("placement"))
+        .and_then(Value::as_object)
+    else {
+        return BTreeMap::new();
+    };
+    let mut groups: BTreeMap<String, BTreeMap<String, Vec<&KillReport>>> = BTreeMap::new();
+    for kill in kills {
+        let Some(place) = placement.get(&kill.victim).and_then(Value::as_object) else {
+            continue;
+        };
+        for (dimension, value) in place {
+            let Some(value) = value.as_str() else {
+                continue;
+            };
+            if NOT_A_DIMENSION.contains(&dimension.as_str()) {
+                continue;
+            }
+            groups
+                .entry(dimension.clone())
+                .or_default()
+                .entry(value.to_string())
+                .or_default()
+                .push(kill);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(dimension, values)| {
+            let rows = values
+                .into_iter()
+                .map(|(name, kills)| summarise(name, &kills))
+                .collect();
+            (dimension, rows)
+        })
+        .collect()
+}
+
+fn summarise(name: String, kills: &[&KillReport]) -> Breakdown {
+    let recoveries: Vec<u64> = kills.iter().filter_map(|k| k.recovery_us).collect();
+    let reschedules: Vec<u64> = kills
+        .iter()
+        .filter_map(|k| {
+            let down = k.phases.get(&Phase::Down)?.since_kill_us;
+            let replaced = k.phases.get(&Phase::Replaced)?.since_kill_us;
+            u64::try_from(replaced - down).ok()
+        })
+        .collect();
+    let mean = |v: &[u64]| (!v.is_empty()).then(|| v.iter().sum::<u64>() / v.len() as u64);
+    Breakdown {
+        name,
+        kills: kills.len() as u32,
+        recovered: recoveries.len() as u32,
+        recovery_mean_us: mean(&recoveries),
+        recovery_max_us: recoveries.iter().max().copied(),
+        reschedule_mean_us: mean(&reschedules),
+    }
+}
