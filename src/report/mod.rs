@@ -90,6 +90,8 @@ pub struct Breakdown {
     /// Mean down → replaced (the orchestrator's reschedule, restart delay included), in
     /// microseconds.
     pub reschedule_mean_us: Option<u64>,
+    /// Mean replaced → running (for Swarm this holds the restart delay), in microseconds.
+    pub boot_mean_us: Option<u64>,
 }
 
 /// The scenario a report came from.

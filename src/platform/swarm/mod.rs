@@ -467,6 +467,10 @@ impl Platform for SwarmPlatform {
             "services": services,
             "nodes": self.shared.engines.facts(),
             "placement": placement,
+            "note": "Swarm creates a replacement task as soon as the old one fails and starts \
+                     its container only after the service's restart delay, so the delay shows \
+                     in the boot span (replaced → running), not in reschedule \
+                     (down → replaced).",
             "clocks": {
                 "kill": "engine of the task's node: container kill event timeNano",
                 "down": "engine of the task's node: container die event timeNano (manager task status timestamp for nodes without an engine)",

@@ -56,14 +56,18 @@ pub(super) fn fold(
 
 fn summarise(name: String, kills: &[&KillReport]) -> Breakdown {
     let recoveries: Vec<u64> = kills.iter().filter_map(|k| k.recovery_us).collect();
-    let reschedules: Vec<u64> = kills
-        .iter()
-        .filter_map(|k| {
-            let down = k.phases.get(&Phase::Down)?.since_kill_us;
-            let replaced = k.phases.get(&Phase::Replaced)?.since_kill_us;
-            u64::try_from(replaced - down).ok()
-        })
-        .collect();
+    let between = |from: Phase, to: Phase| -> Vec<u64> {
+        kills
+            .iter()
+            .filter_map(|k| {
+                let a = k.phases.get(&from)?.since_kill_us;
+                let b = k.phases.get(&to)?.since_kill_us;
+                u64::try_from(b - a).ok()
+            })
+            .collect()
+    };
+    let reschedules = between(Phase::Down, Phase::Replaced);
+    let boots = between(Phase::Replaced, Phase::Running);
     let mean = |v: &[u64]| (!v.is_empty()).then(|| v.iter().sum::<u64>() / v.len() as u64);
     Breakdown {
         name,
@@ -72,5 +76,6 @@ fn summarise(name: String, kills: &[&KillReport]) -> Breakdown {
         recovery_mean_us: mean(&recoveries),
         recovery_max_us: recoveries.iter().max().copied(),
         reschedule_mean_us: mean(&reschedules),
+        boot_mean_us: mean(&boots),
     }
 }
