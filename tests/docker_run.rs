@@ -376,6 +376,17 @@ report: {{ formats: [json] }}
         let trigger = &kill["trigger"];
         assert_eq!(trigger["exit_code"], 0, "{kill:#}");
         assert_eq!(trigger["timed_out"], false);
+        let victim = kill["victim"].as_str().unwrap();
+        // A forced remove kills first; the daemon's kill event is the kill mark.
+        assert_eq!(
+            micros(&kill["phases"]["kill"]),
+            log.time_of(victim, "kill", 0),
+            "kill is the daemon's kill time: {kill:#}"
+        );
+        assert_eq!(
+            micros(&kill["phases"]["down"]),
+            log.time_of(victim, "die", 0)
+        );
         let replacement = kill["replacement"].as_str().expect("replacement");
         assert_ne!(
             replacement,
