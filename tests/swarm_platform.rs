@@ -260,6 +260,54 @@ fn five_kills_are_each_replaced_in_the_victims_slot_and_timed_against_ground_tru
     assert_eq!(by_node.len(), 1);
     assert_eq!(by_node[0]["name"], hostname.as_str());
     assert_eq!(by_node[0]["kills"], 5);
+
+    // summary.md shows the restart policy that explains the boot span.
+    let out_dir = run.run.dir.path().join("reports");
+    let summary =
+        std::fs::read_to_string(run_folder(&out_dir).join("summary.md")).expect("summary");
+    let row = summary
+        .lines()
+        .find(|l| l.starts_with(&format!("| {web} | replicated | 3 |")))
+        .unwrap_or_else(|| panic!("no service row in:\n{summary}"));
+    assert!(row.contains("| any | 1s | unlimited |"), "{row}");
+}
+
+#[test]
+fn a_node_key_that_names_no_node_fails_before_any_kill_and_names_it() {
+    let Some(run) = SwarmRun::start("swarm-node-key") else {
+        return;
+    };
+    let web = run.create_service("keyed", 1, &["--health-interval", "1s"]);
+    let before = run.running_tasks(&web);
+    let path = run.run.write(
+        "node-key.yaml",
+        &format!(
+            r#"version: 1
+name: node-key
+platform: {{ kind: swarm, nodes: {{ no-such-node: "tcp://127.0.0.1:1" }} }}
+targets:
+  - name: web
+    select: {{ service: {web} }}
+schedule: {{ duration: 3s, every: 1s, start_after: 500ms }}
+report: {{ formats: [json] }}
+"#
+        ),
+    );
+    let output = Command::new(firedrill_bin())
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(run.run.dir.path().join("reports"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run firedrill");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains("platform.nodes.no-such-node") && stderr.contains("no node of this Swarm"),
+        "{stderr}"
+    );
+    assert_eq!(run.running_tasks(&web), before);
 }
 
 #[test]

@@ -172,3 +172,52 @@ impl Engines {
         serde_json::Value::Object(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engines_with_manager_only() -> Engines {
+        let endpoint = Endpoint::Tcp("127.0.0.1:1".into());
+        // Building a client does not connect; nothing here talks to an engine.
+        let docker = Docker::connect_with_http("127.0.0.1:1", 5, bollard::API_DEFAULT_VERSION)
+            .expect("client");
+        let node = |id: &str, host: &str| -> Node {
+            serde_json::from_value(serde_json::json!({
+                "ID": id, "Description": {"Hostname": host}
+            }))
+            .unwrap()
+        };
+        Engines {
+            manager_api: ManagerApi::new(&endpoint).unwrap(),
+            manager_endpoint: endpoint.clone(),
+            manager_node: "mgr".into(),
+            by_node: BTreeMap::from([("mgr".to_string(), NodeEngine { docker, endpoint })]),
+            nodes: Mutex::new(HashMap::from([
+                ("mgr".to_string(), node("mgr", "manager-1")),
+                ("w1".to_string(), node("w1", "worker-1")),
+            ])),
+        }
+    }
+
+    #[test]
+    fn a_victim_on_a_node_without_an_endpoint_is_an_error_naming_the_node() {
+        let engines = engines_with_manager_only();
+        assert!(engines.engine_for("mgr").is_ok());
+        let err = engines.engine_for("w1").err().expect("no engine for w1");
+        let text = err.to_string();
+        assert!(
+            text.contains("worker-1") && text.contains("w1") && text.contains("platform.nodes"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn node_facts_say_which_engine_reaches_each_node() {
+        let facts = engines_with_manager_only().facts();
+        assert_eq!(facts["mgr"]["engine"], "tcp://127.0.0.1:1");
+        assert_eq!(facts["mgr"]["manager_of_firedrill"], true);
+        assert!(facts["w1"]["engine"].is_null());
+        assert_eq!(facts["w1"]["hostname"], "worker-1");
+    }
+}
