@@ -7,6 +7,7 @@
 
 #[path = "common/docker.rs"]
 mod harness;
+mod support;
 #[path = "common/swarm.rs"]
 mod swarm;
 
@@ -261,8 +262,12 @@ fn five_kills_are_each_replaced_in_the_victims_slot_and_timed_against_ground_tru
     assert_eq!(by_node[0]["name"], hostname.as_str());
     assert_eq!(by_node[0]["kills"], 5);
 
-    // summary.md shows the restart policy that explains the boot span.
+    // The real report.json, with its swarm fields, matches the committed schema.
     let out_dir = run.run.dir.path().join("reports");
+    support::schema::validate_report_file(&run_folder(&out_dir).join("report.json"))
+        .unwrap_or_else(|e| panic!("report.json breaks the schema: {e}"));
+
+    // summary.md shows the restart policy that explains the boot span.
     let summary =
         std::fs::read_to_string(run_folder(&out_dir).join("summary.md")).expect("summary");
     let row = summary

@@ -79,3 +79,33 @@ fn summarise(name: String, kills: &[&KillReport]) -> Breakdown {
         boot_mean_us: mean(&boots),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::journal::Entry;
+
+    /// A real run against a single-node Swarm: a global service `agent`, killed twice.
+    const RECORDED: &str =
+        include_str!("../../../tests/fixtures/journals/recorded-swarm-global.jsonl");
+
+    #[test]
+    fn kills_of_a_recorded_swarm_run_are_grouped_by_service_and_node() {
+        let entries: Vec<Entry> = RECORDED
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let report = crate::report::from_journal(&entries).unwrap();
+        let by_service = &report.breakdowns["service"];
+        assert_eq!(by_service.len(), 1);
+        assert_eq!(by_service[0].name, "agent");
+        assert_eq!(by_service[0].kills, report.kills.len() as u32);
+        assert_eq!(by_service[0].recovered, 2);
+        let max = report.kills.iter().filter_map(|k| k.recovery_us).max();
+        assert_eq!(by_service[0].recovery_max_us, max);
+        let by_node = &report.breakdowns["node"];
+        assert_eq!(by_node[0].kills, 2);
+        let facts = report.platform_facts.as_ref().unwrap();
+        assert_eq!(facts["services"]["agent"]["mode"], "global");
+        assert_eq!(facts["services"]["agent"]["restart_policy"]["delay"], "1s");
+    }
+}
