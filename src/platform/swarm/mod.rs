@@ -214,6 +214,8 @@ impl Shared {
 pub struct SwarmPlatform {
     shared: Arc<Shared>,
     watcher_stop: Mutex<Option<CancellationToken>>,
+    /// The services' facts as last read, for when the manager does not answer at the end.
+    last_services: Mutex<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl SwarmPlatform {
@@ -244,6 +246,7 @@ impl SwarmPlatform {
                 paused: Mutex::new(HashMap::new()),
             }),
             watcher_stop: Mutex::new(None),
+            last_services: Mutex::new(serde_json::Map::new()),
         })
     }
 
@@ -444,15 +447,16 @@ impl Platform for SwarmPlatform {
     }
 
     async fn facts(&self) -> serde_json::Value {
-        let mut services = serde_json::Map::new();
         if let Ok(covered) = self.shared.covered_services().await {
             let tasks = self.shared.tasks_of(&covered).await.unwrap_or_default();
+            let mut last = lock(&self.last_services);
             for (target, s) in &covered {
                 let mut f = service_facts(s, desired_tasks(s, &tasks));
                 f["target"] = target.clone().into();
-                services.insert(s.spec.name.clone(), f);
+                last.insert(s.spec.name.clone(), f);
             }
         }
+        let services = lock(&self.last_services).clone();
         let placement: serde_json::Map<String, serde_json::Value> = lock(&self.shared.placement)
             .iter()
             .map(|(task, (service, node, slot))| {
