@@ -16,6 +16,7 @@
 //! - [`api`]: the manager calls bollard lacks (tasks, nodes, service status);
 //! - [`model`]: services, tasks, nodes, slots and desired counts;
 //! - [`nodes`]: the engine of each node;
+//! - [`select`]: which services a target covers, and which tasks may be touched;
 //! - [`watch`]: container events from every engine plus the manager's task list;
 //! - [`action`]: kill, crash, stop, remove, pause on a task's container.
 
@@ -23,6 +24,7 @@ pub mod action;
 pub mod api;
 pub mod model;
 pub mod nodes;
+pub mod select;
 pub mod watch;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -35,85 +37,9 @@ use tokio_util::sync::CancellationToken;
 use self::api::{filters_query, ManagerApi};
 use self::model::{desired_tasks, service_facts, slot_of, Service, Task};
 use self::nodes::Engines;
+pub use self::select::TargetSpec;
 use super::{Instance, KillReceipt, Platform, PlatformError, PlatformEvent};
-use crate::scenario::{Action, HealthKind, PlatformConfig, Scenario, Target, EXEMPT_LABEL};
-
-/// One scenario target: which services it covers and how health is judged.
-#[derive(Debug, Clone)]
-pub struct TargetSpec {
-    /// Target name.
-    pub name: String,
-    service: Option<String>,
-    labels: BTreeMap<String, String>,
-    require: Option<(String, Option<String>)>,
-    /// Healthy only at `running` even when the container has a HEALTHCHECK.
-    pub running_is_healthy: bool,
-}
-
-impl TargetSpec {
-    fn compile(t: &Target) -> Result<TargetSpec, PlatformError> {
-        let running_is_healthy = match t.health.kind() {
-            None | Some(HealthKind::Platform) => false,
-            Some(HealthKind::Running) => true,
-            Some(HealthKind::Http { .. } | HealthKind::Tcp { .. }) => {
-                return Err(PlatformError::Unsupported {
-                    platform: "swarm",
-                    action: format!(
-                        "http/tcp health probes (target {}); use the service's HEALTHCHECK \
-                         (health: {{ from: docker }}) or from: running",
-                        t.name
-                    ),
-                })
-            }
-        };
-        if t.select.service.is_none() && t.select.labels.is_empty() {
-            return Err(PlatformError::Failed(format!(
-                "target {}: a swarm selector needs service or labels",
-                t.name
-            )));
-        }
-        Ok(TargetSpec {
-            name: t.name.clone(),
-            service: t.select.service.clone(),
-            labels: t.select.labels.clone(),
-            require: t.require_label.as_deref().map(|r| match r.split_once('=') {
-                Some((k, v)) => (k.trim().to_string(), Some(v.trim().to_string())),
-                None => (r.trim().to_string(), None),
-            }),
-            running_is_healthy,
-        })
-    }
-
-    /// Whether the selector covers the service.
-    pub fn covers(&self, s: &Service) -> bool {
-        let labels = s.spec.labels.clone().unwrap_or_default();
-        self.service.as_ref().map_or(true, |n| *n == s.spec.name)
-            && self
-                .labels
-                .iter()
-                .all(|(k, v)| labels.get(k).is_some_and(|have| have == v))
-    }
-
-    /// Why a task with these labels may not be touched, if it may not.
-    fn refusal(&self, labels: &BTreeMap<String, String>) -> Option<String> {
-        if labels
-            .get(EXEMPT_LABEL)
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
-        {
-            return Some(format!("it carries {EXEMPT_LABEL}=true"));
-        }
-        let (k, v) = self.require.as_ref()?;
-        let ok = match (labels.get(k), v) {
-            (Some(have), Some(want)) => have == want,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        (!ok).then(|| match v {
-            Some(v) => format!("it lacks the opt-in label {k}={v}"),
-            None => format!("it lacks the opt-in label {k}"),
-        })
-    }
-}
+use crate::scenario::{Action, PlatformConfig, Scenario};
 
 /// State shared by the platform, its watcher and its pause timers.
 pub struct Shared {
