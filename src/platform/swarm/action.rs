@@ -10,7 +10,7 @@ use bollard::container::{KillContainerOptions, RemoveContainerOptions, StopConta
 use tokio_util::sync::CancellationToken;
 
 use super::nodes::NodeEngine;
-use super::Shared;
+use super::{short_id, Shared};
 use crate::platform::{now_micros, KillReceipt, PlatformError};
 use crate::scenario::signal::{known_signals, signal_name, signal_number};
 use crate::scenario::Action;
@@ -26,7 +26,7 @@ pub async fn carry_out(
     name: &str,
     action: &Action,
 ) -> Result<KillReceipt, PlatformError> {
-    let short = &container[..container.len().min(12)];
+    let short = short_id(container);
     let failed = |what: &str, e: bollard::errors::Error| {
         PlatformError::Failed(format!(
             "{what} container {short} of task {name} on {} failed: {e}",
@@ -139,7 +139,7 @@ pub async fn unpause_all(shared: &Shared) -> Result<(), PlatformError> {
             Err(e) => Err(e.to_string()),
         };
         if let Err(e) = result {
-            failures.push(format!("{}: {e}", &container[..container.len().min(12)]));
+            failures.push(format!("{}: {e}", short_id(&container)));
         }
     }
     if failures.is_empty() {
@@ -159,7 +159,7 @@ async fn crash(
     container: &str,
     name: &str,
 ) -> Result<KillReceipt, PlatformError> {
-    let short = &container[..container.len().min(12)];
+    let short = short_id(container);
     let refuse = |why: String| {
         PlatformError::Failed(format!(
             "cannot crash task {name} (container {short}): {why}. The crash action signals \

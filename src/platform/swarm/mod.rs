@@ -59,6 +59,12 @@ pub struct Shared {
     paused: Mutex<HashMap<String, (String, CancellationToken)>>,
 }
 
+/// The first 12 characters of an id, as Docker shows them (the whole id if it is shorter or
+/// not plain ASCII).
+pub fn short_id(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
 /// Locks a mutex; a panic elsewhere leaves plain data that is still usable.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -214,7 +220,7 @@ fn instance_of(
     Some(Instance {
         id: task.id.clone(),
         target: target.to_string(),
-        name: format!("{slot}.{}", &task.id[..task.id.len().min(12)]),
+        name: format!("{slot}.{}", short_id(&task.id)),
         slot,
         started_at: task.state_since(),
         healthy,
