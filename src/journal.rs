@@ -83,6 +83,14 @@ pub enum Entry {
     Trigger(TriggerEntry),
     /// A raw platform event, kept for audits and for ground truth.
     Event(PlatformEvent),
+    /// The platform's facts at the end of the run (see `Platform::facts`); the report keeps
+    /// the last one, which knows every task the run saw.
+    PlatformFacts {
+        /// When.
+        at: Micros,
+        /// A JSON object, platform-specific.
+        facts: serde_json::Value,
+    },
     /// The last line of a run that ended by itself or by Ctrl-C.
     RunEnded {
         /// When.
@@ -136,6 +144,9 @@ pub struct RunStarted {
     pub min_healthy_floor: BTreeMap<String, u32>,
     /// The instances seen at start.
     pub initial: Vec<Instance>,
+    /// The platform's facts at the start (see `Platform::facts`), when it has any.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub platform_facts: serde_json::Value,
 }
 
 /// One scheduler decision.

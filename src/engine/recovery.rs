@@ -230,6 +230,10 @@ impl Recoveries {
         ) {
             return;
         }
+        // A replacement that firedrill itself killed again is a new kill's victim, not a flap.
+        if self.active.iter().any(|r| r.victim == ev.instance) {
+            return;
+        }
         let settle_us = self.settle.as_micros() as i64;
         for r in &self.active {
             let Some(healthy_at) = r.mark(Phase::Healthy) else {
@@ -441,6 +445,33 @@ mod tests {
                 ..
             }
         )));
+    }
+
+    #[test]
+    fn killing_a_replacement_inside_its_settle_window_is_not_a_flap() {
+        let (mut recs, mut cap, fleet) = setup();
+        recs.open(1, &fleet[0], 0);
+        feed(
+            &mut recs,
+            &mut cap,
+            &[
+                ev(10, EventKind::Died, "a", "web/0"),
+                ev(30, EventKind::Created, "c", "web/0"),
+                ev(31, EventKind::Started, "c", "web/0"),
+                ev(40, EventKind::Healthy, "c", "web/0"),
+            ],
+        );
+        recs.open(2, &inst("c", "web/0"), 50);
+        let found = feed(
+            &mut recs,
+            &mut cap,
+            &[ev(60, EventKind::Died, "c", "web/0")],
+        );
+        assert!(
+            !found.iter().any(|f| matches!(f, Finding::Flap { .. })),
+            "{found:?}"
+        );
+        assert_eq!(marks(&found), vec![(Phase::Down, 60, "c".into())]);
     }
 
     #[test]

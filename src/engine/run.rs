@@ -190,6 +190,7 @@ impl<'a> Run<'a> {
             desired.insert(target.name.clone(), want);
             initial.extend(instances);
         }
+        let platform_facts = self.platform.facts().await;
         let at = now_micros();
         self.capacity = Capacity::new(desired.clone(), &initial);
         self.record(Entry::RunStarted(RunStarted {
@@ -214,6 +215,7 @@ impl<'a> Run<'a> {
                 })
                 .unwrap_or_default(),
             initial,
+            platform_facts,
         }));
         for (target, want) in desired {
             let healthy = self.capacity.healthy(&target);
@@ -301,6 +303,13 @@ impl<'a> Run<'a> {
         } else {
             RunStatus::Completed
         };
+        let facts = self.platform.facts().await;
+        if !facts.is_null() {
+            self.record(Entry::PlatformFacts {
+                at: now_micros(),
+                facts,
+            });
+        }
         let reason = match (&self.write_error, status) {
             (Some(e), _) => Some(format!("journal write failed: {e}")),
             (None, RunStatus::Interrupted) => Some("interrupted by signal".to_string()),

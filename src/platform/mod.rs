@@ -5,6 +5,7 @@
 pub mod docker;
 pub mod health;
 pub mod local;
+pub mod swarm;
 
 use std::collections::BTreeMap;
 
@@ -153,6 +154,14 @@ pub trait Platform: Send + Sync {
 
     /// Undoes anything left half-done (unpauses), and stops what firedrill itself spawned.
     async fn shutdown(&self) -> Result<(), PlatformError>;
+
+    /// Facts about the platform a report reader needs (a Swarm service's restart policy and
+    /// update config, its nodes, where each task ran, which clock each mark comes from), as
+    /// a JSON object; `null` when there are none. Journalled at the start and the end of a
+    /// run; the report keeps the last.
+    async fn facts(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
 }
 
 /// Builds the platform a scenario names. `seed` feeds any randomness the platform itself
@@ -163,9 +172,8 @@ pub async fn connect(scenario: &Scenario, seed: u64) -> Result<Box<dyn Platform>
         PlatformConfig::Docker { .. } => {
             Ok(Box::new(docker::DockerPlatform::connect(scenario).await?))
         }
-        other => Err(PlatformError::Unsupported {
-            platform: other.kind(),
-            action: "runs in this build".to_string(),
-        }),
+        PlatformConfig::Swarm { .. } => {
+            Ok(Box::new(swarm::SwarmPlatform::connect(scenario).await?))
+        }
     }
 }

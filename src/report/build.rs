@@ -1,6 +1,7 @@
 //! Builds a [`RunReport`] from journal entries. The live run and `firedrill report` both go
 //! through here, so a report rebuilt from a journal matches the one the run wrote.
 
+mod breakdown;
 mod capacity;
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -61,6 +62,16 @@ pub fn from_journal(entries: &[Entry]) -> Result<RunReport, BuildError> {
     let histograms = kills::histograms(&kills);
     let capacity = capacity::fold(entries, start, ended_at);
     let (decisions, refused) = decisions(entries);
+    // The end-of-run facts know every task the run saw; the start facts are the fallback.
+    let platform_facts = entries
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Entry::PlatformFacts { facts, .. } => Some(facts.clone()),
+            _ => None,
+        })
+        .or_else(|| (!start.platform_facts.is_null()).then(|| start.platform_facts.clone()));
+    let breakdowns = breakdown::fold(platform_facts.as_ref(), &kills);
 
     let mut report = RunReport {
         schema_version: SCHEMA_VERSION,
@@ -79,6 +90,8 @@ pub fn from_journal(entries: &[Entry]) -> Result<RunReport, BuildError> {
         refused,
         decisions,
         slos: Vec::new(),
+        breakdowns,
+        platform_facts,
     };
     report.slos = slos
         .iter()
@@ -158,6 +171,7 @@ fn entry_time(entry: &Entry) -> Micros {
             .started_at
             .saturating_add(i64::try_from(t.duration_us).unwrap_or(i64::MAX)),
         Entry::Event(e) => e.at,
+        Entry::PlatformFacts { at, .. } => *at,
         Entry::KillFailed { at, .. }
         | Entry::Phase { at, .. }
         | Entry::Flap { at, .. }

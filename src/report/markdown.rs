@@ -1,6 +1,8 @@
 //! The markdown rendering of a [`RunReport`](super::RunReport): `summary.md`, written to fit a
 //! pull-request comment or a CI job summary.
 
+mod platform;
+
 use chrono::{DateTime, Utc};
 
 use crate::engine::phase::Span;
@@ -17,6 +19,7 @@ pub fn render(report: &RunReport) -> Vec<u8> {
     spans(&mut doc, report);
     capacity(&mut doc, report);
     kills(&mut doc, report);
+    platform::render(&mut doc, report);
     refused(&mut doc, report);
     doc.0.into_bytes()
 }

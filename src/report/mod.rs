@@ -64,6 +64,34 @@ pub struct RunReport {
     pub decisions: Vec<DecisionSummary>,
     /// Each SLO's outcome.
     pub slos: Vec<SloResult>,
+    /// Kills grouped by where the victim ran, per dimension the platform names (Swarm:
+    /// `service` and `node`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub breakdowns: BTreeMap<String, Vec<Breakdown>>,
+    /// What the platform said about itself (Swarm: each service's restart policy and update
+    /// config, its nodes, which clock each mark comes from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_facts: Option<serde_json::Value>,
+}
+
+/// The kills of one group (one service, one node).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Breakdown {
+    /// The group's name (service name, node hostname).
+    pub name: String,
+    /// Kills whose victim ran here.
+    pub kills: u32,
+    /// Of those, how many were restored.
+    pub recovered: u32,
+    /// Mean recovery time of the restored ones, in microseconds.
+    pub recovery_mean_us: Option<u64>,
+    /// Longest recovery time, in microseconds.
+    pub recovery_max_us: Option<u64>,
+    /// Mean down → replaced (the orchestrator's reschedule, restart delay included), in
+    /// microseconds.
+    pub reschedule_mean_us: Option<u64>,
+    /// Mean replaced → running (for Swarm this holds the restart delay), in microseconds.
+    pub boot_mean_us: Option<u64>,
 }
 
 /// The scenario a report came from.

@@ -310,6 +310,14 @@ fn check_health(c: &mut Checked, at: &str, target: &Target, platform: &PlatformC
              use from: running, http or tcp",
         );
     }
+    if matches!(platform, PlatformConfig::Swarm { .. }) && (http.is_some() || tcp.is_some()) {
+        c.error(
+            field(if http.is_some() { "http" } else { "tcp" }),
+            "the swarm platform does not probe tasks itself (their addresses are usually on \
+             overlay networks firedrill cannot reach); use from: docker (the service's \
+             HEALTHCHECK) or from: running",
+        );
+    }
     let managed = target.select.managed.is_some();
     if let Some(check) = http {
         if check.port.is_none() && !managed {

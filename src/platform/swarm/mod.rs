@@ -1,0 +1,420 @@
+//! The `swarm` platform: the running tasks of Docker Swarm services, selected by service name
+//! or service labels. A task is killed by acting on its container through the engine of the
+//! node it runs on (the manager's own engine for the manager's node, `platform.nodes` for the
+//! others); the orchestrator's replacement is paired with its victim by slot (`<service>.<n>`
+//! for replicated services, `<service>@<node>` for global ones).
+//!
+//! Which clock each mark comes from:
+//! - `kill`, `down`, `running`, `healthy`: the `timeNano` of the container events (`kill`,
+//!   `die`, `start`, `health_status`) from the engine of the task's node;
+//! - `replaced`: the manager's `CreatedAt` of the new task (manager clock);
+//! - for tasks on nodes firedrill has no engine for, `down` and `running` come from the
+//!   manager's task status timestamps, and `healthy` equals `running` (the manager does not
+//!   know container health);
+//! - `restored`: derived by the engine from the marks above.
+//!
+//! - [`api`]: the manager calls bollard lacks (tasks, nodes, service status);
+//! - [`model`]: services, tasks, nodes, slots and desired counts;
+//! - [`nodes`]: the engine of each node;
+//! - [`select`]: which services a target covers, and which tasks may be touched;
+//! - [`watch`]: container events from every engine plus the manager's task list;
+//! - [`action`]: kill, crash, stop, remove, pause on a task's container.
+
+pub mod action;
+pub mod api;
+pub mod model;
+pub mod nodes;
+pub mod select;
+pub mod watch;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use self::api::{filters_query, ManagerApi};
+use self::model::{desired_tasks, service_facts, slot_of, Service, Task};
+use self::nodes::Engines;
+pub use self::select::TargetSpec;
+use super::{Instance, KillReceipt, Platform, PlatformError, PlatformEvent};
+use crate::scenario::{Action, PlatformConfig, Scenario};
+
+/// State shared by the platform, its watcher and its pause timers.
+pub struct Shared {
+    /// The manager's API.
+    pub api: ManagerApi,
+    /// Every node's engine firedrill can reach.
+    pub engines: Engines,
+    /// The scenario's targets.
+    pub targets: Vec<TargetSpec>,
+    /// Containers whose next `kill` event is firedrill's own action.
+    kill_expected: Mutex<HashSet<String>>,
+    /// Health of each task as the watcher last saw it.
+    health: Mutex<HashMap<String, bool>>,
+    /// Where every task seen during the run ran: task id → (service, node hostname, slot).
+    placement: Mutex<BTreeMap<String, (String, String, String)>>,
+    /// Containers firedrill paused: container id → (node id, stop switch of the timer).
+    paused: Mutex<HashMap<String, (String, CancellationToken)>>,
+}
+
+/// The first 12 characters of an id, as Docker shows them (the whole id if it is shorter or
+/// not plain ASCII).
+pub fn short_id(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
+/// Locks a mutex; a panic elsewhere leaves plain data that is still usable.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shared {
+    /// Every service some target covers, with the target that owns it (the first that covers
+    /// it, as the scenario lists them).
+    pub async fn covered_services(&self) -> Result<Vec<(String, Service)>, String> {
+        let services: Vec<Service> = self.api.get("/services?status=true").await?;
+        Ok(services
+            .into_iter()
+            .filter_map(|s| {
+                let t = self.targets.iter().find(|t| t.covers(&s))?;
+                Some((t.name.clone(), s))
+            })
+            .collect())
+    }
+
+    /// Every task (any state the manager still keeps) of these services.
+    pub async fn tasks_of(&self, services: &[(String, Service)]) -> Result<Vec<Task>, String> {
+        if services.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = services.iter().map(|(_, s)| s.id.as_str()).collect();
+        let q = filters_query(&serde_json::json!({ "service": ids }));
+        self.api.get(&format!("/tasks?{q}")).await
+    }
+
+    /// Marks that firedrill is about to act on a container.
+    pub fn expect_kill_event(&self, container: &str) {
+        lock(&self.kill_expected).insert(container.to_string());
+    }
+
+    /// Consumes the mark; true when the `kill` event just seen was firedrill's.
+    pub fn take_kill_expectation(&self, container: &str) -> bool {
+        lock(&self.kill_expected).remove(container)
+    }
+
+    /// Records a task's health as last seen.
+    pub fn set_health(&self, task: &str, healthy: bool) {
+        lock(&self.health).insert(task.to_string(), healthy);
+    }
+
+    /// A task's health as last seen, if known.
+    pub fn health(&self, task: &str) -> Option<bool> {
+        lock(&self.health).get(task).copied()
+    }
+
+    /// Notes where a task runs, for the per-service and per-node breakdowns.
+    pub fn place(&self, task: &str, service: &str, node: &str, slot: &str) {
+        lock(&self.placement).insert(
+            task.to_string(),
+            (service.to_string(), node.to_string(), slot.to_string()),
+        );
+    }
+
+    /// Books a paused container.
+    pub fn note_paused(&self, container: &str, node: &str, thaw: CancellationToken) {
+        lock(&self.paused).insert(container.to_string(), (node.to_string(), thaw));
+    }
+
+    /// Takes a container out of the pause book; whoever gets `Some` unpauses it.
+    pub fn take_paused(&self, container: &str) -> Option<(String, CancellationToken)> {
+        lock(&self.paused).remove(container)
+    }
+
+    /// Takes every container out of the pause book.
+    pub fn drain_paused(&self) -> Vec<(String, String, CancellationToken)> {
+        lock(&self.paused)
+            .drain()
+            .map(|(c, (n, t))| (c, n, t))
+            .collect()
+    }
+}
+
+/// Docker Swarm services through a manager, and their tasks' containers through each node's
+/// engine.
+pub struct SwarmPlatform {
+    shared: Arc<Shared>,
+    watcher_stop: Mutex<Option<CancellationToken>>,
+    /// The services' facts as last read, for when the manager does not answer at the end.
+    last_services: Mutex<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl SwarmPlatform {
+    /// Connects to the manager (the scenario's `host`, `DOCKER_HOST`, or the local socket),
+    /// checks that it is a Swarm manager, and connects to every node endpoint the scenario
+    /// lists.
+    pub async fn connect(scenario: &Scenario) -> Result<SwarmPlatform, PlatformError> {
+        let PlatformConfig::Swarm { host, nodes } = &scenario.platform else {
+            return Err(PlatformError::Failed(format!(
+                "the swarm platform cannot run a {} scenario",
+                scenario.platform.kind()
+            )));
+        };
+        let targets = scenario
+            .targets
+            .iter()
+            .map(TargetSpec::compile)
+            .collect::<Result<Vec<_>, _>>()?;
+        let engines = Engines::connect(host.as_deref(), nodes).await?;
+        Ok(SwarmPlatform {
+            shared: Arc::new(Shared {
+                api: engines.manager_api.clone(),
+                engines,
+                targets,
+                kill_expected: Mutex::new(HashSet::new()),
+                health: Mutex::new(HashMap::new()),
+                placement: Mutex::new(BTreeMap::new()),
+                paused: Mutex::new(HashMap::new()),
+            }),
+            watcher_stop: Mutex::new(None),
+            last_services: Mutex::new(serde_json::Map::new()),
+        })
+    }
+
+    fn spec(&self, target: &str) -> Result<&TargetSpec, PlatformError> {
+        self.shared
+            .targets
+            .iter()
+            .find(|t| t.name == target)
+            .ok_or_else(|| PlatformError::Failed(format!("no target named {target}")))
+    }
+}
+
+/// The instance a running task is, or `None` when it is not running.
+fn instance_of(
+    shared: &Shared,
+    target: &str,
+    service: &Service,
+    task: &Task,
+    healthy: bool,
+) -> Option<Instance> {
+    if task.state() != "running" || task.desired_state.as_deref() != Some("running") {
+        return None;
+    }
+    let node = task
+        .node_id
+        .as_deref()
+        .map(|n| shared.engines.hostname(n))
+        .unwrap_or_default();
+    let slot = slot_of(&service.spec.name, task.slot, Some(&node));
+    let mut labels: BTreeMap<String, String> = service
+        .spec
+        .labels
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    labels.extend(task.container_labels());
+    shared.place(&task.id, &service.spec.name, &node, &slot);
+    Some(Instance {
+        id: task.id.clone(),
+        target: target.to_string(),
+        name: format!("{slot}.{}", short_id(&task.id)),
+        slot,
+        started_at: task.state_since(),
+        healthy,
+        labels,
+    })
+}
+
+#[async_trait]
+impl Platform for SwarmPlatform {
+    fn kind(&self) -> &'static str {
+        "swarm"
+    }
+
+    async fn start(
+        &self,
+        events: mpsc::UnboundedSender<PlatformEvent>,
+        cancel: CancellationToken,
+    ) -> Result<(), PlatformError> {
+        let stop = cancel.child_token();
+        let mut watcher = watch::Watcher::new(self.shared.clone(), events, stop.clone());
+        watcher.prime().await.map_err(PlatformError::Failed)?;
+        *lock(&self.watcher_stop) = Some(stop);
+        tokio::spawn(watcher.run());
+        Ok(())
+    }
+
+    async fn instances(&self, target: &str) -> Result<Vec<Instance>, PlatformError> {
+        let spec = self.spec(target)?;
+        let services: Vec<(String, Service)> = self
+            .shared
+            .covered_services()
+            .await
+            .map_err(PlatformError::Failed)?
+            .into_iter()
+            .filter(|(t, _)| *t == spec.name)
+            .collect();
+        let tasks = self
+            .shared
+            .tasks_of(&services)
+            .await
+            .map_err(PlatformError::Failed)?;
+        let mut out = Vec::new();
+        for task in &tasks {
+            let Some((_, service)) = services.iter().find(|(_, s)| s.id == task.service_id) else {
+                continue;
+            };
+            let healthy = match self.shared.health(&task.id) {
+                Some(h) => h,
+                None => watch::inspect_health(&self.shared, task, spec.running_is_healthy)
+                    .await
+                    .unwrap_or(false),
+            };
+            out.extend(instance_of(
+                &self.shared,
+                &spec.name,
+                service,
+                task,
+                healthy,
+            ));
+        }
+        out.sort_by(|a, b| a.slot.cmp(&b.slot).then_with(|| a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    async fn desired_capacity(&self, target: &str) -> Result<Option<u32>, PlatformError> {
+        let spec = self.spec(target)?;
+        let services: Vec<(String, Service)> = self
+            .shared
+            .covered_services()
+            .await
+            .map_err(PlatformError::Failed)?
+            .into_iter()
+            .filter(|(t, _)| *t == spec.name)
+            .collect();
+        let tasks = self
+            .shared
+            .tasks_of(&services)
+            .await
+            .map_err(PlatformError::Failed)?;
+        Ok(Some(
+            services.iter().map(|(_, s)| desired_tasks(s, &tasks)).sum(),
+        ))
+    }
+
+    async fn kill(&self, victim: &Instance, action: &Action) -> Result<KillReceipt, PlatformError> {
+        let spec = self.spec(&victim.target)?;
+        // Defence in depth: whatever the engine decided, check the task as it is now.
+        let task: Task = self
+            .shared
+            .api
+            .get(&format!("/tasks/{}", victim.id))
+            .await
+            .map_err(PlatformError::Failed)?;
+        let services = self
+            .shared
+            .covered_services()
+            .await
+            .map_err(PlatformError::Failed)?;
+        let Some((_, service)) = services
+            .iter()
+            .find(|(t, s)| *t == spec.name && s.id == task.service_id)
+        else {
+            return Err(PlatformError::Failed(format!(
+                "refusing to {} task {}: its service is not covered by target {}",
+                action.describe(),
+                victim.name,
+                spec.name
+            )));
+        };
+        let mut labels: BTreeMap<String, String> = service
+            .spec
+            .labels
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        labels.extend(task.container_labels());
+        if let Some(why) = spec.refusal(&labels) {
+            return Err(PlatformError::Failed(format!(
+                "refusing to {} task {}: {why}",
+                action.describe(),
+                victim.name
+            )));
+        }
+        if task.state() != "running" {
+            return Err(PlatformError::Failed(format!(
+                "task {} is {}, not running; nothing to {}",
+                victim.name,
+                task.state(),
+                action.describe()
+            )));
+        }
+        let node = task.node_id.clone().unwrap_or_default();
+        let engine = self.shared.engines.engine_for(&node)?;
+        let container = task.container().ok_or_else(|| {
+            PlatformError::Failed(format!("task {} has no container yet", victim.name))
+        })?;
+        action::carry_out(
+            &self.shared,
+            &engine,
+            &node,
+            container,
+            &victim.name,
+            action,
+        )
+        .await
+    }
+
+    async fn shutdown(&self) -> Result<(), PlatformError> {
+        // Unpause first: it is the one thing that must happen even if the rest fails.
+        let unpaused = action::unpause_all(&self.shared).await;
+        if let Some(stop) = lock(&self.watcher_stop).take() {
+            stop.cancel();
+        }
+        unpaused
+    }
+
+    async fn facts(&self) -> serde_json::Value {
+        if let Ok(covered) = self.shared.covered_services().await {
+            let tasks = self.shared.tasks_of(&covered).await.unwrap_or_default();
+            let mut last = lock(&self.last_services);
+            for (target, s) in &covered {
+                let mut f = service_facts(s, desired_tasks(s, &tasks));
+                f["target"] = target.clone().into();
+                last.insert(s.spec.name.clone(), f);
+            }
+        }
+        let services = lock(&self.last_services).clone();
+        let placement: serde_json::Map<String, serde_json::Value> = lock(&self.shared.placement)
+            .iter()
+            .map(|(task, (service, node, slot))| {
+                (
+                    task.clone(),
+                    serde_json::json!({ "service": service, "node": node, "slot": slot }),
+                )
+            })
+            .collect();
+        serde_json::json!({
+            "manager": self.shared.engines.manager_endpoint.to_string(),
+            "services": services,
+            "nodes": self.shared.engines.facts(),
+            "placement": placement,
+            "note": "Swarm creates a replacement task as soon as the old one fails and starts \
+                     its container only after the service's restart delay, so the delay shows \
+                     in the boot span (replaced → running), not in reschedule \
+                     (down → replaced).",
+            "clocks": {
+                "kill": "engine of the task's node: container kill event timeNano",
+                "down": "engine of the task's node: container die event timeNano (manager task status timestamp for nodes without an engine)",
+                "replaced": "manager: the new task's CreatedAt",
+                "running": "engine of the task's node: container start event timeNano (manager task status timestamp for nodes without an engine)",
+                "healthy": "engine of the task's node: health_status event timeNano (= running for nodes without an engine)",
+                "restored": "derived: the healthy mark that brought the target back to its desired tasks",
+            },
+        })
+    }
+}

@@ -1,0 +1,482 @@
+//! The swarm event watcher: one container-event subscription per node engine (narrowed to
+//! Swarm task containers, reconnecting with `since` = the last event seen), plus a poll of
+//! the manager's task list. Both feed one loop that keeps a book of tasks, so a task's
+//! `Created` (stamped with the manager's `CreatedAt`) always goes out before any event of its
+//! container, and nothing is reported twice.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bollard::models::EventMessage;
+use bollard::system::EventsOptions;
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::model::{is_terminal, slot_of, Task};
+use super::nodes::NodeEngine;
+use super::Shared;
+use crate::platform::docker::fleet::Observed;
+use crate::platform::{EventKind, Micros, PlatformEvent};
+
+/// How often the manager's task list is read. It only decides when a change is *noticed*;
+/// the times reported are the manager's own timestamps.
+const POLL: Duration = Duration::from_millis(500);
+
+/// Longest wait between reconnection attempts of one engine's subscription.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// The label Swarm puts on every task container.
+const TASK_LABEL: &str = "com.docker.swarm.task.id";
+/// The service id label of a task container.
+const SERVICE_LABEL: &str = "com.docker.swarm.service.id";
+
+/// What the watcher knows about one task.
+#[derive(Debug, Clone)]
+struct Book {
+    target: String,
+    slot: String,
+    node: String,
+    running: bool,
+    healthy: bool,
+    /// Whether the container has a HEALTHCHECK; `None` until it was inspected.
+    has_healthcheck: Option<bool>,
+}
+
+/// Keeps the book of tasks and reports their changes.
+pub struct Watcher {
+    shared: Arc<Shared>,
+    tx: mpsc::UnboundedSender<PlatformEvent>,
+    cancel: CancellationToken,
+    book: HashMap<String, Book>,
+    /// Service id → (target, service name) of covered services.
+    services: HashMap<String, (String, String)>,
+    /// Node id → the engine's clock (ns) when the watcher primed.
+    since: HashMap<String, i64>,
+}
+
+impl Watcher {
+    /// A watcher reporting into `tx` until `cancel` fires.
+    pub fn new(
+        shared: Arc<Shared>,
+        tx: mpsc::UnboundedSender<PlatformEvent>,
+        cancel: CancellationToken,
+    ) -> Watcher {
+        Watcher {
+            shared,
+            tx,
+            cancel,
+            book: HashMap::new(),
+            services: HashMap::new(),
+            since: HashMap::new(),
+        }
+    }
+
+    /// Notes each engine's clock, then fills the book from the manager without reporting
+    /// anything (the engine lists instances itself at start).
+    pub async fn prime(&mut self) -> Result<(), String> {
+        for (node, engine) in self.shared.engines.all() {
+            self.since.insert(node, daemon_now_nanos(&engine).await);
+        }
+        let covered = self.shared.covered_services().await?;
+        let tasks = self.shared.tasks_of(&covered).await?;
+        self.services = covered
+            .iter()
+            .map(|(t, s)| (s.id.clone(), (t.clone(), s.spec.name.clone())))
+            .collect();
+        for task in &tasks {
+            let Some(mut book) = self.new_book(task) else {
+                continue;
+            };
+            book.running = task.state() == "running";
+            if book.running {
+                book.healthy = inspect_health(&self.shared, task, self.running_is_healthy(&book))
+                    .await
+                    .unwrap_or(false);
+                self.shared.set_health(&task.id, book.healthy);
+            }
+            self.book.insert(task.id.clone(), book);
+        }
+        Ok(())
+    }
+
+    /// Runs until cancelled.
+    pub async fn run(mut self) {
+        let (etx, mut erx) = mpsc::unbounded_channel();
+        for (node, engine) in self.shared.engines.all() {
+            let since = self.since.get(&node).copied().unwrap_or(0);
+            tokio::spawn(subscribe(
+                node,
+                engine,
+                since,
+                etx.clone(),
+                self.cancel.clone(),
+            ));
+        }
+        drop(etx);
+        let mut poll = tokio::time::interval(POLL);
+        loop {
+            tokio::select! {
+                _ = self.cancel.cancelled() => break,
+                Some((node, msg)) = erx.recv() => self.on_container_event(&node, msg).await,
+                _ = poll.tick() => {
+                    if let Err(why) = self.poll().await {
+                        tracing::warn!("reading the manager's task list failed: {why}");
+                    }
+                }
+            }
+        }
+    }
+
+    fn running_is_healthy(&self, book: &Book) -> bool {
+        self.shared
+            .targets
+            .iter()
+            .find(|t| t.name == book.target)
+            .is_some_and(|t| t.running_is_healthy)
+    }
+
+    /// A book entry for a task of a covered service, not yet running.
+    fn new_book(&self, task: &Task) -> Option<Book> {
+        let (target, service) = self.services.get(&task.service_id)?;
+        let node = task.node_id.clone().unwrap_or_default();
+        let host = self.shared.engines.hostname(&node);
+        let slot = slot_of(service, task.slot, Some(&host));
+        self.shared.place(&task.id, service, &host, &slot);
+        Some(Book {
+            target: target.clone(),
+            slot,
+            node,
+            running: false,
+            healthy: false,
+            has_healthcheck: None,
+        })
+    }
+
+    /// Adds a task first seen now and reports its creation at the manager's `CreatedAt`.
+    fn adopt(&mut self, task: &Task) -> bool {
+        if self.book.contains_key(&task.id) {
+            return true;
+        }
+        let Some(book) = self.new_book(task) else {
+            return false;
+        };
+        let (at, uncertain) = match task.created() {
+            Some(at) => (at, false),
+            None => (crate::platform::now_micros(), true),
+        };
+        self.book.insert(task.id.clone(), book);
+        self.emit(&task.id, at, EventKind::Created, uncertain, "task created");
+        true
+    }
+
+    /// Reads the manager's task list: new tasks, and state changes of tasks on nodes
+    /// firedrill has no engine for (whose containers it cannot watch).
+    async fn poll(&mut self) -> Result<(), String> {
+        let covered = self.shared.covered_services().await?;
+        for (t, s) in &covered {
+            self.services
+                .insert(s.id.clone(), (t.clone(), s.spec.name.clone()));
+        }
+        let mut tasks = self.shared.tasks_of(&covered).await?;
+        // Oldest first, so slots pair in the order the manager created the tasks.
+        tasks.sort_by_key(|t| t.created());
+        if tasks.iter().any(|t| {
+            t.node_id
+                .as_deref()
+                .is_some_and(|n| !n.is_empty() && !self.shared.engines.knows(n))
+        }) {
+            self.shared.engines.refresh().await;
+        }
+        for task in &tasks {
+            if !self.adopt(task) {
+                continue;
+            }
+            let Some(book) = self.book.get(&task.id).cloned() else {
+                continue;
+            };
+            // A node with an engine reports through container events, with its own clock.
+            let watched = self.shared.engines.has_engine(&book.node) && task.container().is_some();
+            if watched || book.node.is_empty() {
+                continue;
+            }
+            let at = task
+                .state_since()
+                .unwrap_or_else(crate::platform::now_micros);
+            if task.state() == "running" && !book.running {
+                self.update(&task.id, |b| {
+                    b.running = true;
+                    b.healthy = true;
+                });
+                self.emit(
+                    &task.id,
+                    at,
+                    EventKind::Started,
+                    false,
+                    "task running (manager)",
+                );
+                self.emit(
+                    &task.id,
+                    at,
+                    EventKind::Healthy,
+                    false,
+                    "task running (manager; no engine to read container health from)",
+                );
+            } else if is_terminal(task.state()) && book.running {
+                self.update(&task.id, |b| {
+                    b.running = false;
+                    b.healthy = false;
+                });
+                let detail = format!("task {} (manager)", task.state());
+                self.emit(&task.id, at, EventKind::Died, false, &detail);
+            }
+        }
+        Ok(())
+    }
+
+    fn update(&mut self, task: &str, f: impl FnOnce(&mut Book)) {
+        if let Some(b) = self.book.get_mut(task) {
+            f(b);
+        }
+    }
+
+    async fn on_container_event(&mut self, node: &str, msg: EventMessage) {
+        let Some(actor) = msg.actor else { return };
+        let Some(container) = actor.id else { return };
+        let attrs = actor.attributes.unwrap_or_default();
+        let (Some(task_id), Some(service_id)) = (attrs.get(TASK_LABEL), attrs.get(SERVICE_LABEL))
+        else {
+            return;
+        };
+        if !self.services.contains_key(service_id) {
+            return;
+        }
+        let action = msg.action.unwrap_or_default();
+        let Some(nano) = msg.time_nano.or(msg.time.map(|s| s * 1_000_000_000)) else {
+            return;
+        };
+        let at: Micros = nano / 1_000;
+        if !self.book.contains_key(task_id) {
+            match self
+                .shared
+                .api
+                .get::<Task>(&format!("/tasks/{task_id}"))
+                .await
+            {
+                Ok(task) => {
+                    self.adopt(&task);
+                }
+                Err(why) => {
+                    tracing::warn!("task {task_id} of a container event is unknown: {why}");
+                    return;
+                }
+            }
+        }
+        let Some(book) = self.book.get(task_id).cloned() else {
+            return;
+        };
+        let task_id = task_id.clone();
+        match action.as_str() {
+            "start" | "unpause" => {
+                if book.running {
+                    return;
+                }
+                let engine = self.shared.engines.engine_for(node).ok();
+                let observed = match &engine {
+                    Some(e) => e
+                        .docker
+                        .inspect_container(&container, None)
+                        .await
+                        .ok()
+                        .map(|c| Observed::from_inspect(&c)),
+                    None => None,
+                };
+                let has_healthcheck = book
+                    .has_healthcheck
+                    .or(observed.as_ref().map(|o| o.has_healthcheck))
+                    .unwrap_or(false);
+                let by_running = self.running_is_healthy(&book) || !has_healthcheck;
+                // A thawed container keeps its health status; no event will repeat it.
+                let healthy = by_running
+                    || (action == "unpause" && observed.as_ref().is_some_and(|o| o.health_ok));
+                self.update(&task_id, |b| {
+                    b.running = true;
+                    b.healthy = healthy;
+                    b.has_healthcheck = Some(has_healthcheck);
+                });
+                self.emit(&task_id, at, EventKind::Started, false, &action);
+                if healthy {
+                    let why = if by_running {
+                        "healthy when running"
+                    } else {
+                        "unpaused healthy"
+                    };
+                    self.emit(&task_id, at, EventKind::Healthy, false, why);
+                }
+            }
+            "kill" if self.shared.take_kill_expectation(&container) => {
+                self.emit(
+                    &task_id,
+                    at,
+                    EventKind::Killed,
+                    false,
+                    "kill event for firedrill's action",
+                );
+            }
+            "die" | "pause" => {
+                if action == "die" {
+                    self.shared.take_kill_expectation(&container);
+                }
+                if !book.running {
+                    return;
+                }
+                self.update(&task_id, |b| {
+                    b.running = false;
+                    b.healthy = false;
+                });
+                let detail = match attrs.get("exitCode") {
+                    Some(code) if action == "die" => format!("die (exit code {code})"),
+                    _ => action.clone(),
+                };
+                self.emit(&task_id, at, EventKind::Died, false, &detail);
+            }
+            "health_status: healthy" => {
+                if !book.running || book.healthy || self.running_is_healthy(&book) {
+                    return;
+                }
+                self.update(&task_id, |b| b.healthy = true);
+                self.emit(&task_id, at, EventKind::Healthy, false, &action);
+            }
+            "health_status: unhealthy" => {
+                if !book.healthy || self.running_is_healthy(&book) {
+                    return;
+                }
+                self.update(&task_id, |b| b.healthy = false);
+                self.emit(&task_id, at, EventKind::Unhealthy, false, &action);
+            }
+            _ => {}
+        }
+    }
+
+    fn emit(&self, task: &str, at: Micros, kind: EventKind, uncertain: bool, detail: &str) {
+        let Some(b) = self.book.get(task) else { return };
+        match kind {
+            EventKind::Healthy => self.shared.set_health(task, true),
+            EventKind::Unhealthy | EventKind::Died | EventKind::Removed => {
+                self.shared.set_health(task, false)
+            }
+            _ => {}
+        }
+        let event = PlatformEvent {
+            at,
+            kind,
+            instance: task.to_string(),
+            target: b.target.clone(),
+            slot: b.slot.clone(),
+            uncertain,
+            detail: Some(format!(
+                "{detail} on node {}",
+                self.shared.engines.hostname(&b.node)
+            )),
+        };
+        if self.tx.send(event).is_err() {
+            // The engine stopped listening; nothing left to report to.
+            self.cancel.cancel();
+        }
+    }
+}
+
+/// Follows one engine's task-container events, reconnecting from the last event seen.
+async fn subscribe(
+    node: String,
+    engine: NodeEngine,
+    since: i64,
+    tx: mpsc::UnboundedSender<(String, EventMessage)>,
+    cancel: CancellationToken,
+) {
+    let mut last = since;
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let mut filters: HashMap<String, Vec<String>> = HashMap::new();
+        filters.insert("type".into(), vec!["container".into()]);
+        filters.insert("label".into(), vec![SERVICE_LABEL.into()]);
+        let options = EventsOptions::<String> {
+            since: (last > 0).then(|| nanos_to_docker(last)),
+            until: None,
+            filters,
+        };
+        let mut stream = engine.docker.events(Some(options));
+        let why = loop {
+            let next = tokio::select! {
+                _ = cancel.cancelled() => return,
+                next = stream.next() => next,
+            };
+            match next {
+                Some(Ok(msg)) => {
+                    backoff = Duration::from_millis(100);
+                    if let Some(n) = msg.time_nano {
+                        last = last.max(n);
+                    }
+                    if tx.send((node.clone(), msg)).is_err() {
+                        return;
+                    }
+                }
+                Some(Err(e)) => break e.to_string(),
+                None => break "the engine closed the stream".to_string(),
+            }
+        };
+        tracing::warn!(endpoint = %engine.endpoint, "swarm node event stream lost: {why}; reconnecting");
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// Whether a task is healthy now, judged from its container on its node's engine: the
+/// HEALTHCHECK status when it has one (and the target does not ask for `running`), else
+/// running. A task on a node without an engine is healthy while the manager says running.
+pub async fn inspect_health(
+    shared: &Shared,
+    task: &Task,
+    running_is_healthy: bool,
+) -> Option<bool> {
+    if task.state() != "running" {
+        return Some(false);
+    }
+    let node = task.node_id.as_deref()?;
+    let Ok(engine) = shared.engines.engine_for(node) else {
+        return Some(true);
+    };
+    let container = task.container()?;
+    let c = engine
+        .docker
+        .inspect_container(container, None)
+        .await
+        .ok()?;
+    let o = Observed::from_inspect(&c);
+    Some(o.running && (running_is_healthy || !o.has_healthcheck || o.health_ok))
+}
+
+/// The engine's clock now, in nanoseconds, from `GET /info` (0 when it does not say).
+async fn daemon_now_nanos(engine: &NodeEngine) -> i64 {
+    let Ok(info) = engine.docker.info().await else {
+        return 0;
+    };
+    info.system_time
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .and_then(|t| t.timestamp_nanos_opt())
+        .unwrap_or(0)
+}
+
+/// Docker's `since` form: `seconds.nanoseconds`.
+fn nanos_to_docker(nanos: i64) -> String {
+    format!(
+        "{}.{:09}",
+        nanos.div_euclid(1_000_000_000),
+        nanos.rem_euclid(1_000_000_000)
+    )
+}
