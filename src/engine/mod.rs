@@ -10,3 +10,4 @@ pub mod run;
 pub mod scheduler;
 pub mod status;
 pub mod trigger;
+pub mod window;
