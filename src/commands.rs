@@ -167,6 +167,8 @@ async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
     let opts = RunOptions {
         seed: Some(seed),
         duration,
+        ignore_windows: args.ignore_windows,
+        max_runtime: args.max_runtime.map(|d| d.get()),
     };
     let output = run::run(&loaded, seed, &opts, &dir, stop).await?;
     let report = report::from_journal(&output.entries)
@@ -179,6 +181,7 @@ async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
     );
     Ok(match output.status {
         RunStatus::Interrupted => Outcome::Interrupted,
+        RunStatus::Aborted => Outcome::Aborted,
         _ => verdict_outcome(&report),
     })
 }
@@ -187,6 +190,7 @@ fn verdict_outcome(report: &RunReport) -> Outcome {
     match report.verdict {
         Verdict::Pass => Outcome::Pass,
         Verdict::Fail => Outcome::SloBreached,
+        Verdict::Aborted => Outcome::Aborted,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The run: the scheduler decides kills, the platform carries them out, recovery trackers time
 //! them, and the recorder writes everything down as it happens.
 
+pub mod abort;
 pub mod capacity;
 pub mod phase;
 pub mod plan;

@@ -12,12 +12,18 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+mod findings;
+mod watch;
+
+use crate::engine::abort::{ProbeTally, StopCondition};
 use crate::engine::capacity::Capacity;
-use crate::engine::recovery::{Finding, Recoveries};
+use crate::engine::recovery::Recoveries;
 use crate::engine::rng::{SeededRng, Stream};
 use crate::engine::scheduler::{decide, eligibility, Clock, GuardState};
 use crate::engine::status::{Snapshot, StatusLine};
 use crate::engine::trigger;
+use crate::engine::window::Windows;
+use crate::probe::{self, Prober};
 use crate::journal::{
     Decision, Entry, KillEntry, Recorder, RunStarted, RunStatus, TriggerEntry, Victim, JOURNAL_FILE,
 };
@@ -39,6 +45,44 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// Overrides `schedule.duration`.
     pub duration: Option<Duration>,
+    /// Kill at any time, whatever `schedule.windows` says (a game day run by hand).
+    pub ignore_windows: bool,
+    /// Hard stop: the run ends this long after it started, whatever is in flight.
+    pub max_runtime: Option<Duration>,
+}
+
+/// What a run watches besides its recoveries, prepared before anything is touched so a bad
+/// probe or condition costs nothing.
+struct Watches {
+    probers: Vec<Prober>,
+    conditions: Vec<StopCondition>,
+    windows: Option<Windows>,
+}
+
+fn prepare_watches(loaded: &LoadedScenario, opts: &RunOptions) -> Result<Watches, Failure> {
+    let scenario = &loaded.scenario;
+    let bad = |e: String| Failure::new(Outcome::BadInput, anyhow::anyhow!(e));
+    let probers = scenario
+        .probes
+        .iter()
+        .map(|p| Prober::new(p).map_err(|e| format!("probe {:?}: {e}", p.name)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(bad)?;
+    let conditions = scenario
+        .abort_when
+        .iter()
+        .map(|c| StopCondition::parse(c))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(bad)?;
+    let windows = match (&scenario.schedule.windows, opts.ignore_windows) {
+        (Some(w), false) => Some(Windows::parse(w).map_err(bad)?),
+        _ => None,
+    };
+    Ok(Watches {
+        probers,
+        conditions,
+        windows,
+    })
 }
 
 /// What a finished run left behind.
@@ -64,6 +108,7 @@ pub async fn run(
     run_dir: &Path,
     stop: CancellationToken,
 ) -> Result<RunOutput, Failure> {
+    let watches = prepare_watches(loaded, opts)?;
     let journal_path = run_dir.join(JOURNAL_FILE);
     let recorder = Recorder::create(&journal_path).map_err(|e| {
         Failure::new(
@@ -86,7 +131,7 @@ pub async fn run(
     };
     let result = match started {
         Ok(()) => {
-            let mut run = Run::new(loaded, seed, opts, &*platform, recorder, rx);
+            let mut run = Run::new(loaded, seed, opts, &*platform, recorder, rx, watches);
             run.execute(stop).await
         }
         Err(e) => Err(e),
@@ -121,6 +166,13 @@ struct Run<'a> {
     seq: u32,
     triggers: JoinSet<TriggerEntry>,
     write_error: Option<std::io::Error>,
+    probers: Vec<Prober>,
+    tally: ProbeTally,
+    failing: BTreeMap<String, u32>,
+    conditions: Vec<StopCondition>,
+    windows: Option<Windows>,
+    unrecovered: u32,
+    stopping: Option<watch::Stopping>,
 }
 
 impl<'a> Run<'a> {
@@ -131,6 +183,7 @@ impl<'a> Run<'a> {
         platform: &'a dyn Platform,
         recorder: Recorder,
         events: mpsc::UnboundedReceiver<PlatformEvent>,
+        watches: Watches,
     ) -> Run<'a> {
         let recovery = &loaded.scenario.recovery;
         Run {
@@ -147,6 +200,13 @@ impl<'a> Run<'a> {
             seq: 0,
             triggers: JoinSet::new(),
             write_error: None,
+            probers: watches.probers,
+            tally: ProbeTally::default(),
+            failing: BTreeMap::new(),
+            conditions: watches.conditions,
+            windows: watches.windows,
+            unrecovered: 0,
+            stopping: None,
         }
     }
 
@@ -210,6 +270,8 @@ impl<'a> Run<'a> {
                 })
                 .unwrap_or_default(),
             initial,
+            probes: probe::describe(&scenario.probes),
+            abort_when: scenario.abort_when.clone(),
         }));
         for (target, want) in desired {
             let healthy = self.capacity.healthy(&target);
@@ -226,18 +288,29 @@ impl<'a> Run<'a> {
 
     async fn execute(&mut self, stop: CancellationToken) -> Result<RunOutput, Failure> {
         self.baseline().await?;
+        // Probes start before the first decision, so the report has a baseline to compare
+        // each kill's window against.
+        let (probe_tx, mut probe_rx) = mpsc::unbounded_channel();
+        let probe_stop = CancellationToken::new();
+        let mut probe_tasks = probe::start(
+            std::mem::take(&mut self.probers),
+            probe_tx,
+            probe_stop.clone(),
+        );
         let scenario = &self.loaded.scenario;
-        let t0 = tokio::time::Instant::now();
+        let started = Instant::now();
+        // The schedule's clock: offsets count from t0, which moves on while windows are closed.
+        let mut t0 = tokio::time::Instant::now();
         let mut clock = Clock::new(&scenario.schedule, self.opts.duration, self.seed);
         let max_kills = scenario.schedule.max_kills;
         let mut next = clock.next_decision();
         let mut ticker = tokio::time::interval(TICK);
         let status_line = StatusLine::new();
-        let mut interrupted_at: Option<Instant> = None;
+        let mut closed_since = self.update_window(None, &mut t0);
 
         loop {
             let done_killing = max_kills.is_some_and(|m| self.kills >= m);
-            let scheduling = next.is_some() && !done_killing && interrupted_at.is_none();
+            let scheduling = next.is_some() && !done_killing && self.stopping.is_none();
             if !scheduling && self.recoveries.is_idle() && self.triggers.is_empty() {
                 break;
             }
@@ -246,15 +319,29 @@ impl<'a> Run<'a> {
             }
             let wake = t0 + next.unwrap_or_default();
             tokio::select! {
-                _ = stop.cancelled(), if interrupted_at.is_none() => {
+                _ = stop.cancelled(), if self.stopping.is_none() => {
                     info!("interrupted: no more kills; waiting up to {}s for recoveries in flight", INTERRUPT_DRAIN.as_secs());
-                    interrupted_at = Some(Instant::now());
+                    self.stopping = Some(watch::Stopping {
+                        since: Instant::now(),
+                        drain: INTERRUPT_DRAIN,
+                        status: RunStatus::Interrupted,
+                        reason: "interrupted by signal".to_string(),
+                    });
                 }
                 Some(ev) = self.events.recv() => self.on_event(ev),
-                _ = tokio::time::sleep_until(wake), if scheduling => {
-                    let offset = next.unwrap_or_default();
-                    self.decide_all(offset).await;
-                    next = clock.next_decision();
+                Some(result) = probe_rx.recv() => {
+                    self.on_probe(result);
+                    self.check_abort();
+                }
+                _ = tokio::time::sleep_until(wake), if scheduling && closed_since.is_none() => {
+                    // The windows may have closed since the last tick; then the decision
+                    // waits for the next opening instead.
+                    closed_since = self.update_window(closed_since, &mut t0);
+                    if closed_since.is_none() {
+                        let offset = next.unwrap_or_default();
+                        self.decide_all(offset).await;
+                        next = clock.next_decision();
+                    }
                 }
                 Some(done) = self.triggers.join_next(), if !self.triggers.is_empty() => {
                     if let Ok(entry) = done {
@@ -265,6 +352,11 @@ impl<'a> Run<'a> {
                 _ = ticker.tick() => {
                     let found = self.recoveries.tick(Instant::now(), now_micros());
                     self.record_findings(found);
+                    self.check_abort();
+                    closed_since = self.update_window(closed_since, &mut t0);
+                    if self.past_max_runtime(started) {
+                        break;
+                    }
                     let (healthy, desired) = self.capacity.totals();
                     status_line.draw(&Snapshot {
                         kills: self.kills,
@@ -273,34 +365,33 @@ impl<'a> Run<'a> {
                         healthy,
                         desired,
                         next_in: scheduling.then(|| wake.saturating_duration_since(tokio::time::Instant::now())),
-                        elapsed: t0.elapsed(),
+                        elapsed: started.elapsed(),
+                        note: if scheduling { self.window_note() } else { None },
                     });
-                    if interrupted_at.is_some_and(|t| t.elapsed() >= INTERRUPT_DRAIN) {
+                    if self.stopping.as_ref().is_some_and(|s| s.since.elapsed() >= s.drain) {
                         break;
                     }
                 }
             }
         }
         status_line.clear();
+        probe_stop.cancel();
+        while probe_tasks.join_next().await.is_some() {}
         // Anything still buffered happened before the end; keep it in the record.
         while let Ok(ev) = self.events.try_recv() {
             self.on_event(ev);
+        }
+        while let Ok(result) = probe_rx.try_recv() {
+            self.on_probe(result);
         }
         let leftover = self.recoveries.abandon(now_micros());
         self.record_findings(leftover);
         self.triggers.abort_all();
 
-        let status = if interrupted_at.is_some() {
-            RunStatus::Interrupted
-        } else if self.write_error.is_some() {
-            RunStatus::Failed
-        } else {
-            RunStatus::Completed
-        };
-        let reason = match (&self.write_error, status) {
-            (Some(e), _) => Some(format!("journal write failed: {e}")),
-            (None, RunStatus::Interrupted) => Some("interrupted by signal".to_string()),
-            _ => None,
+        let (status, reason) = match (&self.write_error, self.stopping.take()) {
+            (Some(e), _) => (RunStatus::Failed, Some(format!("journal write failed: {e}"))),
+            (None, Some(s)) => (s.status, Some(s.reason)),
+            (None, None) => (RunStatus::Completed, None),
         };
         self.record(Entry::RunEnded {
             at: now_micros(),
@@ -319,6 +410,30 @@ impl<'a> Run<'a> {
         })
     }
 
+    /// Notes when the schedule windows close and open. While they are closed the schedule's
+    /// clock stands still: on opening, `t0` moves on by the time spent closed, so every
+    /// planned offset counts open time only. Returns when the windows closed, while they are.
+    fn update_window(
+        &self,
+        closed_since: Option<tokio::time::Instant>,
+        t0: &mut tokio::time::Instant,
+    ) -> Option<tokio::time::Instant> {
+        match (self.windows_closed(), closed_since) {
+            (true, None) => {
+                if let Some(note) = self.window_note() {
+                    info!("{note}; waiting");
+                }
+                Some(tokio::time::Instant::now())
+            }
+            (false, Some(since)) => {
+                *t0 += since.elapsed();
+                info!("a schedule window is open: scheduling resumes");
+                None
+            }
+            (_, keep) => keep,
+        }
+    }
+
     fn on_event(&mut self, ev: PlatformEvent) {
         debug!(?ev, "platform event");
         self.record(Entry::Event(ev.clone()));
@@ -333,56 +448,6 @@ impl<'a> Run<'a> {
         }
         let found = self.recoveries.on_event(&ev, &self.capacity);
         self.record_findings(found);
-    }
-
-    fn record_findings(&mut self, found: Vec<Finding>) {
-        for f in found {
-            let entry = match f {
-                Finding::Mark {
-                    kill_id,
-                    phase,
-                    at,
-                    instance,
-                    uncertain,
-                } => {
-                    if phase == crate::engine::phase::Phase::Restored {
-                        info!("kill #{kill_id}: restored by {instance}");
-                    }
-                    Entry::Phase {
-                        kill_id,
-                        phase,
-                        at,
-                        instance,
-                        uncertain,
-                    }
-                }
-                Finding::Flap {
-                    kill_id,
-                    at,
-                    instance,
-                } => {
-                    warn!("kill #{kill_id}: replacement {instance} flapped (unhealthy within the settle window)");
-                    Entry::Flap {
-                        kill_id,
-                        at,
-                        instance,
-                    }
-                }
-                Finding::Unrecovered {
-                    kill_id,
-                    at,
-                    stalled_in,
-                } => {
-                    warn!("kill #{kill_id}: unrecovered, stalled in {stalled_in}");
-                    Entry::Unrecovered {
-                        kill_id,
-                        at,
-                        stalled_in,
-                    }
-                }
-            };
-            self.record(entry);
-        }
     }
 
     async fn decide_all(&mut self, offset: Duration) {

@@ -17,6 +17,7 @@ pub struct Clock {
     every: Option<Duration>,
     mean: Option<Duration>,
     jitter: Duration,
+    min_gap: Duration,
     duration: Option<Duration>,
     next: Duration,
 }
@@ -31,6 +32,7 @@ impl Clock {
             every,
             mean,
             jitter: schedule.jitter.map(|d| d.get()).unwrap_or_default(),
+            min_gap: schedule.min_gap.map(|d| d.get()).unwrap_or_default(),
             duration: duration.or(schedule.duration.map(|d| d.get())),
             next: Duration::ZERO,
         };
@@ -41,7 +43,13 @@ impl Clock {
         clock
     }
 
+    /// The gap to the next decision, never shorter than `min_gap`. The draw is made either way,
+    /// so `min_gap` lengthens short gaps without shifting any later draw.
     fn interval(&mut self) -> Duration {
+        self.draw().max(self.min_gap)
+    }
+
+    fn draw(&mut self) -> Duration {
         if let Some(mean) = self.mean {
             let us = self.rng.exponential(mean.as_micros() as f64);
             return Duration::from_micros(us.round() as u64);

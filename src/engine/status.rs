@@ -26,6 +26,8 @@ pub struct Snapshot {
     pub next_in: Option<Duration>,
     /// Elapsed run time.
     pub elapsed: Duration,
+    /// Why no decision is coming, e.g. every schedule window is closed.
+    pub note: Option<String>,
 }
 
 impl Snapshot {
@@ -35,9 +37,10 @@ impl Snapshot {
             Some(m) => format!("{}/{m}", self.kills),
             None => self.kills.to_string(),
         };
-        let next = match self.next_in {
-            Some(d) => format!("next decision in {:.1}s", d.as_secs_f64()),
-            None => "waiting for recoveries".to_string(),
+        let next = match (&self.note, self.next_in) {
+            (Some(note), _) => note.clone(),
+            (None, Some(d)) => format!("next decision in {:.1}s", d.as_secs_f64()),
+            (None, None) => "waiting for recoveries".to_string(),
         };
         format!(
             "[{:>5.1}s] kills {kills} · in flight {} · healthy {}/{} · {next}",

@@ -25,6 +25,7 @@ pub fn render(report: &RunReport) -> Vec<u8> {
             match report.verdict {
                 Verdict::Pass => "pass",
                 Verdict::Fail => "fail",
+                Verdict::Aborted => "aborted",
             },
         ),
         Property::new("partial", report.partial.to_string()),

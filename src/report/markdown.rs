@@ -42,6 +42,7 @@ fn title(doc: &mut Doc, report: &RunReport) {
     let verdict = match report.verdict {
         Verdict::Pass => "✅ PASS",
         Verdict::Fail => "❌ FAIL",
+        Verdict::Aborted => "🛑 ABORTED",
     };
     let partial = if report.partial { " (partial)" } else { "" };
     doc.line(format!(
@@ -77,6 +78,8 @@ fn metadata(doc: &mut Doc, report: &RunReport) {
         ReportStatus::Interrupted => "the run was stopped before its schedule ended",
         ReportStatus::Failed => "the platform failed during the run",
         ReportStatus::Crashed => "the journal stops without an end line: firedrill itself died",
+        ReportStatus::Aborted => "a stop condition (abort_when) ended the run",
+        ReportStatus::Stopped => "--max-runtime ran out before the schedule did",
     };
     doc.line("");
     doc.line(format!(
@@ -253,6 +256,8 @@ fn status(s: ReportStatus) -> &'static str {
         ReportStatus::Interrupted => "interrupted",
         ReportStatus::Failed => "failed (platform error)",
         ReportStatus::Crashed => "crashed (no end line in the journal)",
+        ReportStatus::Aborted => "aborted by a stop condition",
+        ReportStatus::Stopped => "stopped at --max-runtime",
     }
 }
 

@@ -26,12 +26,15 @@ fn headline(lines: &mut Vec<String>, report: &RunReport) {
     let verdict = match report.verdict {
         Verdict::Pass => "PASS",
         Verdict::Fail => "FAIL",
+        Verdict::Aborted => "ABORTED",
     };
     let partial = match report.status {
         ReportStatus::Completed => None,
         ReportStatus::Interrupted => Some("stopped before its schedule ended"),
         ReportStatus::Failed => Some("the platform failed during the run"),
         ReportStatus::Crashed => Some("the journal has no end line, firedrill itself died"),
+        ReportStatus::Aborted => Some("a stop condition (abort_when) ended the run"),
+        ReportStatus::Stopped => Some("--max-runtime ran out before the schedule did"),
     };
     let ran_us = (report.ended_at - report.started_at)
         .num_microseconds()
@@ -67,6 +70,8 @@ fn status_word(status: ReportStatus) -> &'static str {
         ReportStatus::Interrupted => "interrupted",
         ReportStatus::Failed => "failed",
         ReportStatus::Crashed => "crashed",
+        ReportStatus::Aborted => "aborted",
+        ReportStatus::Stopped => "stopped",
     }
 }
 

@@ -58,13 +58,14 @@ fn verdict_word(report: &RunReport) -> &'static str {
         (Verdict::Fail, false) => "fail",
         (Verdict::Pass, true) => "pass, partial",
         (Verdict::Fail, true) => "fail, partial",
+        (Verdict::Aborted, _) => "aborted",
     }
 }
 
 fn header(page: &mut String, report: &RunReport) {
     let verdict_class = match report.verdict {
         Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
+        Verdict::Fail | Verdict::Aborted => "fail",
     };
     let _ = writeln!(
         page,
@@ -333,6 +334,8 @@ fn status(s: ReportStatus) -> &'static str {
         ReportStatus::Interrupted => "interrupted",
         ReportStatus::Failed => "failed (platform error)",
         ReportStatus::Crashed => "crashed (no end line in the journal)",
+        ReportStatus::Aborted => "aborted by a stop condition",
+        ReportStatus::Stopped => "stopped at --max-runtime",
     }
 }
 
