@@ -1,6 +1,8 @@
 //! The markdown rendering of a [`RunReport`](super::RunReport): `summary.md`, written to fit a
 //! pull-request comment or a CI job summary.
 
+mod probes;
+
 use chrono::{DateTime, Utc};
 
 use crate::engine::phase::Span;
@@ -13,9 +15,11 @@ pub fn render(report: &RunReport) -> Vec<u8> {
     let mut doc = Doc::default();
     title(&mut doc, report);
     metadata(&mut doc, report);
+    probes::abort(&mut doc, report);
     slos(&mut doc, report);
     spans(&mut doc, report);
     capacity(&mut doc, report);
+    probes::section(&mut doc, report);
     kills(&mut doc, report);
     refused(&mut doc, report);
     doc.0.into_bytes()

@@ -7,6 +7,7 @@
 
 mod capacity;
 mod histogram;
+mod probes;
 mod style;
 mod svg;
 mod timeline;
@@ -39,8 +40,10 @@ pub fn render(report: &RunReport) -> Vec<u8> {
         style::CSS
     );
     header(&mut page, report);
+    probes::abort(&mut page, report);
     slos(&mut page, report);
     charts(&mut page, report);
+    probes::section(&mut page, report);
     unrecovered(&mut page, report);
     refused(&mut page, report);
     kills(&mut page, report);
