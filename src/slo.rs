@@ -330,7 +330,9 @@ pub fn parse_threshold(label: &str, value: &str) -> Result<(f64, Unit), String> 
         Ok((n, Unit::Number))
     } else {
         let d: HumanDuration = value.parse().map_err(|e| {
-            format!("{label}: threshold {value:?} is not a number, a percentage or a duration ({e})")
+            format!(
+                "{label}: threshold {value:?} is not a number, a percentage or a duration ({e})"
+            )
         })?;
         Ok((d.as_micros() as f64, Unit::Micros))
     }

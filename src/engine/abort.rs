@@ -73,7 +73,9 @@ fn parse_metric(name: &str) -> Result<AbortMetric, String> {
                 format!("window [{window}] of {name:?} is not a duration such as 30s ({e})")
             })?;
             if d.get().is_zero() {
-                return Err(format!("window [{window}] of {name:?} must be longer than 0"));
+                return Err(format!(
+                    "window [{window}] of {name:?} must be longer than 0"
+                ));
             }
             (base.trim(), Some(d.get()))
         }
@@ -130,9 +132,7 @@ impl StopCondition {
             AbortMetric::ProbeAvailability { .. } => {
                 (unit == Unit::Percent, "a percentage such as 90%")
             }
-            AbortMetric::ProbeLatency { .. } => {
-                (unit == Unit::Micros, "a duration such as 500ms")
-            }
+            AbortMetric::ProbeLatency { .. } => (unit == Unit::Micros, "a duration such as 500ms"),
             _ => (unit == Unit::Number, "a plain number"),
         };
         if !ok {
@@ -163,8 +163,9 @@ impl StopCondition {
     /// yet (no probe request in the window): a condition without data never fires.
     pub fn measure(&self, now: &Observed<'_>) -> Option<f64> {
         match &self.metric {
-            AbortMetric::CapacityCurrent if self.unit == Unit::Percent => (now.desired > 0)
-                .then(|| 100.0 * f64::from(now.healthy) / f64::from(now.desired)),
+            AbortMetric::CapacityCurrent if self.unit == Unit::Percent => {
+                (now.desired > 0).then(|| 100.0 * f64::from(now.healthy) / f64::from(now.desired))
+            }
             AbortMetric::CapacityCurrent => Some(f64::from(now.healthy)),
             AbortMetric::Unrecovered => Some(f64::from(now.unrecovered)),
             AbortMetric::InFlight => Some(f64::from(now.in_flight)),
@@ -330,7 +331,10 @@ mod tests {
         }
         assert_eq!(c.check(&observed(4, &tally)), None);
         let whole_run = StopCondition::parse("probe.edge.availability < 90%").unwrap();
-        assert_eq!(whole_run.check(&observed(4, &tally)).as_deref(), Some("50%"));
+        assert_eq!(
+            whole_run.check(&observed(4, &tally)).as_deref(),
+            Some("50%")
+        );
         // No data in the window never fires.
         let other = StopCondition::parse("probe.other.availability < 90%").unwrap();
         assert_eq!(other.check(&observed(4, &tally)), None);

@@ -23,11 +23,11 @@ use crate::engine::scheduler::{decide, eligibility, Clock, GuardState};
 use crate::engine::status::{Snapshot, StatusLine};
 use crate::engine::trigger;
 use crate::engine::window::Windows;
-use crate::probe::{self, Prober};
 use crate::journal::{
     Decision, Entry, KillEntry, Recorder, RunStarted, RunStatus, TriggerEntry, Victim, JOURNAL_FILE,
 };
 use crate::platform::{self, now_micros, Instance, Micros, Platform, PlatformError, PlatformEvent};
+use crate::probe::{self, Prober};
 use crate::scenario::LoadedScenario;
 use crate::units::format_micros;
 use crate::{Failure, Outcome};
@@ -389,7 +389,10 @@ impl<'a> Run<'a> {
         self.triggers.abort_all();
 
         let (status, reason) = match (&self.write_error, self.stopping.take()) {
-            (Some(e), _) => (RunStatus::Failed, Some(format!("journal write failed: {e}"))),
+            (Some(e), _) => (
+                RunStatus::Failed,
+                Some(format!("journal write failed: {e}")),
+            ),
             (None, Some(s)) => (s.status, Some(s.reason)),
             (None, None) => (RunStatus::Completed, None),
         };

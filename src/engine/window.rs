@@ -197,7 +197,8 @@ impl Window {
             } else {
                 self.end
             };
-            if let (Some(open), Some(close)) = (self.instant(day, self.start), self.instant(day, end))
+            if let (Some(open), Some(close)) =
+                (self.instant(day, self.start), self.instant(day, end))
             {
                 if close > open {
                     out.push((open, close));

@@ -20,7 +20,7 @@ use crate::units::HumanDuration;
 /// What one probe does per request.
 #[derive(Debug)]
 enum Check {
-    Http(http::HttpCheck),
+    Http(Box<http::HttpCheck>),
     Tcp { address: String },
 }
 
@@ -37,7 +37,7 @@ impl Prober {
     /// Prepares a probe from its scenario entry (validation has checked it already).
     pub fn new(config: &ProbeConfig) -> Result<Prober, String> {
         let check = match (&config.http, &config.tcp) {
-            (Some(h), _) => Check::Http(http::HttpCheck::new(h)?),
+            (Some(h), _) => Check::Http(Box::new(http::HttpCheck::new(h)?)),
             (None, Some(t)) => Check::Tcp {
                 address: t.address.clone(),
             },

@@ -158,7 +158,8 @@ fn probe_lines(lines: &mut Vec<String>, report: &RunReport) {
             )
         });
         lines.push(format!(
-            "  {} ({} {}): {} of {} failed, availability {availability}{latency}; {} failed              outside kill windows",
+            "  {} ({} {}): {} of {} failed, availability {availability}{latency}; {} failed \
+             outside kill windows",
             p.name, p.kind, p.endpoint, p.failures, p.requests, p.failures_outside_kills
         ));
         for k in p.kills.iter().filter(|k| k.failures > 0) {
@@ -176,7 +177,8 @@ fn probe_lines(lines: &mut Vec<String>, report: &RunReport) {
                 k.kill_id,
                 k.failures,
                 k.requests,
-                k.worst_latency_us.map_or_else(|| "-".to_string(), format_micros)
+                k.worst_latency_us
+                    .map_or_else(|| "-".to_string(), format_micros)
             ));
         }
     }

@@ -58,5 +58,4 @@ impl Run<'_> {
             self.record(entry);
         }
     }
-
 }

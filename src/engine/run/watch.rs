@@ -40,7 +40,10 @@ impl Run<'_> {
             (Some(_), n) => *streak = n + 1,
             (None, 0) => {}
             (None, n) => {
-                info!("probe {}: answering again after {n} failure(s)", entry.probe);
+                info!(
+                    "probe {}: answering again after {n} failure(s)",
+                    entry.probe
+                );
                 *streak = 0;
             }
         }
@@ -107,7 +110,10 @@ impl Run<'_> {
             return false;
         }
         if self.stopping.is_none() {
-            warn!("--max-runtime {} reached: stopping now", humantime::format_duration(max));
+            warn!(
+                "--max-runtime {} reached: stopping now",
+                humantime::format_duration(max)
+            );
             self.stopping = Some(Stopping {
                 since: Instant::now(),
                 drain: Duration::ZERO,

@@ -1,7 +1,9 @@
 use super::*;
 
 fn utc(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 fn windows(texts: &[&str]) -> Windows {
@@ -98,7 +100,10 @@ fn a_fully_closed_week_and_bad_windows_are_rejected() {
     let closed = Windows::parse(&[]).unwrap_err();
     assert!(closed.contains("kills could never happen"), "{closed}");
     let zone = Window::parse("Mon-Fri 09:00-17:00 Europe/Berlinn").unwrap_err();
-    assert!(zone.contains("unknown time zone \"Europe/Berlinn\""), "{zone}");
+    assert!(
+        zone.contains("unknown time zone \"Europe/Berlinn\""),
+        "{zone}"
+    );
     assert!(Window::parse("Mon-Fry 09:00-17:00 UTC").is_err());
     assert!(Window::parse("Mon 09:00-09:00 UTC").is_err());
     assert!(Window::parse("Mon 25:00-26:00 UTC").is_err());

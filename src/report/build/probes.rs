@@ -115,7 +115,8 @@ pub(super) fn fold(entries: &[Entry], start: &RunStarted, ended_at: Micros) -> V
                     Some(i) => {
                         let k = &mut impact[i];
                         k.requests += 1;
-                        k.worst_latency_us = Some(k.worst_latency_us.unwrap_or(0).max(r.latency_us));
+                        k.worst_latency_us =
+                            Some(k.worst_latency_us.unwrap_or(0).max(r.latency_us));
                         if !r.ok {
                             k.failures += 1;
                             k.first_failure.get_or_insert(utc(seen));
@@ -135,7 +136,8 @@ pub(super) fn fold(entries: &[Entry], start: &RunStarted, ended_at: Micros) -> V
                 failures,
                 availability_percent: (requests > 0)
                     .then(|| 100.0 * (requests - failures) as f64 / requests as f64),
-                latency: (!latencies.is_empty()).then(|| HistogramSummary::from_samples(&latencies)),
+                latency: (!latencies.is_empty())
+                    .then(|| HistogramSummary::from_samples(&latencies)),
                 baseline,
                 failures_outside_kills: outside,
                 kills: impact,

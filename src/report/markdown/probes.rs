@@ -63,14 +63,19 @@ pub(super) fn section(doc: &mut Doc, report: &RunReport) {
             cell(&p.name)
         ));
         doc.line("");
-        doc.line("| Kill | Victim | Requests | Failed | First failure | Last failure | Worst latency |");
+        doc.line(
+            "| Kill | Victim | Requests | Failed | First failure | Last failure | Worst latency |",
+        );
         doc.line("|---:|---|---:|---:|---|---|---:|");
         for k in &p.kills {
             let victim = report
                 .kills
                 .iter()
                 .find(|r| r.kill_id == k.kill_id)
-                .map_or_else(|| "–".to_string(), |r| format!("{} ({})", cell(&r.victim_name), cell(&r.slot)));
+                .map_or_else(
+                    || "–".to_string(),
+                    |r| format!("{} ({})", cell(&r.victim_name), cell(&r.slot)),
+                );
             let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
                 t.map_or_else(|| "–".to_string(), |t| t.format("%H:%M:%S%.3f").to_string())
             };

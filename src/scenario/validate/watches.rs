@@ -90,7 +90,10 @@ pub(super) fn check_probes(c: &mut Checked, probes: &[ProbeConfig]) {
         };
         let (kind, every) = every;
         if every.is_some_and(is_zero) {
-            c.error(format!("{at}.{kind}.every"), "must be longer than 0, such as 100ms");
+            c.error(
+                format!("{at}.{kind}.every"),
+                "must be longer than 0, such as 100ms",
+            );
         }
         if timeout.is_some_and(is_zero) {
             c.error(
