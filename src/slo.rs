@@ -501,6 +501,34 @@ mod tests {
     }
 
     #[test]
+    fn parses_probe_metrics_with_their_units() {
+        let s = Slo::parse("probe.edge.availability >= 99.5%").unwrap();
+        assert_eq!(
+            (s.metric.probe(), s.unit, s.threshold),
+            (Some("edge"), Unit::Percent, 99.5)
+        );
+        let s = Slo::parse("probe.edge.errors == 0").unwrap();
+        assert_eq!(
+            s.metric,
+            Metric::ProbeErrors {
+                probe: "edge".into()
+            }
+        );
+        let s = Slo::parse("probe.api-v2.latency.p99 < 250ms").unwrap();
+        assert_eq!(
+            s.metric,
+            Metric::ProbeLatency {
+                probe: "api-v2".into(),
+                stat: Stat::P99
+            }
+        );
+        assert_eq!(s.metric.to_string(), "probe.api-v2.latency.p99");
+        assert!(Slo::parse("probe.edge.availability >= 0.99").is_err());
+        assert!(Slo::parse("probe.edge.latency.p98 < 1s").is_err());
+        assert!(Slo::parse("probe.edge < 1s").is_err());
+    }
+
+    #[test]
     fn unknown_metric_lists_the_known_ones() {
         let e = Slo::parse("recovery.p98 < 1s").unwrap_err();
         assert!(e.contains("unknown metric \"recovery.p98\""), "{e}");

@@ -310,3 +310,30 @@ fn outside_its_windows_the_scheduler_waits_until_max_runtime_and_ignore_windows_
     assert_eq!(by_hand.status, ReportStatus::Completed);
     assert_eq!(by_hand.kills.len(), 2);
 }
+
+#[test]
+fn dry_run_places_each_decision_inside_the_next_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opens = (Utc::now() + chrono::Duration::days(3)).date_naive();
+    let yaml = WINDOWED.replace("{window}", &closed_window());
+    let scenario = scenario(tmp.path(), "windowed", &yaml);
+    let dry = firedrill()
+        .args(["run", "--dry-run", "--seed", "5"])
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&dry.stdout);
+    assert_eq!(dry.status.code(), Some(0), "{text}");
+    assert!(text.contains("outside the schedule windows"), "{text}");
+    // Offsets 0.3 s and 0.8 s of open time both fall in the first second of the window.
+    let expected = format!("@ {} 00:00:00 UTC", opens.format("%a %Y-%m-%d"));
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains(" web ")).collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(rows.iter().all(|r| r.ends_with(&expected)), "{text}");
+    let by_hand = firedrill()
+        .args(["run", "--dry-run", "--seed", "5", "--ignore-windows"])
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&by_hand.stdout).contains('@'));
+}
