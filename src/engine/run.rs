@@ -3,7 +3,7 @@
 //! has ended. Everything is journalled as it happens; the platform is always shut down, even
 //! when the run fails or is interrupted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -165,6 +165,8 @@ struct Run<'a> {
     kills: u32,
     seq: u32,
     triggers: JoinSet<TriggerEntry>,
+    /// Each kill's mark, to say how long its recovery took when it ends.
+    kill_marks: HashMap<u32, Micros>,
     write_error: Option<std::io::Error>,
     probers: Vec<Prober>,
     tally: ProbeTally,
@@ -199,6 +201,7 @@ impl<'a> Run<'a> {
             kills: 0,
             seq: 0,
             triggers: JoinSet::new(),
+            kill_marks: HashMap::new(),
             write_error: None,
             probers: watches.probers,
             tally: ProbeTally::default(),

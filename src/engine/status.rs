@@ -2,7 +2,19 @@
 //! place on stderr. Off a terminal nothing is drawn; the log lines tell the story instead.
 
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+/// Carriage return and erase-line: wipes the status line in place.
+pub const ERASE: &str = "\r\x1b[2K";
+
+/// Whether a status line is on screen now, so log output knows to erase it first.
+static DRAWN: AtomicBool = AtomicBool::new(false);
+
+/// Whether a status line is on screen now.
+pub fn is_drawn() -> bool {
+    DRAWN.load(Ordering::Relaxed)
+}
 
 /// Whether stderr is a terminal that may show colour (`NO_COLOR` unset).
 pub fn stderr_is_color_terminal() -> bool {
@@ -70,8 +82,9 @@ impl StatusLine {
     pub fn draw(&self, snap: &Snapshot) {
         if self.enabled {
             let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[2K{}", snap.line());
+            let _ = write!(err, "{ERASE}{}", snap.line());
             let _ = err.flush();
+            DRAWN.store(true, Ordering::Relaxed);
         }
     }
 
@@ -79,8 +92,9 @@ impl StatusLine {
     pub fn clear(&self) {
         if self.enabled {
             let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[2K");
+            let _ = write!(err, "{ERASE}");
             let _ = err.flush();
+            DRAWN.store(false, Ordering::Relaxed);
         }
     }
 }

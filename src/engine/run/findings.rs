@@ -6,6 +6,7 @@ use super::Run;
 use crate::engine::phase::Phase;
 use crate::engine::recovery::Finding;
 use crate::journal::Entry;
+use crate::units::format_micros;
 
 impl Run<'_> {
     pub(super) fn record_findings(&mut self, found: Vec<Finding>) {
@@ -18,8 +19,19 @@ impl Run<'_> {
                     instance,
                     uncertain,
                 } => {
-                    if phase == Phase::Restored {
-                        info!("kill #{kill_id}: restored by {instance}");
+                    match phase {
+                        Phase::Kill => {
+                            self.kill_marks.insert(kill_id, at);
+                        }
+                        Phase::Restored => {
+                            let took = self
+                                .kill_marks
+                                .get(&kill_id)
+                                .map(|k| format_micros(at.saturating_sub(*k).max(0) as u64))
+                                .unwrap_or_else(|| "?".to_string());
+                            info!("kill #{kill_id}: restored in {took} (replacement {instance})");
+                        }
+                        _ => {}
                     }
                     Entry::Phase {
                         kill_id,
