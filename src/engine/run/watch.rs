@@ -5,14 +5,56 @@ use std::time::{Duration, Instant};
 
 use tracing::{info, warn};
 
-use super::Run;
+use super::{Run, RunOptions};
+use crate::engine::abort::StopCondition;
 use crate::engine::abort::{first_tripped, Observed};
+use crate::engine::window::Windows;
 use crate::journal::{Entry, ProbeEntry, RunStatus};
 use crate::platform::now_micros;
+use crate::probe::Prober;
+use crate::scenario::LoadedScenario;
+use crate::{Failure, Outcome};
 
 /// How long an aborted run waits at most for recoveries in flight (never longer than
 /// `recovery.timeout`, after which they count as unrecovered anyway).
 pub(super) const ABORT_DRAIN: Duration = Duration::from_secs(30);
+
+/// What a run watches besides its recoveries, prepared before anything is touched so a bad
+/// probe or condition costs nothing.
+pub(super) struct Watches {
+    pub probers: Vec<Prober>,
+    pub conditions: Vec<StopCondition>,
+    pub windows: Option<Windows>,
+}
+
+pub(super) fn prepare_watches(
+    loaded: &LoadedScenario,
+    opts: &RunOptions,
+) -> Result<Watches, Failure> {
+    let scenario = &loaded.scenario;
+    let bad = |e: String| Failure::new(Outcome::BadInput, anyhow::anyhow!(e));
+    let probers = scenario
+        .probes
+        .iter()
+        .map(|p| Prober::new(p).map_err(|e| format!("probe {:?}: {e}", p.name)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(bad)?;
+    let conditions = scenario
+        .abort_when
+        .iter()
+        .map(|c| StopCondition::parse(c))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(bad)?;
+    let windows = match (&scenario.schedule.windows, opts.ignore_windows) {
+        (Some(w), false) => Some(Windows::parse(w).map_err(bad)?),
+        _ => None,
+    };
+    Ok(Watches {
+        probers,
+        conditions,
+        windows,
+    })
+}
 
 /// Why and since when the run stopped scheduling kills.
 #[derive(Debug, Clone)]
