@@ -104,3 +104,32 @@ impl Default for StatusLine {
         StatusLine::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(note: Option<&str>) -> Snapshot {
+        Snapshot {
+            kills: 2,
+            max_kills: Some(10),
+            in_flight: 0,
+            healthy: 3,
+            desired: 3,
+            next_in: Some(Duration::from_millis(1500)),
+            elapsed: Duration::from_secs(12),
+            note: note.map(String::from),
+        }
+    }
+
+    #[test]
+    fn a_closed_window_replaces_the_countdown_in_the_status_line() {
+        assert!(snapshot(None).line().ends_with("next decision in 1.5s"));
+        let waiting = snapshot(Some("outside the schedule windows; next opens Mon 08:00 UTC"));
+        assert!(
+            waiting.line().ends_with("outside the schedule windows; next opens Mon 08:00 UTC"),
+            "{}",
+            waiting.line()
+        );
+    }
+}
