@@ -142,8 +142,7 @@ pub struct ProbeEntry {
 }
 
 impl ProbeEntry {
-    /// When the outcome was known: the start plus the latency. Failures are attributed to kill
-    /// windows by this time, since a request that began before a kill fails only after it.
+    /// When the outcome was known: the start plus the latency.
     pub fn observed_at(&self) -> Micros {
         self.at
             .saturating_add(i64::try_from(self.latency_us).unwrap_or(i64::MAX))

@@ -84,7 +84,8 @@ fn probe_failures_fall_only_inside_the_kill_windows_of_the_probed_instance() {
         .expect("seed 11 kills slot 0 at least once; pick another seed if the plan changed");
 
     // Each kill's window, read from the journal itself: from the kill (the earlier of the
-    // kill line and a refined kill mark) to its restored mark.
+    // kill line and a refined kill mark) to its restored mark. A request belongs to it when it
+    // was in flight at any moment of it.
     let window = |kill_id: u32| {
         let from = entries
             .iter()
@@ -115,10 +116,11 @@ fn probe_failures_fall_only_inside_the_kill_windows_of_the_probed_instance() {
         (from, to)
     };
     for probe in &report.probes {
-        let failed: Vec<i64> = entries
+        // Each failed request as (started, seen failing).
+        let failed: Vec<(i64, i64)> = entries
             .iter()
             .filter_map(|e| match e {
-                Entry::Probe(p) if p.probe == probe.name && !p.ok => Some(p.observed_at()),
+                Entry::Probe(p) if p.probe == probe.name && !p.ok => Some((p.at, p.observed_at())),
                 _ => None,
             })
             .collect();
@@ -143,7 +145,12 @@ fn probe_failures_fall_only_inside_the_kill_windows_of_the_probed_instance() {
                 .find(|k| k.kill_id == impact.kill_id)
                 .unwrap();
             let (from, to) = window(impact.kill_id);
-            let in_window = failed.iter().filter(|t| from <= **t && **t <= to).count();
+            // In flight at some moment of the window. With one kill at a time, windows never
+            // overlap, so no request can belong to two.
+            let in_window = failed
+                .iter()
+                .filter(|(start, seen)| *start <= to && from <= *seen)
+                .count();
             assert_eq!(
                 impact.failures as usize, in_window,
                 "{} kill {}",
@@ -254,6 +261,12 @@ fn a_stop_condition_aborts_with_exit_4_after_the_kills_needed_to_trip_it() {
     if let Err(e) = schema::validate_report_file(&dir.join("report.json")) {
         panic!("{e}");
     }
+    // CI sees the abort as a failed test case naming the condition.
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("type=\"aborted\"") && junit.contains("capacity.current &lt; 50%"),
+        "{junit}"
+    );
 }
 
 /// A window on a weekday three days away, so it is closed now.

@@ -125,9 +125,13 @@ mod tests {
     #[test]
     fn a_closed_window_replaces_the_countdown_in_the_status_line() {
         assert!(snapshot(None).line().ends_with("next decision in 1.5s"));
-        let waiting = snapshot(Some("outside the schedule windows; next opens Mon 08:00 UTC"));
+        let waiting = snapshot(Some(
+            "outside the schedule windows; next opens Mon 08:00 UTC",
+        ));
         assert!(
-            waiting.line().ends_with("outside the schedule windows; next opens Mon 08:00 UTC"),
+            waiting
+                .line()
+                .ends_with("outside the schedule windows; next opens Mon 08:00 UTC"),
             "{}",
             waiting.line()
         );

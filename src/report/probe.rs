@@ -40,7 +40,7 @@ pub struct ProbeCounts {
     pub failures: u64,
 }
 
-/// The user-visible impact of one kill on one probe: the requests whose outcome was known
+/// The user-visible impact of one kill on one probe: the requests in flight at any moment
 /// between the kill and its restored mark (or its timeout, or the run's end).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbeKillImpact {

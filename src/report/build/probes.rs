@@ -1,7 +1,10 @@
-//! Steady-state probe results folded into per-probe totals and per-kill impact. A request's
-//! outcome counts at the moment it was known ([`ProbeEntry::observed_at`]), and belongs to the
-//! kill window (kill → restored, or → the timeout, or → the run's end) it falls in; where
-//! windows overlap, to the most recent kill.
+//! Steady-state probe results folded into per-probe totals and per-kill impact. A request
+//! belongs to a kill's window (kill → restored, or → the timeout, or → the run's end) when it
+//! was in flight at any moment of it: started before the window closed and finished
+//! ([`ProbeEntry::observed_at`]) after it opened. So a request that began just before the kill
+//! and failed because of it counts for that kill, and so does one that began just before the
+//! restored mark but whose failure was seen a moment after. Where windows overlap, the most
+//! recent kill takes it.
 
 use std::collections::BTreeMap;
 
@@ -63,12 +66,13 @@ fn kill_windows(entries: &[Entry], ended_at: Micros) -> Vec<KillWindow> {
         .collect()
 }
 
-/// The kill whose window holds `at`: the most recent one when windows overlap.
-fn window_of(windows: &[KillWindow], at: Micros) -> Option<usize> {
+/// The kill whose window a request from `start` to `end` overlaps: the most recent one when
+/// several do.
+fn window_of(windows: &[KillWindow], start: Micros, end: Micros) -> Option<usize> {
     windows
         .iter()
         .enumerate()
-        .filter(|(_, w)| w.from <= at && at <= w.to)
+        .filter(|(_, w)| w.from <= end && start <= w.to)
         .max_by_key(|(_, w)| w.from)
         .map(|(i, _)| i)
 }
@@ -111,7 +115,7 @@ pub(super) fn fold(entries: &[Entry], start: &RunStarted, ended_at: Micros) -> V
                 if r.ok {
                     latencies.push(r.latency_us);
                 }
-                match window_of(&windows, seen) {
+                match window_of(&windows, r.at, seen) {
                     Some(i) => {
                         let k = &mut impact[i];
                         k.requests += 1;

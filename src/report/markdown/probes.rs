@@ -58,7 +58,7 @@ pub(super) fn section(doc: &mut Doc, report: &RunReport) {
         }
         doc.line("");
         doc.line(format!(
-            "**Impact of each kill on `{}`** (requests whose outcome was known between the kill \
+            "**Impact of each kill on `{}`** (requests in flight at any moment between the kill \
              and its restored mark)",
             cell(&p.name)
         ));

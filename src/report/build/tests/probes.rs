@@ -32,9 +32,9 @@ fn probe(ms: i64, latency_ms: u64, ok: bool) -> Entry {
 }
 
 #[test]
-fn failures_go_to_the_window_they_were_seen_in_and_the_latest_kill_where_windows_overlap() {
+fn failures_go_to_the_window_they_were_in_flight_in_and_the_latest_kill_where_windows_overlap() {
     let entries = vec![
-        with_probe(&["probe.edge.errors <= 3", "probe.edge.availability >= 60%"]),
+        with_probe(&["probe.edge.errors <= 4", "probe.edge.availability >= 60%"]),
         probe(0, 5, true),
         probe(100, 5, false), // before any kill: outside
         kill(1, 1_000),
@@ -43,6 +43,7 @@ fn failures_go_to_the_window_they_were_seen_in_and_the_latest_kill_where_windows
         kill(2, 1_500),
         probe(1_600, 40, false), // both windows open: the later kill, 2
         phase(1, Phase::Restored, 1_700),
+        probe(1_890, 30, false), // started before kill 2 was restored, seen after: kill 2
         phase(2, Phase::Restored, 1_900),
         probe(2_000, 5, true),
         probe(2_100, 5, true),
@@ -50,7 +51,7 @@ fn failures_go_to_the_window_they_were_seen_in_and_the_latest_kill_where_windows
     ];
     let report = from_journal(&entries).unwrap();
     let p = &report.probes[0];
-    assert_eq!((p.requests, p.failures), (7, 4));
+    assert_eq!((p.requests, p.failures), (8, 5));
     assert_eq!((p.baseline.requests, p.baseline.failures), (2, 1));
     assert_eq!(p.failures_outside_kills, 1);
     let per_kill: Vec<(u32, u64, u64)> = p
@@ -58,16 +59,17 @@ fn failures_go_to_the_window_they_were_seen_in_and_the_latest_kill_where_windows
         .iter()
         .map(|k| (k.kill_id, k.requests, k.failures))
         .collect();
-    assert_eq!(per_kill, vec![(1, 2, 2), (2, 1, 1)]);
+    assert_eq!(per_kill, vec![(1, 2, 2), (2, 2, 2)]);
     assert_eq!(p.kills[0].first_failure, Some(crate::report::utc(t(1_010))));
     assert_eq!(p.kills[0].last_failure, Some(crate::report::utc(t(1_205))));
     assert_eq!(p.kills[1].worst_latency_us, Some(40_000));
+    assert_eq!(p.kills[1].last_failure, Some(crate::report::utc(t(1_920))));
     // Latency counts successful requests only: 5 ms each.
     assert_eq!(p.latency.as_ref().unwrap().max_us, 5_000);
-    // 3 of 7 succeeded: the availability SLO breaks, the error budget of 3 does not hold 4.
+    // 3 of 8 succeeded: the availability SLO breaks, the error budget of 4 does not hold 5.
     let measured: Vec<Option<f64>> = report.slos.iter().map(|s| s.measured).collect();
-    assert_eq!(measured[0], Some(4.0));
-    assert!((measured[1].unwrap() - 300.0 / 7.0).abs() < 1e-9);
+    assert_eq!(measured[0], Some(5.0));
+    assert!((measured[1].unwrap() - 300.0 / 8.0).abs() < 1e-9);
     assert!(report.slos.iter().all(|s| !s.passed));
 }
 
