@@ -2,6 +2,7 @@
 //! only ever talks to this trait: it lists instances, kills one, and consumes the lifecycle
 //! events the platform streams, each stamped with the platform's own clock.
 
+pub mod docker;
 pub mod health;
 pub mod local;
 
@@ -159,6 +160,9 @@ pub trait Platform: Send + Sync {
 pub async fn connect(scenario: &Scenario, seed: u64) -> Result<Box<dyn Platform>, PlatformError> {
     match &scenario.platform {
         PlatformConfig::Local {} => Ok(Box::new(local::LocalPlatform::new(scenario, seed)?)),
+        PlatformConfig::Docker { .. } => {
+            Ok(Box::new(docker::DockerPlatform::connect(scenario).await?))
+        }
         other => Err(PlatformError::Unsupported {
             platform: other.kind(),
             action: "runs in this build".to_string(),

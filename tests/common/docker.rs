@@ -1,0 +1,349 @@
+//! Test harness for the Docker tests. Every container and network a test creates carries
+//! `firedrill.test=<run id>` with a run id unique to that test, and a Drop guard removes all
+//! of them, even when the test panics. Nothing else on the engine is touched.
+//!
+//! When no engine answers, tests skip with a note on stderr, unless FIREDRILL_REQUIRE_DOCKER=1,
+//! in which case they fail loudly. The harness talks to the engine through the `docker` CLI, so
+//! what it observes does not depend on firedrill's own Docker code.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The image every test container runs.
+pub const IMAGE: &str = "firedrill-target:test";
+/// The label key every test object carries.
+pub const TEST_LABEL: &str = "firedrill.test";
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn required() -> bool {
+    std::env::var("FIREDRILL_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
+}
+
+/// Runs `docker ARGS`; `Ok(stdout)` on success, else stderr.
+pub fn docker(args: &[&str]) -> Result<String, String> {
+    let out = Command::new("docker")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run docker: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        Err(format!(
+            "docker {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Like [`docker`], panicking on failure.
+pub fn docker_ok(args: &[&str]) -> String {
+    docker(args).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Whether an engine answers and the test image exists (building it once if it does not).
+/// Skips (false) or panics under FIREDRILL_REQUIRE_DOCKER=1.
+fn engine_ready() -> Result<(), String> {
+    static READY: OnceLock<Result<(), String>> = OnceLock::new();
+    READY
+        .get_or_init(|| {
+            docker(&["version", "--format", "{{.Server.Version}}"])
+                .map_err(|e| format!("no Docker engine answers: {e}"))?;
+            if docker(&["image", "inspect", IMAGE]).is_err() {
+                let script = repo_root().join("docker/build-target-image.sh");
+                eprintln!("{IMAGE} is missing; building it with {}", script.display());
+                let status = Command::new(&script)
+                    .stdin(Stdio::null())
+                    .status()
+                    .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+                if !status.success() {
+                    return Err(format!("{} failed: {status}", script.display()));
+                }
+            }
+            Ok(())
+        })
+        .clone()
+}
+
+/// One test's objects on the engine.
+pub struct TestRun {
+    /// The run id in `firedrill.test=<id>`.
+    pub id: String,
+    /// Scratch folder for scenarios and reports, removed on drop.
+    pub dir: tempfile::TempDir,
+}
+
+impl TestRun {
+    /// A new run, or `None` (after a note on stderr) when Docker is unavailable and not
+    /// required. Panics when FIREDRILL_REQUIRE_DOCKER=1 and Docker is unavailable.
+    pub fn start(test: &str) -> Option<TestRun> {
+        if let Err(why) = engine_ready() {
+            if required() {
+                panic!("FIREDRILL_REQUIRE_DOCKER=1 but {why}");
+            }
+            eprintln!("skipping {test}: {why} (set FIREDRILL_REQUIRE_DOCKER=1 to fail instead)");
+            return None;
+        }
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let id = format!(
+            "{}-{}-{:x}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            nanos
+        );
+        Some(TestRun {
+            id,
+            dir: tempfile::tempdir().expect("temp dir"),
+        })
+    }
+
+    /// `firedrill.test=<id>`.
+    pub fn label(&self) -> String {
+        format!("{TEST_LABEL}={}", self.id)
+    }
+
+    /// A container name unique to this run.
+    pub fn name(&self, short: &str) -> String {
+        format!("fdt-{}-{short}", self.id)
+    }
+
+    /// `docker run -d` of the test image named `short`, labelled with the run id; `args` go
+    /// before the image (labels, restart policy, health options). Returns the container id.
+    pub fn run_container(&self, short: &str, args: &[&str]) -> String {
+        let name = self.name(short);
+        let label = self.label();
+        let mut all = vec!["run", "-d", "--name", &name, "--label", &label];
+        all.extend_from_slice(args);
+        all.push(IMAGE);
+        docker_ok(&all)
+    }
+
+    /// `docker inspect` of one container as JSON.
+    pub fn inspect(&self, id: &str) -> Value {
+        let text = docker_ok(&["inspect", id]);
+        let v: Value = serde_json::from_str(&text).expect("inspect JSON");
+        v[0].clone()
+    }
+
+    /// Waits until the container's health status is `healthy`.
+    pub fn wait_healthy(&self, id: &str, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let v = self.inspect(id);
+            if v["State"]["Health"]["Status"] == "healthy" {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{id} not healthy within {within:?}: {}",
+                v["State"]
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Writes a file into the scratch folder and returns its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("write scratch file");
+        path
+    }
+
+    /// Ids of every container of this run, in any state.
+    pub fn containers(&self) -> Vec<String> {
+        docker(&[
+            "ps",
+            "-aq",
+            "--no-trunc",
+            "--filter",
+            &format!("label={}", self.label()),
+        ])
+        .map(|s| s.lines().map(str::to_string).collect())
+        .unwrap_or_default()
+    }
+}
+
+impl Drop for TestRun {
+    fn drop(&mut self) {
+        let filter = format!("label={}", self.label());
+        // Unpause first: some engines refuse to force-remove a frozen container.
+        if let Ok(paused) = docker(&["ps", "-q", "--filter", &filter, "--filter", "status=paused"])
+        {
+            for id in paused.lines() {
+                let _ = docker(&["unpause", id]);
+            }
+        }
+        let ids = self.containers();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f", "-v"];
+            args.extend(ids.iter().map(String::as_str));
+            if let Err(e) = docker(&args) {
+                eprintln!("cleanup of run {}: {e}", self.id);
+            }
+        }
+        if let Ok(nets) = docker(&["network", "ls", "-q", "--filter", &filter]) {
+            for net in nets.lines() {
+                let _ = docker(&["network", "rm", net]);
+            }
+        }
+    }
+}
+
+/// One daemon event as `docker events --format '{{json .}}'` prints it.
+#[derive(Debug, Clone)]
+pub struct DaemonEvent {
+    /// Container id.
+    pub id: String,
+    /// Action, e.g. `die`, `health_status: healthy`.
+    pub action: String,
+    /// `timeNano`.
+    pub time_nano: i64,
+    /// The actor's attributes (labels, name, image, exitCode).
+    pub attributes: Value,
+}
+
+/// A `docker events` child process recording every container event of a run, independently
+/// of firedrill. Killed (by its own PID) on drop.
+pub struct EventLog {
+    child: Child,
+    events: Arc<Mutex<Vec<DaemonEvent>>>,
+}
+
+impl EventLog {
+    /// Starts recording events of containers labelled with the run's label.
+    pub fn start(run: &TestRun) -> EventLog {
+        let mut child = Command::new("docker")
+            .args([
+                "events",
+                "--format",
+                "{{json .}}",
+                "--filter",
+                "type=container",
+                "--filter",
+                &format!("label={}", run.label()),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn docker events");
+        let stdout = child.stdout.take().expect("events stdout");
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink = events.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let Ok(v) = serde_json::from_str::<Value>(&line) else {
+                    continue;
+                };
+                let event = DaemonEvent {
+                    id: v["id"]
+                        .as_str()
+                        .or(v["Actor"]["ID"].as_str())
+                        .unwrap_or_default()
+                        .to_string(),
+                    action: v["Action"]
+                        .as_str()
+                        .or(v["status"].as_str())
+                        .unwrap_or_default()
+                        .to_string(),
+                    time_nano: v["timeNano"].as_i64().unwrap_or_default(),
+                    attributes: v["Actor"]["Attributes"].clone(),
+                };
+                sink.lock().unwrap().push(event);
+            }
+        });
+        // `docker events` subscribes asynchronously; give it a moment so nothing is missed.
+        std::thread::sleep(Duration::from_millis(300));
+        EventLog { child, events }
+    }
+
+    /// Everything recorded so far.
+    pub fn snapshot(&self) -> Vec<DaemonEvent> {
+        self.events.lock().unwrap().clone()
+    }
+
+    /// Waits until `pred` holds for the recorded events.
+    pub fn wait_for(&self, within: Duration, what: &str, pred: impl Fn(&[DaemonEvent]) -> bool) {
+        let deadline = Instant::now() + within;
+        while !pred(&self.snapshot()) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out after {within:?} waiting for {what}; events: {:#?}",
+                self.snapshot()
+                    .iter()
+                    .map(|e| (
+                        e.id.get(..12).unwrap_or(&e.id).to_string(),
+                        e.action.clone()
+                    ))
+                    .collect::<Vec<_>>()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl EventLog {
+    /// The daemon's time (µs) of the first `action` event of container `id` at or after
+    /// `after` (µs), waiting up to 10 s for this subscription to deliver it.
+    pub fn time_of(&self, id: &str, action: &str, after: i64) -> i64 {
+        let find = |events: &[DaemonEvent]| {
+            events
+                .iter()
+                .filter(|e| e.id == id && e.action == action)
+                .map(|e| e.time_nano / 1_000)
+                .find(|&t| t >= after)
+        };
+        self.wait_for(Duration::from_secs(10), &format!("{action} of {id}"), |e| {
+            find(e).is_some()
+        });
+        find(&self.snapshot()).unwrap_or_else(|| panic!("no daemon {action} event for {id}"))
+    }
+}
+
+impl Drop for EventLog {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The firedrill binary under test.
+pub fn firedrill_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_firedrill"))
+}
+
+/// The one run folder `firedrill run --out DIR` created under `dir`.
+pub fn run_folder(dir: &Path) -> PathBuf {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("report dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    found.sort();
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one run folder in {}: {found:?}",
+        dir.display()
+    );
+    found.remove(0)
+}
