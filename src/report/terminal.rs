@@ -243,6 +243,11 @@ mod tests {
     }
 
     #[test]
+    fn probes_and_their_kill_impact_are_summarised() {
+        insta::assert_snapshot!(text("recorded-local-probes"));
+    }
+
+    #[test]
     fn the_summary_has_no_colour_codes() {
         for name in ["shop-nightly", "local-crashed", "local-interrupted"] {
             assert!(!text(name).contains('\u{1b}'), "{name}");

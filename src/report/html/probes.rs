@@ -65,7 +65,7 @@ pub(super) fn section(page: &mut String, report: &RunReport) {
             page,
             "<h3>Impact of each kill on {}</h3>\n<table class=\"probe-impact\"><thead><tr>\
              <th class=\"num\">Kill</th><th>Victim</th><th class=\"num\">Requests</th>\
-             <th class=\"num\">Failed</th><th>First failure</th><th>Last failure</th>\
+             <th class=\"num\">Failed</th><th>First failure (UTC)</th><th>Last failure (UTC)</th>\
              <th class=\"num\">Worst latency</th></tr></thead><tbody>",
             escape(&p.name)
         );

@@ -64,7 +64,7 @@ pub(super) fn section(doc: &mut Doc, report: &RunReport) {
         ));
         doc.line("");
         doc.line(
-            "| Kill | Victim | Requests | Failed | First failure | Last failure | Worst latency |",
+            "| Kill | Victim | Requests | Failed | First failure (UTC) | Last failure (UTC) | Worst latency |",
         );
         doc.line("|---:|---|---:|---:|---|---|---:|");
         for k in &p.kills {
@@ -96,4 +96,25 @@ pub(super) fn section(doc: &mut Doc, report: &RunReport) {
 fn availability(p: &ProbeReport) -> String {
     p.availability_percent
         .map_or_else(|| "no data".to_string(), |a| format_value(a, Unit::Percent))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::report::build::fixtures;
+
+    fn markdown(name: &str) -> String {
+        String::from_utf8(super::super::render(&fixtures::report(name))).unwrap()
+    }
+
+    #[test]
+    fn probe_tables_of_a_recorded_run() {
+        let text = markdown("recorded-local-probes");
+        let probes = &text[text.find("## Probes").unwrap()..text.find("## Kills").unwrap()];
+        insta::assert_snapshot!(probes);
+    }
+
+    #[test]
+    fn a_run_without_probes_has_no_probe_section() {
+        assert!(!markdown("recorded-local-demo").contains("## Probes"));
+    }
 }
