@@ -58,7 +58,7 @@ pub enum CompareOutput {
 pub enum Command {
     /// Run a scenario: kill, time every recovery, write the report, exit with the verdict.
     #[command(
-        after_help = "Example:\n  firedrill run scenarios/local-demo.yaml --seed 7 --out /tmp/reports"
+        after_help = "Examples:\n  firedrill run scenarios/local-demo.yaml --seed 7 --out /tmp/reports\n  firedrill run nightly.yaml --max-runtime 2h      # unattended, inside its windows\n  firedrill run nightly.yaml --ignore-windows      # a game day, by hand\n\nExit codes: 0 every SLO met, 1 an SLO breached, 2 bad scenario or usage, 3 platform\nfailed, 4 aborted by a stop condition (abort_when), 130 interrupted."
     )]
     Run(RunArgs),
     /// Check scenario files and print every error with file:line:column; exit 2 on any.
@@ -146,4 +146,11 @@ pub struct RunArgs {
     /// Report formats; overrides report.formats.
     #[arg(long, value_enum, value_delimiter = ',')]
     pub format: Vec<ReportFormat>,
+    /// Kill at any time, whatever schedule.windows says (a game day run by hand).
+    #[arg(long)]
+    pub ignore_windows: bool,
+    /// Hard stop for unattended runs: end the run this long after it started, waiting for
+    /// windows included; recoveries still in flight count as unrecovered.
+    #[arg(long)]
+    pub max_runtime: Option<HumanDuration>,
 }

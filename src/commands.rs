@@ -137,7 +137,7 @@ async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
     let seed = choose_seed(args.seed, scenario.seed);
     let duration = args.duration.map(|d| d.get());
     if args.dry_run {
-        return dry_run(&loaded, seed, duration).await;
+        return dry_run(&loaded, seed, duration, args.ignore_windows).await;
     }
     let formats = if args.format.is_empty() {
         scenario.report.formats.clone()
@@ -167,6 +167,8 @@ async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
     let opts = RunOptions {
         seed: Some(seed),
         duration,
+        ignore_windows: args.ignore_windows,
+        max_runtime: args.max_runtime.map(|d| d.get()),
     };
     let output = run::run(&loaded, seed, &opts, &dir, stop).await?;
     let report = report::from_journal(&output.entries)
@@ -179,6 +181,7 @@ async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
     );
     Ok(match output.status {
         RunStatus::Interrupted => Outcome::Interrupted,
+        RunStatus::Aborted => Outcome::Aborted,
         _ => verdict_outcome(&report),
     })
 }
@@ -187,6 +190,7 @@ fn verdict_outcome(report: &RunReport) -> Outcome {
     match report.verdict {
         Verdict::Pass => Outcome::Pass,
         Verdict::Fail => Outcome::SloBreached,
+        Verdict::Aborted => Outcome::Aborted,
     }
 }
 
@@ -231,12 +235,20 @@ async fn dry_run(
     loaded: &LoadedScenario,
     seed: u64,
     duration: Option<std::time::Duration>,
+    ignore_windows: bool,
 ) -> Result<Outcome, Failure> {
     let scenario = &loaded.scenario;
+    let windows = match (&scenario.schedule.windows, ignore_windows) {
+        (Some(w), false) => Some(
+            crate::engine::window::Windows::parse(w)
+                .map_err(|e| Failure::new(Outcome::BadInput, anyhow!(e)))?,
+        ),
+        _ => None,
+    };
     let platform = platform::connect(scenario, seed)
         .await
         .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
-    let planned = plan::plan(scenario, seed, duration, &*platform)
+    let planned = plan::plan(scenario, seed, duration, windows.as_ref(), &*platform)
         .await
         .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
     println!(
@@ -248,14 +260,36 @@ async fn dry_run(
         "{:>4}  {:>10}  {:<12} {:<24} guards",
         "seq", "offset", "target", "victim slots"
     );
+    if let Some(w) = &windows {
+        println!(
+            "windows: {}; offsets count open time only. {}",
+            scenario
+                .schedule
+                .windows
+                .as_deref()
+                .unwrap_or_default()
+                .join(", "),
+            if w.is_open(chrono::Utc::now()) {
+                "A window is open now.".to_string()
+            } else {
+                format!("Now {}.", w.describe_next_open(chrono::Utc::now()))
+            }
+        );
+    }
     for d in &planned {
+        // With windows, each row ends with the wall-clock time it would fall on.
+        let when = match (&windows, d.at) {
+            (None, _) => String::new(),
+            (Some(_), Some(at)) => format!("  @ {}", at.format("%a %Y-%m-%d %H:%M:%S UTC")),
+            (Some(_), None) => "  @ never: no window opens".to_string(),
+        };
         let victims = if d.slots.is_empty() {
             "-".to_string()
         } else {
             d.slots.join(",")
         };
         println!(
-            "{:>4}  {:>9.3}s  {:<12} {:<24} {}",
+            "{:>4}  {:>9.3}s  {:<12} {:<24} {}{when}",
             d.seq,
             d.offset_ms as f64 / 1000.0,
             d.target,

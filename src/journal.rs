@@ -91,6 +91,17 @@ pub enum Entry {
         /// A JSON object, platform-specific.
         facts: serde_json::Value,
     },
+    /// One request of a steady-state probe.
+    Probe(ProbeEntry),
+    /// A stop condition (`abort_when`) fired; no kill follows.
+    AbortTriggered {
+        /// When it fired.
+        at: Micros,
+        /// The condition as written.
+        condition: String,
+        /// What it measured, for people.
+        measured: String,
+    },
     /// The last line of a run that ended by itself or by Ctrl-C.
     RunEnded {
         /// When.
@@ -113,6 +124,37 @@ pub enum RunStatus {
     Interrupted,
     /// The platform failed during the run.
     Failed,
+    /// A stop condition (`abort_when`) fired; the reason names it.
+    Aborted,
+    /// `--max-runtime` ran out before the schedule did.
+    Stopped,
+}
+
+/// One request of a steady-state probe, as it happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeEntry {
+    /// The probe's name.
+    pub probe: String,
+    /// When the request started.
+    pub at: Micros,
+    /// How long it took to succeed or fail, in microseconds.
+    pub latency_us: u64,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// The HTTP status, when an answer came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ProbeEntry {
+    /// When the outcome was known: the start plus the latency.
+    pub fn observed_at(&self) -> Micros {
+        self.at
+            .saturating_add(i64::try_from(self.latency_us).unwrap_or(i64::MAX))
+    }
 }
 
 /// The first journal line.
@@ -147,6 +189,25 @@ pub struct RunStarted {
     /// The platform's facts at the start (see `Platform::facts`), when it has any.
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub platform_facts: serde_json::Value,
+    /// The steady-state probes, so the report lists each even when it never answered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<ProbeInfo>,
+    /// The stop conditions (`abort_when`) the run watched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub abort_when: Vec<String>,
+}
+
+/// A steady-state probe as recorded at the start of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeInfo {
+    /// Its name.
+    pub name: String,
+    /// `http` or `tcp`.
+    pub kind: String,
+    /// The URL or address it reaches.
+    pub endpoint: String,
+    /// Time between requests, in microseconds.
+    pub every_us: u64,
 }
 
 /// One scheduler decision.

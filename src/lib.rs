@@ -13,6 +13,7 @@ pub mod engine;
 pub mod journal;
 pub mod logging;
 pub mod platform;
+pub mod probe;
 pub mod report;
 pub mod scenario;
 pub mod slo;

@@ -76,7 +76,7 @@ impl Stat {
 }
 
 /// What an SLO measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "metric", rename_all = "snake_case")]
 pub enum Metric {
     /// A statistic of a recovery span; `recovery.p99` is the total, `recovery.boot.p99` a phase.
@@ -98,6 +98,23 @@ pub enum Metric {
     CapacityMin,
     /// Seconds during which the healthy count was below the desired capacity.
     DegradedSeconds,
+    /// Share of a steady-state probe's requests that succeeded, in percent.
+    ProbeAvailability {
+        /// The probe's name.
+        probe: String,
+    },
+    /// Failed requests of a steady-state probe.
+    ProbeErrors {
+        /// The probe's name.
+        probe: String,
+    },
+    /// A statistic of a steady-state probe's latency (successful requests).
+    ProbeLatency {
+        /// The probe's name.
+        probe: String,
+        /// Which statistic.
+        stat: Stat,
+    },
 }
 
 /// The metric names an SLO may use, for error messages.
@@ -117,6 +134,9 @@ pub fn known_metrics() -> String {
             "flaps",
             "capacity.min",
             "degraded_seconds",
+            "probe.NAME.availability",
+            "probe.NAME.errors",
+            "probe.NAME.latency.{p50,p90,p95,p99,p999,max,min,mean}",
         ]
         .map(String::from),
     );
@@ -137,6 +157,13 @@ impl Metric {
         if let Some(m) = simple {
             return Ok(m);
         }
+        if let Some(probe_metric) = name.strip_prefix("probe.") {
+            return parse_probe_metric(probe_metric).ok_or_else(|| {
+                format!(
+                    "unknown metric {name:?}; a probe metric reads probe.NAME.availability,                      probe.NAME.errors or probe.NAME.latency.p99 (any of p50, p90, p95, p99,                      p999, max, min, mean)"
+                )
+            });
+        }
         let unknown = || {
             format!(
                 "unknown metric {name:?}; known metrics: {}",
@@ -153,8 +180,35 @@ impl Metric {
     }
 
     /// Whether values of this metric are durations.
-    pub fn is_duration(self) -> bool {
-        matches!(self, Metric::Recovery { .. })
+    pub fn is_duration(&self) -> bool {
+        matches!(self, Metric::Recovery { .. } | Metric::ProbeLatency { .. })
+    }
+
+    /// The probe a metric is about, if any.
+    pub fn probe(&self) -> Option<&str> {
+        match self {
+            Metric::ProbeAvailability { probe }
+            | Metric::ProbeErrors { probe }
+            | Metric::ProbeLatency { probe, .. } => Some(probe),
+            _ => None,
+        }
+    }
+}
+
+/// `NAME.availability`, `NAME.errors` or `NAME.latency.STAT`, after `probe.`.
+fn parse_probe_metric(rest: &str) -> Option<Metric> {
+    let (probe, what) = rest.split_once('.')?;
+    if probe.is_empty() {
+        return None;
+    }
+    let probe = probe.to_string();
+    match what {
+        "availability" => Some(Metric::ProbeAvailability { probe }),
+        "errors" => Some(Metric::ProbeErrors { probe }),
+        _ => {
+            let stat = Stat::from_name(what.strip_prefix("latency.")?)?;
+            Some(Metric::ProbeLatency { probe, stat })
+        }
     }
 }
 
@@ -172,6 +226,11 @@ impl fmt::Display for Metric {
             Metric::Flaps => f.write_str("flaps"),
             Metric::CapacityMin => f.write_str("capacity.min"),
             Metric::DegradedSeconds => f.write_str("degraded_seconds"),
+            Metric::ProbeAvailability { probe } => write!(f, "probe.{probe}.availability"),
+            Metric::ProbeErrors { probe } => write!(f, "probe.{probe}.errors"),
+            Metric::ProbeLatency { probe, stat } => {
+                write!(f, "probe.{probe}.latency.{}", stat.as_str())
+            }
         }
     }
 }
@@ -197,7 +256,8 @@ pub enum Op {
 }
 
 impl Op {
-    fn as_str(self) -> &'static str {
+    /// The operator as written.
+    pub fn as_str(self) -> &'static str {
         match self {
             Op::Lt => "<",
             Op::Le => "<=",
@@ -207,7 +267,8 @@ impl Op {
         }
     }
 
-    fn holds(self, measured: f64, threshold: f64) -> bool {
+    /// Whether `measured op threshold` holds.
+    pub fn holds(self, measured: f64, threshold: f64) -> bool {
         match self {
             Op::Lt => measured < threshold,
             Op::Le => measured <= threshold,
@@ -230,6 +291,53 @@ pub enum Unit {
     Number,
 }
 
+/// Splits `name op value` at its operator; `example` goes into the error message.
+pub fn split_comparison<'a>(
+    text: &'a str,
+    what: &str,
+    example: &str,
+) -> Result<(&'a str, Op, &'a str), String> {
+    let t = text.trim();
+    let (op_pos, op, op_len) = ["<=", ">=", "==", "<", ">"]
+        .iter()
+        .find_map(|o| t.find(o).map(|p| (p, *o, o.len())))
+        .ok_or_else(|| {
+            format!("{what} {text:?} has no comparison; write `metric op value` with op one of <, <=, >, >=, ==, e.g. `{example}`")
+        })?;
+    let op = match op {
+        "<=" => Op::Le,
+        ">=" => Op::Ge,
+        "==" => Op::Eq,
+        "<" => Op::Lt,
+        _ => Op::Gt,
+    };
+    let name = t[..op_pos].trim();
+    let value = t[op_pos + op_len..].trim();
+    if name.is_empty() || value.is_empty() {
+        return Err(format!(
+            "{what} {text:?} must read `metric op value`, e.g. `{example}`"
+        ));
+    }
+    Ok((name, op, value))
+}
+
+/// Parses a threshold: a percentage, a plain number, or a duration (in microseconds).
+/// `label` starts the error message, e.g. `SLO "recovery.p99 < x"`.
+pub fn parse_threshold(label: &str, value: &str) -> Result<(f64, Unit), String> {
+    if value.ends_with('%') {
+        Ok((value.parse::<Percent>()?.0, Unit::Percent))
+    } else if let Ok(n) = value.parse::<f64>() {
+        Ok((n, Unit::Number))
+    } else {
+        let d: HumanDuration = value.parse().map_err(|e| {
+            format!(
+                "{label}: threshold {value:?} is not a number, a percentage or a duration ({e})"
+            )
+        })?;
+        Ok((d.as_micros() as f64, Unit::Micros))
+    }
+}
+
 /// One parsed SLO line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Slo {
@@ -249,46 +357,22 @@ impl Slo {
     /// Parses `metric op value`.
     pub fn parse(text: &str) -> Result<Slo, String> {
         let t = text.trim();
-        let (op_pos, op, op_len) = ["<=", ">=", "==", "<", ">"]
-            .iter()
-            .find_map(|o| t.find(o).map(|p| (p, *o, o.len())))
-            .ok_or_else(|| {
-                format!("SLO {text:?} has no comparison; write `metric op value` with op one of <, <=, >, >=, ==, e.g. `recovery.p99 < 30s`")
-            })?;
-        let op = match op {
-            "<=" => Op::Le,
-            ">=" => Op::Ge,
-            "==" => Op::Eq,
-            "<" => Op::Lt,
-            _ => Op::Gt,
-        };
-        let name = t[..op_pos].trim();
-        let value = t[op_pos + op_len..].trim();
-        if name.is_empty() || value.is_empty() {
-            return Err(format!(
-                "SLO {text:?} must read `metric op value`, e.g. `recovery.p99 < 30s`"
-            ));
-        }
+        let (name, op, value) = split_comparison(text, "SLO", "recovery.p99 < 30s")?;
         let metric = Metric::parse(name)?;
-        let (threshold, unit) = if value.ends_with('%') {
-            (value.parse::<Percent>()?.0, Unit::Percent)
-        } else if let Ok(n) = value.parse::<f64>() {
-            (n, Unit::Number)
-        } else {
-            let d: HumanDuration = value.parse().map_err(|e| {
-                format!("SLO {text:?}: threshold {value:?} is not a number, a percentage or a duration ({e})")
-            })?;
-            (d.as_micros() as f64, Unit::Micros)
-        };
+        let (threshold, unit) = parse_threshold(&format!("SLO {text:?}"), value)?;
         let unit_ok = match metric {
-            Metric::Recovery { .. } => unit == Unit::Micros,
+            Metric::Recovery { .. } | Metric::ProbeLatency { .. } => unit == Unit::Micros,
+            Metric::ProbeAvailability { .. } => unit == Unit::Percent,
             Metric::CapacityMin => unit != Unit::Micros,
             Metric::DegradedSeconds => unit != Unit::Percent,
             _ => unit == Unit::Number,
         };
         if !unit_ok {
             let want = match metric {
-                Metric::Recovery { .. } => "a duration such as 30s or 250ms",
+                Metric::Recovery { .. } | Metric::ProbeLatency { .. } => {
+                    "a duration such as 30s or 250ms"
+                }
+                Metric::ProbeAvailability { .. } => "a percentage such as 99.5%",
                 Metric::CapacityMin => "a count such as 2 or a percentage such as 66%",
                 Metric::DegradedSeconds => "seconds, as a number or a duration such as 10s",
                 _ => "a plain number",
@@ -376,65 +460,4 @@ pub struct SloResult {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_total_and_phase_percentiles() {
-        let s = Slo::parse("recovery.p99 < 30s").unwrap();
-        assert_eq!(
-            s.metric,
-            Metric::Recovery {
-                span: Span::Total,
-                stat: Stat::P99
-            }
-        );
-        assert_eq!(s.op, Op::Lt);
-        assert_eq!(s.threshold, 30e6);
-        let s = Slo::parse("recovery.warm_up.p90<=250ms").unwrap();
-        assert_eq!(
-            s.metric,
-            Metric::Recovery {
-                span: Span::WarmUp,
-                stat: Stat::P90
-            }
-        );
-        assert_eq!(s.op, Op::Le);
-        assert_eq!(s.threshold, 250e3);
-    }
-
-    #[test]
-    fn parses_counts_and_percentages() {
-        let s = Slo::parse("unrecovered == 0").unwrap();
-        assert_eq!(
-            (s.metric, s.op, s.threshold),
-            (Metric::Unrecovered, Op::Eq, 0.0)
-        );
-        let s = Slo::parse("capacity.min >= 66%").unwrap();
-        assert_eq!((s.unit, s.threshold), (Unit::Percent, 66.0));
-        let s = Slo::parse("degraded_seconds < 1m").unwrap();
-        assert_eq!((s.unit, s.threshold), (Unit::Number, 60.0));
-    }
-
-    #[test]
-    fn unknown_metric_lists_the_known_ones() {
-        let e = Slo::parse("recovery.p98 < 1s").unwrap_err();
-        assert!(e.contains("unknown metric \"recovery.p98\""), "{e}");
-        assert!(e.contains("capacity.min"), "{e}");
-    }
-
-    #[test]
-    fn wrong_unit_is_rejected() {
-        assert!(Slo::parse("recovery.p99 < 30").is_err());
-        assert!(Slo::parse("unrecovered < 5s").is_err());
-        assert!(Slo::parse("recovery.p99 30s").is_err());
-    }
-
-    #[test]
-    fn missing_data_fails_the_slo() {
-        let s = Slo::parse("recovery.max < 1s").unwrap();
-        assert!(!s.evaluate(None).passed);
-        assert!(s.evaluate(Some(999_999.0)).passed);
-        assert!(!s.evaluate(Some(1_000_000.0)).passed);
-    }
-}
+mod tests;

@@ -151,12 +151,14 @@ fn the_schema_enums_name_exactly_the_model_variants() {
         ReportStatus::Interrupted,
         ReportStatus::Failed,
         ReportStatus::Crashed,
+        ReportStatus::Aborted,
+        ReportStatus::Stopped,
     ]
     .into_iter()
     .map(serde_name)
     .collect();
     assert_eq!(schema_enum(&schema, "status"), statuses);
-    let verdicts: Vec<String> = [Verdict::Pass, Verdict::Fail]
+    let verdicts: Vec<String> = [Verdict::Pass, Verdict::Fail, Verdict::Aborted]
         .into_iter()
         .map(serde_name)
         .collect();

@@ -1,6 +1,7 @@
 //! The run: the scheduler decides kills, the platform carries them out, recovery trackers time
 //! them, and the recorder writes everything down as it happens.
 
+pub mod abort;
 pub mod capacity;
 pub mod phase;
 pub mod plan;
@@ -10,3 +11,4 @@ pub mod run;
 pub mod scheduler;
 pub mod status;
 pub mod trigger;
+pub mod window;

@@ -1,13 +1,17 @@
 //! `--dry-run`: the plan a run would follow, computed with the same clock, the same seeded
 //! selection and the same guards as a real run, against the fleet as it is now, assuming every
-//! recovery ends before the next decision. Nothing is touched.
+//! recovery ends before the next decision. With schedule windows, each decision also gets the
+//! wall-clock time it would fall on if the run started now, since the clock stands still while
+//! every window is closed. Nothing is touched.
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::engine::rng::{SeededRng, Stream};
 use crate::engine::scheduler::{decide, eligibility, Clock, GuardState};
+use crate::engine::window::Windows;
 use crate::platform::{now_micros, Instance, Platform, PlatformError};
 use crate::scenario::Scenario;
 
@@ -31,6 +35,9 @@ pub struct PlannedDecision {
     pub names: Vec<String>,
     /// What the guards said, when they refused or trimmed.
     pub refused: Option<String>,
+    /// With schedule windows: when the decision would happen if the run started now; `None`
+    /// when no window opens within a week of the way there.
+    pub at: Option<DateTime<Utc>>,
 }
 
 /// Computes the plan for `scenario` with `seed` against the platform's current fleet.
@@ -38,8 +45,10 @@ pub async fn plan(
     scenario: &Scenario,
     seed: u64,
     duration: Option<Duration>,
+    windows: Option<&Windows>,
     platform: &dyn Platform,
 ) -> Result<Vec<PlannedDecision>, PlatformError> {
+    let started = Utc::now();
     let mut fleets: Vec<(Vec<Instance>, u32)> = Vec::new();
     for target in &scenario.targets {
         let mut instances = platform.preview(&target.name).await?;
@@ -107,6 +116,10 @@ pub async fn plan(
                 slots: victims.iter().map(|v| v.slot.clone()).collect(),
                 names: victims.iter().map(|v| v.name.clone()).collect(),
                 refused,
+                at: match windows {
+                    Some(w) => w.advance(started, offset),
+                    None => chrono::Duration::from_std(offset).ok().map(|d| started + d),
+                },
             });
         }
     }

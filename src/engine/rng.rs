@@ -123,11 +123,34 @@ mod tests {
     }
 
     #[test]
-    fn exponential_mean_is_close() {
-        let mut r = SeededRng::new(3, Stream::Timing);
+    fn exponential_draws_have_the_mean_and_variance_of_the_distribution() {
+        // For an exponential distribution with mean μ the variance is μ² and the fourth central
+        // moment 9μ⁴. Over n = 10,000 independent draws:
+        // - the sample mean has standard error μ/√n = μ/100, so 5 standard errors is 0.05 μ;
+        // - the sample variance s² has variance (μ₄ − σ⁴)/n = 8μ⁴/n, a standard error of
+        //   μ²·√(8/n) ≈ 0.0283 μ², so 5 standard errors is about 0.141 μ².
+        // Five standard errors leave a false alarm rate below 1e-6 for a fair generator, while a
+        // draw with the wrong shape (uniform on [0, 2μ] has variance μ²/3) or the wrong scale
+        // fails by dozens of standard errors. The seeds are fixed, so the test replays.
         let n = 10_000;
-        let mean: f64 = (0..n).map(|_| r.exponential(2.0)).sum::<f64>() / n as f64;
-        // Standard error of the mean is 2/sqrt(10000) = 0.02; 5 standard errors is 0.1.
-        assert!((mean - 2.0).abs() < 0.1, "mean {mean}");
+        let mu = 45.0; // seconds, a typical mean_time_between_kills
+        for seed in [1, 2, 3] {
+            let mut r = SeededRng::new(seed, Stream::Timing);
+            let draws: Vec<f64> = (0..n).map(|_| r.exponential(mu)).collect();
+            assert!(draws.iter().all(|d| *d >= 0.0 && d.is_finite()));
+            let mean = draws.iter().sum::<f64>() / n as f64;
+            let variance = draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+            assert!(
+                (mean - mu).abs() < 0.05 * mu,
+                "seed {seed}: mean {mean}, expected {mu} ± {}",
+                0.05 * mu
+            );
+            let tolerance = 5.0 * mu * mu * (8.0 / n as f64).sqrt();
+            assert!(
+                (variance - mu * mu).abs() < tolerance,
+                "seed {seed}: variance {variance}, expected {} ± {tolerance}",
+                mu * mu
+            );
+        }
     }
 }

@@ -12,20 +12,24 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+mod decide;
+mod findings;
+mod watch;
+
+use crate::engine::abort::{ProbeTally, StopCondition};
 use crate::engine::capacity::Capacity;
-use crate::engine::phase::Phase;
-use crate::engine::recovery::{Finding, Recoveries};
+use crate::engine::recovery::Recoveries;
 use crate::engine::rng::{SeededRng, Stream};
-use crate::engine::scheduler::{decide, eligibility, Clock, GuardState};
+use crate::engine::scheduler::Clock;
 use crate::engine::status::{Snapshot, StatusLine};
-use crate::engine::trigger;
-use crate::journal::{
-    Decision, Entry, KillEntry, Recorder, RunStarted, RunStatus, TriggerEntry, Victim, JOURNAL_FILE,
-};
-use crate::platform::{self, now_micros, Instance, Micros, Platform, PlatformError, PlatformEvent};
+use crate::engine::window::Windows;
+use crate::journal::{Entry, Recorder, RunStarted, RunStatus, TriggerEntry, JOURNAL_FILE};
+use crate::platform::{self, now_micros, Micros, Platform, PlatformError, PlatformEvent};
+use crate::probe::{self, Prober};
 use crate::scenario::LoadedScenario;
 use crate::units::format_micros;
 use crate::{Failure, Outcome};
+use watch::{prepare_watches, Watches};
 
 /// How long an interrupted run waits for recoveries already in flight.
 const INTERRUPT_DRAIN: Duration = Duration::from_secs(10);
@@ -40,6 +44,10 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// Overrides `schedule.duration`.
     pub duration: Option<Duration>,
+    /// Kill at any time, whatever `schedule.windows` says (a game day run by hand).
+    pub ignore_windows: bool,
+    /// Hard stop: the run ends this long after it started, whatever is in flight.
+    pub max_runtime: Option<Duration>,
 }
 
 /// What a finished run left behind.
@@ -65,6 +73,7 @@ pub async fn run(
     run_dir: &Path,
     stop: CancellationToken,
 ) -> Result<RunOutput, Failure> {
+    let watches = prepare_watches(loaded, opts)?;
     let journal_path = run_dir.join(JOURNAL_FILE);
     let recorder = Recorder::create(&journal_path).map_err(|e| {
         Failure::new(
@@ -87,7 +96,7 @@ pub async fn run(
     };
     let result = match started {
         Ok(()) => {
-            let mut run = Run::new(loaded, seed, opts, &*platform, recorder, rx);
+            let mut run = Run::new(loaded, seed, opts, &*platform, recorder, rx, watches);
             run.execute(stop).await
         }
         Err(e) => Err(e),
@@ -124,6 +133,13 @@ struct Run<'a> {
     /// Each kill's mark, to say how long its recovery took when it ends.
     kill_marks: HashMap<u32, Micros>,
     write_error: Option<std::io::Error>,
+    probers: Vec<Prober>,
+    tally: ProbeTally,
+    failing: BTreeMap<String, u32>,
+    conditions: Vec<StopCondition>,
+    windows: Option<Windows>,
+    unrecovered: u32,
+    stopping: Option<watch::Stopping>,
 }
 
 impl<'a> Run<'a> {
@@ -134,6 +150,7 @@ impl<'a> Run<'a> {
         platform: &'a dyn Platform,
         recorder: Recorder,
         events: mpsc::UnboundedReceiver<PlatformEvent>,
+        watches: Watches,
     ) -> Run<'a> {
         let recovery = &loaded.scenario.recovery;
         Run {
@@ -151,6 +168,13 @@ impl<'a> Run<'a> {
             triggers: JoinSet::new(),
             kill_marks: HashMap::new(),
             write_error: None,
+            probers: watches.probers,
+            tally: ProbeTally::default(),
+            failing: BTreeMap::new(),
+            conditions: watches.conditions,
+            windows: watches.windows,
+            unrecovered: 0,
+            stopping: None,
         }
     }
 
@@ -216,6 +240,8 @@ impl<'a> Run<'a> {
                 .unwrap_or_default(),
             initial,
             platform_facts,
+            probes: probe::describe(&scenario.probes),
+            abort_when: scenario.abort_when.clone(),
         }));
         for (target, want) in desired {
             let healthy = self.capacity.healthy(&target);
@@ -232,18 +258,29 @@ impl<'a> Run<'a> {
 
     async fn execute(&mut self, stop: CancellationToken) -> Result<RunOutput, Failure> {
         self.baseline().await?;
+        // Probes start before the first decision, so the report has a baseline to compare
+        // each kill's window against.
+        let (probe_tx, mut probe_rx) = mpsc::unbounded_channel();
+        let probe_stop = CancellationToken::new();
+        let mut probe_tasks = probe::start(
+            std::mem::take(&mut self.probers),
+            probe_tx,
+            probe_stop.clone(),
+        );
         let scenario = &self.loaded.scenario;
-        let t0 = tokio::time::Instant::now();
+        let started = Instant::now();
+        // The schedule's clock: offsets count from t0, which moves on while windows are closed.
+        let mut t0 = tokio::time::Instant::now();
         let mut clock = Clock::new(&scenario.schedule, self.opts.duration, self.seed);
         let max_kills = scenario.schedule.max_kills;
         let mut next = clock.next_decision();
         let mut ticker = tokio::time::interval(TICK);
         let status_line = StatusLine::new();
-        let mut interrupted_at: Option<Instant> = None;
+        let mut closed_since = self.update_window(None, &mut t0);
 
         loop {
             let done_killing = max_kills.is_some_and(|m| self.kills >= m);
-            let scheduling = next.is_some() && !done_killing && interrupted_at.is_none();
+            let scheduling = next.is_some() && !done_killing && self.stopping.is_none();
             if !scheduling && self.recoveries.is_idle() && self.triggers.is_empty() {
                 break;
             }
@@ -252,15 +289,29 @@ impl<'a> Run<'a> {
             }
             let wake = t0 + next.unwrap_or_default();
             tokio::select! {
-                _ = stop.cancelled(), if interrupted_at.is_none() => {
+                _ = stop.cancelled(), if self.stopping.is_none() => {
                     info!("interrupted: no more kills; waiting up to {}s for recoveries in flight", INTERRUPT_DRAIN.as_secs());
-                    interrupted_at = Some(Instant::now());
+                    self.stopping = Some(watch::Stopping {
+                        since: Instant::now(),
+                        drain: INTERRUPT_DRAIN,
+                        status: RunStatus::Interrupted,
+                        reason: "interrupted by signal".to_string(),
+                    });
                 }
                 Some(ev) = self.events.recv() => self.on_event(ev),
-                _ = tokio::time::sleep_until(wake), if scheduling => {
-                    let offset = next.unwrap_or_default();
-                    self.decide_all(offset).await;
-                    next = clock.next_decision();
+                Some(result) = probe_rx.recv() => {
+                    self.on_probe(result);
+                    self.check_abort();
+                }
+                _ = tokio::time::sleep_until(wake), if scheduling && closed_since.is_none() => {
+                    // The windows may have closed since the last tick; then the decision
+                    // waits for the next opening instead.
+                    closed_since = self.update_window(closed_since, &mut t0);
+                    if closed_since.is_none() {
+                        let offset = next.unwrap_or_default();
+                        self.decide_all(offset).await;
+                        next = clock.next_decision();
+                    }
                 }
                 Some(done) = self.triggers.join_next(), if !self.triggers.is_empty() => {
                     if let Ok(entry) = done {
@@ -271,6 +322,11 @@ impl<'a> Run<'a> {
                 _ = ticker.tick() => {
                     let found = self.recoveries.tick(Instant::now(), now_micros());
                     self.record_findings(found);
+                    self.check_abort();
+                    closed_since = self.update_window(closed_since, &mut t0);
+                    if self.past_max_runtime(started) {
+                        break;
+                    }
                     let (healthy, desired) = self.capacity.totals();
                     status_line.draw(&Snapshot {
                         kills: self.kills,
@@ -279,29 +335,36 @@ impl<'a> Run<'a> {
                         healthy,
                         desired,
                         next_in: scheduling.then(|| wake.saturating_duration_since(tokio::time::Instant::now())),
-                        elapsed: t0.elapsed(),
+                        elapsed: started.elapsed(),
+                        note: if scheduling { self.window_note() } else { None },
                     });
-                    if interrupted_at.is_some_and(|t| t.elapsed() >= INTERRUPT_DRAIN) {
+                    if self.stopping.as_ref().is_some_and(|s| s.since.elapsed() >= s.drain) {
                         break;
                     }
                 }
             }
         }
         status_line.clear();
+        probe_stop.cancel();
+        while probe_tasks.join_next().await.is_some() {}
         // Anything still buffered happened before the end; keep it in the record.
         while let Ok(ev) = self.events.try_recv() {
             self.on_event(ev);
+        }
+        while let Ok(result) = probe_rx.try_recv() {
+            self.on_probe(result);
         }
         let leftover = self.recoveries.abandon(now_micros());
         self.record_findings(leftover);
         self.triggers.abort_all();
 
-        let status = if interrupted_at.is_some() {
-            RunStatus::Interrupted
-        } else if self.write_error.is_some() {
-            RunStatus::Failed
-        } else {
-            RunStatus::Completed
+        let (status, reason) = match (&self.write_error, self.stopping.take()) {
+            (Some(e), _) => (
+                RunStatus::Failed,
+                Some(format!("journal write failed: {e}")),
+            ),
+            (None, Some(s)) => (s.status, Some(s.reason)),
+            (None, None) => (RunStatus::Completed, None),
         };
         let facts = self.platform.facts().await;
         if !facts.is_null() {
@@ -310,11 +373,6 @@ impl<'a> Run<'a> {
                 facts,
             });
         }
-        let reason = match (&self.write_error, status) {
-            (Some(e), _) => Some(format!("journal write failed: {e}")),
-            (None, RunStatus::Interrupted) => Some("interrupted by signal".to_string()),
-            _ => None,
-        };
         self.record(Entry::RunEnded {
             at: now_micros(),
             status,
@@ -332,6 +390,30 @@ impl<'a> Run<'a> {
         })
     }
 
+    /// Notes when the schedule windows close and open. While they are closed the schedule's
+    /// clock stands still: on opening, `t0` moves on by the time spent closed, so every
+    /// planned offset counts open time only. Returns when the windows closed, while they are.
+    fn update_window(
+        &self,
+        closed_since: Option<tokio::time::Instant>,
+        t0: &mut tokio::time::Instant,
+    ) -> Option<tokio::time::Instant> {
+        match (self.windows_closed(), closed_since) {
+            (true, None) => {
+                if let Some(note) = self.window_note() {
+                    info!("{note}; waiting");
+                }
+                Some(tokio::time::Instant::now())
+            }
+            (false, Some(since)) => {
+                *t0 += since.elapsed();
+                info!("a schedule window is open: scheduling resumes");
+                None
+            }
+            (_, keep) => keep,
+        }
+    }
+
     fn on_event(&mut self, ev: PlatformEvent) {
         debug!(?ev, "platform event");
         self.record(Entry::Event(ev.clone()));
@@ -346,196 +428,6 @@ impl<'a> Run<'a> {
         }
         let found = self.recoveries.on_event(&ev, &self.capacity);
         self.record_findings(found);
-    }
-
-    fn record_findings(&mut self, found: Vec<Finding>) {
-        for f in found {
-            let entry = match f {
-                Finding::Mark {
-                    kill_id,
-                    phase,
-                    at,
-                    instance,
-                    uncertain,
-                } => {
-                    match phase {
-                        Phase::Kill => {
-                            self.kill_marks.insert(kill_id, at);
-                        }
-                        Phase::Restored => {
-                            let took = self
-                                .kill_marks
-                                .get(&kill_id)
-                                .map(|k| format_micros(at.saturating_sub(*k).max(0) as u64))
-                                .unwrap_or_else(|| "?".to_string());
-                            info!("kill #{kill_id}: restored in {took} (replacement {instance})");
-                        }
-                        _ => {}
-                    }
-                    Entry::Phase {
-                        kill_id,
-                        phase,
-                        at,
-                        instance,
-                        uncertain,
-                    }
-                }
-                Finding::Flap {
-                    kill_id,
-                    at,
-                    instance,
-                } => {
-                    warn!("kill #{kill_id}: replacement {instance} flapped (unhealthy within the settle window)");
-                    Entry::Flap {
-                        kill_id,
-                        at,
-                        instance,
-                    }
-                }
-                Finding::Unrecovered {
-                    kill_id,
-                    at,
-                    stalled_in,
-                } => {
-                    warn!("kill #{kill_id}: unrecovered, stalled in {stalled_in}");
-                    Entry::Unrecovered {
-                        kill_id,
-                        at,
-                        stalled_in,
-                    }
-                }
-            };
-            self.record(entry);
-        }
-    }
-
-    async fn decide_all(&mut self, offset: Duration) {
-        let scenario = &self.loaded.scenario;
-        for target in &scenario.targets {
-            self.seq += 1;
-            let now = now_micros();
-            let mut instances = match self.platform.instances(&target.name).await {
-                Ok(list) => list,
-                Err(e) => {
-                    warn!("decision #{}: cannot list {}: {e}", self.seq, target.name);
-                    Vec::new()
-                }
-            };
-            instances.sort_by(|a, b| (&a.slot, &a.id).cmp(&(&b.slot, &b.id)));
-            let mut eligible: Vec<Instance> = Vec::new();
-            let mut ineligible = Vec::new();
-            for mut inst in instances {
-                // The event-derived view is the one the guards and the timeline use.
-                inst.healthy = self.capacity.is_healthy(&target.name, &inst.id);
-                let busy = |id: &str| self.recoveries.involves(id);
-                match eligibility(&inst, target, &scenario.policy, now, &busy) {
-                    Ok(()) => eligible.push(inst),
-                    Err(why) => ineligible.push(why),
-                }
-            }
-            let guards = GuardState {
-                healthy: self.capacity.healthy(&target.name),
-                desired: self.capacity.desired(&target.name),
-                in_flight: self.recoveries.in_flight(),
-            };
-            let choice = decide(
-                &scenario.policy,
-                eligible.len(),
-                &ineligible,
-                guards,
-                &mut self.selection,
-            );
-            let mut victims: Vec<Instance> = choice
-                .victims
-                .iter()
-                .map(|&i| eligible[i].clone())
-                .collect();
-            let mut refused = choice.refused;
-            if let Some(max) = scenario.schedule.max_kills {
-                let left = max.saturating_sub(self.kills) as usize;
-                if victims.len() > left {
-                    victims.truncate(left);
-                    refused.get_or_insert_with(|| {
-                        format!("trimmed to {left}: max_kills {max} reached")
-                    });
-                }
-            }
-            let decision = Decision {
-                seq: self.seq,
-                offset_ms: offset.as_millis() as u64,
-                at: now,
-                target: target.name.clone(),
-                eligible: eligible.len() as u32,
-                healthy: guards.healthy,
-                desired: guards.desired,
-                in_flight: guards.in_flight,
-                wanted: choice.wanted,
-                victims: victims
-                    .iter()
-                    .map(|v| Victim {
-                        id: v.id.clone(),
-                        slot: v.slot.clone(),
-                        name: v.name.clone(),
-                    })
-                    .collect(),
-                refused: refused.clone(),
-            };
-            if let Some(reason) = &refused {
-                info!("decision #{} on {}: {reason}", self.seq, target.name);
-            }
-            self.record(Entry::Decision(decision));
-            for victim in victims {
-                self.kill(victim).await;
-            }
-        }
-    }
-
-    async fn kill(&mut self, victim: Instance) {
-        let action = &self.loaded.scenario.action;
-        match self.platform.kill(&victim, action).await {
-            Ok(receipt) => {
-                self.kills += 1;
-                let kill_id = self.kills;
-                info!(
-                    "kill #{kill_id}: {} ({}) with {}",
-                    victim.name,
-                    victim.slot,
-                    action.describe()
-                );
-                self.record(Entry::Kill(KillEntry {
-                    kill_id,
-                    seq: self.seq,
-                    at: receipt.at,
-                    target: victim.target.clone(),
-                    victim: victim.id.clone(),
-                    slot: victim.slot.clone(),
-                    name: victim.name.clone(),
-                    action: action.describe(),
-                    detail: receipt.detail,
-                }));
-                let mark = self.recoveries.open(kill_id, &victim, receipt.at);
-                self.record_findings(vec![mark]);
-                if let Some(t) = &self.loaded.scenario.recovery.trigger {
-                    let command = t.command.clone();
-                    let timeout = t
-                        .timeout
-                        .map(|d| d.get())
-                        .unwrap_or(trigger::DEFAULT_TIMEOUT);
-                    self.triggers.spawn(async move {
-                        trigger::run(kill_id, &command, &victim, timeout).await
-                    });
-                }
-            }
-            Err(e) => {
-                warn!("kill of {} ({}) failed: {e}", victim.name, victim.slot);
-                self.record(Entry::KillFailed {
-                    seq: self.seq,
-                    victim: victim.id.clone(),
-                    at: now_micros(),
-                    error: e.to_string(),
-                });
-            }
-        }
     }
 }
 

@@ -17,6 +17,7 @@ pub struct Clock {
     every: Option<Duration>,
     mean: Option<Duration>,
     jitter: Duration,
+    min_gap: Duration,
     duration: Option<Duration>,
     next: Duration,
 }
@@ -31,6 +32,7 @@ impl Clock {
             every,
             mean,
             jitter: schedule.jitter.map(|d| d.get()).unwrap_or_default(),
+            min_gap: schedule.min_gap.map(|d| d.get()).unwrap_or_default(),
             duration: duration.or(schedule.duration.map(|d| d.get())),
             next: Duration::ZERO,
         };
@@ -41,7 +43,13 @@ impl Clock {
         clock
     }
 
+    /// The gap to the next decision, never shorter than `min_gap`. The draw is made either way,
+    /// so `min_gap` lengthens short gaps without shifting any later draw.
     fn interval(&mut self) -> Duration {
+        self.draw().max(self.min_gap)
+    }
+
+    fn draw(&mut self) -> Duration {
         if let Some(mean) = self.mean {
             let us = self.rng.exponential(mean.as_micros() as f64);
             return Duration::from_micros(us.round() as u64);
@@ -318,6 +326,40 @@ mod tests {
             assert!(gap >= Duration::from_secs(8) && gap <= Duration::from_secs(12));
         }
         assert!(offsets.iter().all(|o| *o <= Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn min_gap_lengthens_short_random_gaps_without_shifting_later_draws() {
+        let mean = Duration::from_secs(10);
+        let min_gap = Duration::from_secs(5);
+        let schedule = |min_gap| Schedule {
+            max_kills: Some(1),
+            mean_time_between_kills: Some(HumanDuration(mean)),
+            start_after: Some(HumanDuration(Duration::ZERO)),
+            min_gap,
+            ..Schedule::default()
+        };
+        let gaps = |min_gap| {
+            let mut clock = Clock::new(&schedule(min_gap), None, 8);
+            let offsets: Vec<Duration> = (0..10_001).map_while(|_| clock.next_decision()).collect();
+            offsets.windows(2).map(|w| w[1] - w[0]).collect::<Vec<_>>()
+        };
+        let free = gaps(None);
+        let floored = gaps(Some(HumanDuration(min_gap)));
+        assert_eq!(free.len(), 10_000);
+        // The same draws, each lifted to the floor: the gap is max(draw, min_gap).
+        for (f, g) in free.iter().zip(&floored) {
+            assert_eq!(*g, (*f).max(min_gap));
+        }
+        // E[max(X, m)] = m + μ·e^(−m/μ) for X exponential with mean μ; Var(max(X, m)) ≤ μ², so
+        // the mean of 10,000 gaps has a standard error of at most μ/100; 5 of them is 0.05 μ.
+        let (mu, m) = (mean.as_secs_f64(), min_gap.as_secs_f64());
+        let expected = m + mu * (-m / mu).exp();
+        let measured = floored.iter().map(Duration::as_secs_f64).sum::<f64>() / 10_000.0;
+        assert!(
+            (measured - expected).abs() < 0.05 * mu,
+            "{measured} vs {expected}"
+        );
     }
 
     #[test]

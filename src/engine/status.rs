@@ -38,6 +38,8 @@ pub struct Snapshot {
     pub next_in: Option<Duration>,
     /// Elapsed run time.
     pub elapsed: Duration,
+    /// Why no decision is coming, e.g. every schedule window is closed.
+    pub note: Option<String>,
 }
 
 impl Snapshot {
@@ -47,9 +49,10 @@ impl Snapshot {
             Some(m) => format!("{}/{m}", self.kills),
             None => self.kills.to_string(),
         };
-        let next = match self.next_in {
-            Some(d) => format!("next decision in {:.1}s", d.as_secs_f64()),
-            None => "waiting for recoveries".to_string(),
+        let next = match (&self.note, self.next_in) {
+            (Some(note), _) => note.clone(),
+            (None, Some(d)) => format!("next decision in {:.1}s", d.as_secs_f64()),
+            (None, None) => "waiting for recoveries".to_string(),
         };
         format!(
             "[{:>5.1}s] kills {kills} · in flight {} · healthy {}/{} · {next}",
@@ -99,5 +102,38 @@ impl StatusLine {
 impl Default for StatusLine {
     fn default() -> Self {
         StatusLine::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(note: Option<&str>) -> Snapshot {
+        Snapshot {
+            kills: 2,
+            max_kills: Some(10),
+            in_flight: 0,
+            healthy: 3,
+            desired: 3,
+            next_in: Some(Duration::from_millis(1500)),
+            elapsed: Duration::from_secs(12),
+            note: note.map(String::from),
+        }
+    }
+
+    #[test]
+    fn a_closed_window_replaces_the_countdown_in_the_status_line() {
+        assert!(snapshot(None).line().ends_with("next decision in 1.5s"));
+        let waiting = snapshot(Some(
+            "outside the schedule windows; next opens Mon 08:00 UTC",
+        ));
+        assert!(
+            waiting
+                .line()
+                .ends_with("outside the schedule windows; next opens Mon 08:00 UTC"),
+            "{}",
+            waiting.line()
+        );
     }
 }

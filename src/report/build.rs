@@ -6,6 +6,7 @@ mod capacity;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod kills;
+mod probes;
 #[cfg(test)]
 mod tests;
 
@@ -14,8 +15,8 @@ use crate::platform::Micros;
 use crate::slo::{Metric, Slo, Unit};
 
 use super::{
-    utc, DecisionSummary, RefusedDecision, ReportStatus, RunReport, ScenarioRef, Verdict,
-    SCHEMA_VERSION,
+    utc, AbortReport, DecisionSummary, RefusedDecision, ReportStatus, RunReport, ScenarioRef,
+    Verdict, SCHEMA_VERSION,
 };
 
 /// Errors building a report.
@@ -72,6 +73,19 @@ pub fn from_journal(entries: &[Entry]) -> Result<RunReport, BuildError> {
         })
         .or_else(|| (!start.platform_facts.is_null()).then(|| start.platform_facts.clone()));
     let breakdowns = breakdown::fold(platform_facts.as_ref(), &kills);
+    let probes = probes::fold(entries, start, ended_at);
+    let abort = entries.iter().find_map(|e| match e {
+        Entry::AbortTriggered {
+            at,
+            condition,
+            measured,
+        } => Some(AbortReport {
+            at: utc(*at),
+            condition: condition.clone(),
+            measured: measured.clone(),
+        }),
+        _ => None,
+    });
 
     let mut report = RunReport {
         schema_version: SCHEMA_VERSION,
@@ -92,6 +106,8 @@ pub fn from_journal(entries: &[Entry]) -> Result<RunReport, BuildError> {
         slos: Vec::new(),
         breakdowns,
         platform_facts,
+        probes,
+        abort,
     };
     report.slos = slos
         .iter()
@@ -99,7 +115,11 @@ pub fn from_journal(entries: &[Entry]) -> Result<RunReport, BuildError> {
         .collect();
     let any_unrecovered = report.kills.iter().any(|k| k.unrecovered.is_some());
     let any_breach = report.slos.iter().any(|s| !s.passed);
-    report.verdict = if any_unrecovered || any_breach {
+    // An aborted run says so above all else: its SLOs are still shown, but the run did not do
+    // what it set out to, and CI must see exit 4, not a pass.
+    report.verdict = if status == ReportStatus::Aborted {
+        Verdict::Aborted
+    } else if any_unrecovered || any_breach {
         Verdict::Fail
     } else {
         Verdict::Pass
@@ -143,8 +163,9 @@ fn decisions(entries: &[Entry]) -> (Vec<DecisionSummary>, Vec<RefusedDecision>) 
 /// The value an SLO is compared against, in the SLO's unit; `None` when nothing was measured.
 fn measure(report: &RunReport, slo: &Slo) -> Option<f64> {
     let count = |n: usize| Some(n as f64);
-    match slo.metric {
-        Metric::Recovery { span, stat } => report.histograms.get(&span)?.stat(stat),
+    let probe = |name: &str| report.probes.iter().find(|p| p.name == name);
+    match &slo.metric {
+        Metric::Recovery { span, stat } => report.histograms.get(span)?.stat(*stat),
         Metric::Unrecovered => count(
             report
                 .kills
@@ -158,6 +179,9 @@ fn measure(report: &RunReport, slo: &Slo) -> Option<f64> {
         Metric::CapacityMin if slo.unit == Unit::Percent => Some(report.capacity.min_percent),
         Metric::CapacityMin => Some(f64::from(report.capacity.min)),
         Metric::DegradedSeconds => Some(report.capacity.degraded_seconds),
+        Metric::ProbeAvailability { probe: name } => probe(name)?.availability_percent,
+        Metric::ProbeErrors { probe: name } => Some(probe(name)?.failures as f64),
+        Metric::ProbeLatency { probe: name, stat } => probe(name)?.latency.as_ref()?.stat(*stat),
     }
 }
 
@@ -172,11 +196,13 @@ fn entry_time(entry: &Entry) -> Micros {
             .saturating_add(i64::try_from(t.duration_us).unwrap_or(i64::MAX)),
         Entry::Event(e) => e.at,
         Entry::PlatformFacts { at, .. } => *at,
+        Entry::Probe(p) => p.observed_at(),
         Entry::KillFailed { at, .. }
         | Entry::Phase { at, .. }
         | Entry::Flap { at, .. }
         | Entry::Unrecovered { at, .. }
         | Entry::Capacity { at, .. }
+        | Entry::AbortTriggered { at, .. }
         | Entry::RunEnded { at, .. } => *at,
     }
 }

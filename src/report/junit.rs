@@ -1,5 +1,6 @@
 //! `junit.xml` for CI systems that gate on test results (GitHub Actions, GitLab, Jenkins): one
-//! testsuite for the scenario, one testcase per SLO, and one per unrecovered kill.
+//! testsuite for the scenario, one testcase per SLO, one per unrecovered kill, and a failed
+//! "no stop condition fired" case when `abort_when` ended the run.
 
 use std::time::Duration;
 
@@ -25,6 +26,7 @@ pub fn render(report: &RunReport) -> Vec<u8> {
             match report.verdict {
                 Verdict::Pass => "pass",
                 Verdict::Fail => "fail",
+                Verdict::Aborted => "aborted",
             },
         ),
         Property::new("partial", report.partial.to_string()),
@@ -47,6 +49,18 @@ pub fn render(report: &RunReport) -> Vec<u8> {
     }
     for kill in report.kills.iter().filter(|k| k.unrecovered.is_some()) {
         suite.add_test_case(unrecovered_case(name, kill));
+    }
+    if let Some(abort) = &report.abort {
+        // An aborted run must fail in CI even when every SLO measured so far held.
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        status.set_type("aborted");
+        status.set_message(format!(
+            "stop condition `{}` fired (measured {})",
+            abort.condition, abort.measured
+        ));
+        let mut case = TestCase::new("no stop condition fired", status);
+        case.set_classname(format!("firedrill.{name}.abort_when"));
+        suite.add_test_case(case);
     }
     let mut junit = Report::new(format!("firedrill {name}"));
     junit.add_test_suite(suite);

@@ -2,6 +2,7 @@
 //! pull-request comment or a CI job summary.
 
 mod platform;
+mod probes;
 
 use chrono::{DateTime, Utc};
 
@@ -15,9 +16,11 @@ pub fn render(report: &RunReport) -> Vec<u8> {
     let mut doc = Doc::default();
     title(&mut doc, report);
     metadata(&mut doc, report);
+    probes::abort(&mut doc, report);
     slos(&mut doc, report);
     spans(&mut doc, report);
     capacity(&mut doc, report);
+    probes::section(&mut doc, report);
     kills(&mut doc, report);
     platform::render(&mut doc, report);
     refused(&mut doc, report);
@@ -45,6 +48,7 @@ fn title(doc: &mut Doc, report: &RunReport) {
     let verdict = match report.verdict {
         Verdict::Pass => "✅ PASS",
         Verdict::Fail => "❌ FAIL",
+        Verdict::Aborted => "🛑 ABORTED",
     };
     let partial = if report.partial { " (partial)" } else { "" };
     doc.line(format!(
@@ -80,6 +84,8 @@ fn metadata(doc: &mut Doc, report: &RunReport) {
         ReportStatus::Interrupted => "the run was stopped before its schedule ended",
         ReportStatus::Failed => "the platform failed during the run",
         ReportStatus::Crashed => "the journal stops without an end line: firedrill itself died",
+        ReportStatus::Aborted => "a stop condition (abort_when) ended the run",
+        ReportStatus::Stopped => "--max-runtime ran out before the schedule did",
     };
     doc.line("");
     doc.line(format!(
@@ -256,6 +262,8 @@ fn status(s: ReportStatus) -> &'static str {
         ReportStatus::Interrupted => "interrupted",
         ReportStatus::Failed => "failed (platform error)",
         ReportStatus::Crashed => "crashed (no end line in the journal)",
+        ReportStatus::Aborted => "aborted by a stop condition",
+        ReportStatus::Stopped => "stopped at --max-runtime",
     }
 }
 

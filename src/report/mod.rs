@@ -9,6 +9,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod probe;
 pub mod terminal;
 
 use std::collections::BTreeMap;
@@ -23,6 +24,7 @@ use crate::slo::SloResult;
 
 pub use build::from_journal;
 pub use histogram::HistogramSummary;
+pub use probe::{AbortReport, ProbeCounts, ProbeKillImpact, ProbeReport};
 
 /// Version of the `report.json` schema (`schema/report.schema.json`). Bump on any change that
 /// a reader of an older report would misread.
@@ -64,6 +66,12 @@ pub struct RunReport {
     pub decisions: Vec<DecisionSummary>,
     /// Each SLO's outcome.
     pub slos: Vec<SloResult>,
+    /// Steady-state probes: availability, latency, and what each kill cost their clients.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<ProbeReport>,
+    /// The stop condition that ended the run, when one fired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort: Option<AbortReport>,
     /// Kills grouped by where the victim ran, per dimension the platform names (Swarm:
     /// `service` and `node`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -117,6 +125,10 @@ pub enum ReportStatus {
     Failed,
     /// The journal has no end line: firedrill itself died.
     Crashed,
+    /// A stop condition (`abort_when`) fired.
+    Aborted,
+    /// `--max-runtime` ran out before the schedule did.
+    Stopped,
 }
 
 impl From<RunStatus> for ReportStatus {
@@ -125,6 +137,8 @@ impl From<RunStatus> for ReportStatus {
             RunStatus::Completed => ReportStatus::Completed,
             RunStatus::Interrupted => ReportStatus::Interrupted,
             RunStatus::Failed => ReportStatus::Failed,
+            RunStatus::Aborted => ReportStatus::Aborted,
+            RunStatus::Stopped => ReportStatus::Stopped,
         }
     }
 }
@@ -137,6 +151,8 @@ pub enum Verdict {
     Pass,
     /// An SLO broke or a kill did not recover.
     Fail,
+    /// A stop condition ended the run; the SLOs were not judged for a verdict.
+    Aborted,
 }
 
 /// One kill and its recovery.

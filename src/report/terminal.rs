@@ -16,6 +16,10 @@ pub fn render(report: &RunReport) -> Vec<u8> {
     lines.push(String::new());
     slo_lines(&mut lines, report);
     lines.push(String::new());
+    if !report.probes.is_empty() {
+        probe_lines(&mut lines, report);
+        lines.push(String::new());
+    }
     outcome_lines(&mut lines, report);
     let mut out = lines.join("\n");
     out.push('\n');
@@ -26,12 +30,15 @@ fn headline(lines: &mut Vec<String>, report: &RunReport) {
     let verdict = match report.verdict {
         Verdict::Pass => "PASS",
         Verdict::Fail => "FAIL",
+        Verdict::Aborted => "ABORTED",
     };
     let partial = match report.status {
         ReportStatus::Completed => None,
         ReportStatus::Interrupted => Some("stopped before its schedule ended"),
         ReportStatus::Failed => Some("the platform failed during the run"),
         ReportStatus::Crashed => Some("the journal has no end line, firedrill itself died"),
+        ReportStatus::Aborted => Some("a stop condition (abort_when) ended the run"),
+        ReportStatus::Stopped => Some("--max-runtime ran out before the schedule did"),
     };
     let ran_us = (report.ended_at - report.started_at)
         .num_microseconds()
@@ -67,6 +74,8 @@ fn status_word(status: ReportStatus) -> &'static str {
         ReportStatus::Interrupted => "interrupted",
         ReportStatus::Failed => "failed",
         ReportStatus::Crashed => "crashed",
+        ReportStatus::Aborted => "aborted",
+        ReportStatus::Stopped => "stopped",
     }
 }
 
@@ -134,7 +143,54 @@ fn slo_lines(lines: &mut Vec<String>, report: &RunReport) {
     }
 }
 
+fn probe_lines(lines: &mut Vec<String>, report: &RunReport) {
+    lines.push("  probes".into());
+    for p in &report.probes {
+        let availability = p
+            .availability_percent
+            .map_or_else(|| "no data".to_string(), |a| format_value(a, Unit::Percent));
+        let latency = p.latency.as_ref().map_or_else(String::new, |h| {
+            format!(
+                ", latency p50 {} p99 {} max {}",
+                format_micros(h.p50_us),
+                format_micros(h.p99_us),
+                format_micros(h.max_us)
+            )
+        });
+        lines.push(format!(
+            "  {} ({} {}): {} of {} failed, availability {availability}{latency}; {} failed \
+             outside kill windows",
+            p.name, p.kind, p.endpoint, p.failures, p.requests, p.failures_outside_kills
+        ));
+        for k in p.kills.iter().filter(|k| k.failures > 0) {
+            let span = match (k.first_failure, k.last_failure) {
+                (Some(first), Some(last)) => format_micros(
+                    (last - first)
+                        .num_microseconds()
+                        .and_then(|us| u64::try_from(us).ok())
+                        .unwrap_or(0),
+                ),
+                _ => "-".to_string(),
+            };
+            lines.push(format!(
+                "    kill {}: {} of {} failed over {span}, worst latency {}",
+                k.kill_id,
+                k.failures,
+                k.requests,
+                k.worst_latency_us
+                    .map_or_else(|| "-".to_string(), format_micros)
+            ));
+        }
+    }
+}
+
 fn outcome_lines(lines: &mut Vec<String>, report: &RunReport) {
+    if let Some(a) = &report.abort {
+        lines.push(format!(
+            "  aborted: stop condition `{}` fired (measured {})",
+            a.condition, a.measured
+        ));
+    }
     let c = &report.capacity;
     lines.push(format!(
         "  capacity: desired {}, min {} ({}), below desired for {}",
@@ -184,6 +240,11 @@ mod tests {
         assert!(summary.contains("crashed after"), "{summary}");
         assert!(summary.contains("partial report: the journal has no end line"));
         assert!(summary.contains("unrecovered: kill 2 web-1 (:8081) (web), stalled in running"));
+    }
+
+    #[test]
+    fn probes_and_their_kill_impact_are_summarised() {
+        insta::assert_snapshot!(text("recorded-local-probes"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! file:line:column and the field path); `validate` checks the meaning and collects every error.
 
 pub mod load;
+pub mod probe;
 pub mod signal;
 pub mod validate;
 
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::units::{CountOrPercent, DurationRange, HumanDuration};
 
 pub use load::{load_file, LoadedScenario, ScenarioError};
+pub use probe::{HttpProbe, ProbeConfig, TcpProbe};
 
 /// The scenario file format version this build reads.
 pub const SCENARIO_VERSION: u32 = 1;
@@ -55,6 +57,12 @@ pub struct Scenario {
     /// Pass/fail thresholds, `metric op value`, e.g. `recovery.p99 < 30s`.
     #[serde(default)]
     pub slos: Vec<String>,
+    /// Steady-state probes: what clients saw while instances were replaced.
+    #[serde(default)]
+    pub probes: Vec<ProbeConfig>,
+    /// Stop conditions checked continuously, `metric op value`, e.g. `capacity.current < 50%`.
+    #[serde(default)]
+    pub abort_when: Vec<String>,
     /// Where reports go and in which formats.
     #[serde(default)]
     pub report: ReportConfig,
@@ -331,6 +339,14 @@ pub struct Schedule {
     /// Wait before the first decision; defaults to one interval, so the fleet has settled.
     #[serde(default)]
     pub start_after: Option<HumanDuration>,
+    /// The least time between two decisions; shorter random or jittered intervals are
+    /// lengthened to it.
+    #[serde(default)]
+    pub min_gap: Option<HumanDuration>,
+    /// When kills may happen, e.g. `Mon-Fri 09:00-17:00 Europe/Berlin`; absent means always.
+    /// The schedule's clock stands still while every window is closed.
+    #[serde(default)]
+    pub windows: Option<Vec<String>>,
 }
 
 /// Whom a decision may kill, and the guards checked before each kill.

@@ -3,6 +3,7 @@
 //! loader turns that path into a line and column.
 
 mod targets;
+mod watches;
 
 use std::time::Duration;
 
@@ -72,6 +73,10 @@ pub fn check(scenario: &Scenario) -> Checked {
     );
     check_recovery(&mut c, &scenario.recovery);
     check_slos(&mut c, &scenario.slos);
+    watches::check_probes(&mut c, &scenario.probes);
+    watches::check_probe_slos(&mut c, scenario);
+    watches::check_abort_when(&mut c, scenario);
+    watches::check_windows(&mut c, scenario.schedule.windows.as_deref());
     if scenario.report.dir.as_os_str().is_empty() {
         c.error(
             "report.dir",
@@ -180,6 +185,7 @@ fn check_schedule(c: &mut Checked, s: &Schedule) {
         );
     }
     for (field, value) in [
+        ("schedule.min_gap", s.min_gap),
         ("schedule.duration", s.duration),
         ("schedule.every", s.every),
         (

@@ -11,6 +11,7 @@ use crate::slo::Stat;
 use super::{from_journal, BuildError};
 
 mod capacity;
+mod probes;
 
 /// The run's start, 2026-11-20T02:00:00Z.
 const T0: Micros = 1_795_140_000_000_000;
@@ -35,6 +36,8 @@ fn started(desired: &[(&str, u32)], slos: &[&str]) -> Entry {
         min_healthy_floor: Default::default(),
         initial: Vec::new(),
         platform_facts: serde_json::Value::Null,
+        probes: Vec::new(),
+        abort_when: Vec::new(),
     })
 }
 

@@ -25,6 +25,7 @@ fn run(r: &RunRef) -> String {
         match r.verdict {
             Verdict::Pass => "pass",
             Verdict::Fail => "fail",
+            Verdict::Aborted => "aborted",
         },
         if r.partial { ", partial" } else { "" }
     )

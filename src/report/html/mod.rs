@@ -7,6 +7,7 @@
 
 mod capacity;
 mod histogram;
+mod probes;
 mod style;
 mod svg;
 mod timeline;
@@ -39,8 +40,10 @@ pub fn render(report: &RunReport) -> Vec<u8> {
         style::CSS
     );
     header(&mut page, report);
+    probes::abort(&mut page, report);
     slos(&mut page, report);
     charts(&mut page, report);
+    probes::section(&mut page, report);
     unrecovered(&mut page, report);
     refused(&mut page, report);
     kills(&mut page, report);
@@ -58,13 +61,14 @@ fn verdict_word(report: &RunReport) -> &'static str {
         (Verdict::Fail, false) => "fail",
         (Verdict::Pass, true) => "pass, partial",
         (Verdict::Fail, true) => "fail, partial",
+        (Verdict::Aborted, _) => "aborted",
     }
 }
 
 fn header(page: &mut String, report: &RunReport) {
     let verdict_class = match report.verdict {
         Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
+        Verdict::Fail | Verdict::Aborted => "fail",
     };
     let _ = writeln!(
         page,
@@ -333,6 +337,8 @@ fn status(s: ReportStatus) -> &'static str {
         ReportStatus::Interrupted => "interrupted",
         ReportStatus::Failed => "failed (platform error)",
         ReportStatus::Crashed => "crashed (no end line in the journal)",
+        ReportStatus::Aborted => "aborted by a stop condition",
+        ReportStatus::Stopped => "stopped at --max-runtime",
     }
 }
 

@@ -1,0 +1,99 @@
+//! The page's sections on steady-state probes (a table per probe and per-kill impact) and on
+//! the stop condition that aborted a run.
+
+use std::fmt::Write as _;
+
+use super::svg::escape;
+use super::timestamp;
+use crate::report::RunReport;
+use crate::slo::{format_value, Unit};
+use crate::units::format_micros;
+
+/// The stop condition that ended the run, when one fired.
+pub(super) fn abort(page: &mut String, report: &RunReport) {
+    let Some(a) = &report.abort else { return };
+    let _ = writeln!(
+        page,
+        "<section id=\"abort\"><h2>Aborted</h2><p class=\"warning\">The stop condition \
+         <code>{}</code> fired at {} (measured {}). No kill followed; recoveries in flight had \
+         a bounded time to end.</p></section>",
+        escape(&a.condition),
+        timestamp(a.at),
+        escape(&a.measured)
+    );
+}
+
+/// One table of probe totals, then one table per probe of each kill's impact.
+pub(super) fn section(page: &mut String, report: &RunReport) {
+    if report.probes.is_empty() {
+        return;
+    }
+    page.push_str(
+        "<section id=\"probes\"><h2>Probes</h2>\n<table><thead><tr><th>Probe</th>\
+         <th>Endpoint</th><th class=\"num\">Requests</th><th class=\"num\">Failed</th>\
+         <th class=\"num\">Availability</th><th class=\"num\">p50</th><th class=\"num\">p99</th>\
+         <th class=\"num\">Max</th><th class=\"num\">Failed outside kills</th></tr></thead><tbody>\n",
+    );
+    for p in &report.probes {
+        let lat = |f: fn(&crate::report::HistogramSummary) -> u64| {
+            p.latency
+                .as_ref()
+                .map_or_else(|| "–".to_string(), |h| format_micros(f(h)))
+        };
+        let _ = writeln!(
+            page,
+            "<tr class=\"probe\"><td>{} <span class=\"muted\">{}</span></td><td><code>{}</code></td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td></tr>",
+            escape(&p.name),
+            p.kind,
+            escape(&p.endpoint),
+            p.requests,
+            p.failures,
+            p.availability_percent
+                .map_or_else(|| "no data".to_string(), |a| format_value(a, Unit::Percent)),
+            lat(|h| h.p50_us),
+            lat(|h| h.p99_us),
+            lat(|h| h.max_us),
+            p.failures_outside_kills
+        );
+    }
+    page.push_str("</tbody></table>\n");
+    for p in report.probes.iter().filter(|p| !p.kills.is_empty()) {
+        let _ = writeln!(
+            page,
+            "<h3>Impact of each kill on {}</h3>\n<table class=\"probe-impact\"><thead><tr>\
+             <th class=\"num\">Kill</th><th>Victim</th><th class=\"num\">Requests</th>\
+             <th class=\"num\">Failed</th><th>First failure (UTC)</th><th>Last failure (UTC)</th>\
+             <th class=\"num\">Worst latency</th></tr></thead><tbody>",
+            escape(&p.name)
+        );
+        for k in &p.kills {
+            let victim = report
+                .kills
+                .iter()
+                .find(|r| r.kill_id == k.kill_id)
+                .map_or_else(String::new, |r| {
+                    format!("{} ({})", escape(&r.victim_name), escape(&r.slot))
+                });
+            let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map_or_else(|| "–".to_string(), |t| t.format("%H:%M:%S%.3f").to_string())
+            };
+            let _ = writeln!(
+                page,
+                "<tr><td class=\"num\">{}</td><td>{victim}</td><td class=\"num\">{}</td>\
+                 <td class=\"num\">{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
+                k.kill_id,
+                k.requests,
+                k.failures,
+                at(k.first_failure),
+                at(k.last_failure),
+                k.worst_latency_us
+                    .map_or_else(|| "–".to_string(), format_micros)
+            );
+        }
+        page.push_str("</tbody></table>\n");
+    }
+    page.push_str("</section>\n");
+}

@@ -1,0 +1,79 @@
+//! A stop condition on the real Docker engine: pauses are undone when `abort_when` fires, and
+//! the run exits 4 naming the condition. Skips without an engine unless
+//! FIREDRILL_REQUIRE_DOCKER=1.
+
+#[path = "common/docker.rs"]
+mod harness;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use harness::{firedrill_bin, run_folder, TestRun};
+use serde_json::Value;
+
+#[test]
+fn an_abort_during_pauses_leaves_nothing_paused_and_exits_4() {
+    let Some(run) = TestRun::start("abort-pause") else {
+        return;
+    };
+    let fleet: Vec<String> = (0..3)
+        .map(|i| {
+            run.run_container(
+                &format!("web{i}"),
+                &["--restart", "always", "--label", "role=web"],
+            )
+        })
+        .collect();
+    for id in &fleet {
+        run.wait_healthy(id, Duration::from_secs(30));
+    }
+    // Each pause lasts far longer than the run: only the abort's clean-up can end them.
+    let scenario = run.write(
+        "abort.yaml",
+        &format!(
+            r#"version: 1
+name: abort-pause
+seed: 5
+platform: {{ kind: docker }}
+targets:
+  - name: web
+    select: {{ labels: {{ firedrill.test: "{}", role: web }} }}
+schedule: {{ duration: 60s, max_kills: 3, every: 700ms, start_after: 500ms }}
+policy: {{ pick: 1, max_in_flight: 3 }}
+action: {{ kind: pause, for: 5m }}
+recovery: {{ timeout: 3s }}
+abort_when: [ "in_flight >= 2" ]
+report: {{ formats: [json, junit] }}
+"#,
+            run.id
+        ),
+    );
+    let out_dir = run.dir.path().join("reports");
+    let output = Command::new(firedrill_bin())
+        .arg("run")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out_dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run firedrill");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "stderr:\n{stderr}");
+    let folder = run_folder(&out_dir);
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["verdict"], "aborted");
+    assert_eq!(report["status"], "aborted");
+    assert_eq!(report["abort"]["condition"], "in_flight >= 2");
+    // Two pauses trip the condition; the third never happens.
+    assert_eq!(report["kills"].as_array().unwrap().len(), 2);
+    for id in &fleet {
+        let state = run.inspect(id);
+        assert_eq!(
+            state["State"]["Paused"], false,
+            "{id} still paused after the abort"
+        );
+        assert_eq!(state["State"]["Running"], true, "{id}");
+    }
+}
