@@ -1,0 +1,102 @@
+//! One function per subcommand, each returning its [`Outcome`]: `run` (with `--dry-run`) in
+//! [`run`], `targets` in [`targets`], `report` and `compare` in [`report`].
+
+mod report;
+mod run;
+mod targets;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::anyhow;
+
+use crate::cli::{Cli, Command};
+use crate::scenario::{load_file, LoadedScenario};
+use crate::{Failure, Outcome};
+
+/// Runs the chosen subcommand.
+pub async fn dispatch(cli: Cli) -> Result<Outcome, Failure> {
+    match cli.command {
+        Command::Run(args) => run::run_scenario(args).await,
+        Command::Validate { files } => Ok(validate(&files)),
+        Command::Targets { scenario, output } => targets::targets(&scenario, output).await,
+        Command::Report { run, format } => report::rebuild_report(&run, &format),
+        Command::Compare {
+            baseline,
+            current,
+            max_regression,
+            min_samples,
+            output,
+        } => report::compare_runs(&baseline, &current, max_regression.0, min_samples, output),
+        Command::Target(args) => crate::target::serve(args)
+            .await
+            .map(|()| Outcome::Pass)
+            .map_err(|e| Failure::new(Outcome::BadInput, e)),
+        Command::Probe { url, timeout } => {
+            match crate::platform::health::probe_url(&url, timeout.get()).await {
+                Ok(()) => Ok(Outcome::Pass),
+                Err(why) => {
+                    eprintln!("unhealthy: {why}");
+                    Ok(Outcome::SloBreached)
+                }
+            }
+        }
+    }
+}
+
+/// Loads a scenario, printing every error, or fails with exit code 2.
+fn load(path: &Path) -> Result<LoadedScenario, Failure> {
+    match load_file(path) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                eprintln!("warning: {w}");
+            }
+            Ok(loaded)
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            Err(Failure::new(
+                Outcome::BadInput,
+                anyhow!(
+                    "{} has {} error{}; nothing was touched",
+                    path.display(),
+                    errors.len(),
+                    if errors.len() == 1 { "" } else { "s" }
+                ),
+            ))
+        }
+    }
+}
+
+/// `firedrill validate`: every error of every file on stderr, `ok` lines on stdout.
+fn validate(files: &[PathBuf]) -> Outcome {
+    let mut failed = false;
+    for file in files {
+        match load_file(file) {
+            Ok(loaded) => {
+                for w in &loaded.warnings {
+                    eprintln!("warning: {w}");
+                }
+                println!("{}: ok", file.display());
+            }
+            Err(errors) => {
+                failed = true;
+                for e in &errors {
+                    eprintln!("error: {e}");
+                }
+                eprintln!(
+                    "{}: {} error{}",
+                    file.display(),
+                    errors.len(),
+                    if errors.len() == 1 { "" } else { "s" }
+                );
+            }
+        }
+    }
+    if failed {
+        Outcome::BadInput
+    } else {
+        Outcome::Pass
+    }
+}

@@ -1,0 +1,221 @@
+//! `firedrill run`: a real run (signals, run folder, reports, verdict) or `--dry-run`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::anyhow;
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use super::load;
+use crate::cli::RunArgs;
+use crate::engine::run::{choose_seed, create_run_dir, RunOptions};
+use crate::engine::{plan, run};
+use crate::journal::RunStatus;
+use crate::platform;
+use crate::report::{self, files, RunReport, Verdict};
+use crate::scenario::{LoadedScenario, ReportFormat};
+use crate::{Failure, Outcome};
+
+/// Cancels `stop` on the first Ctrl-C or SIGTERM; a second one exits at once.
+fn watch_signals(stop: CancellationToken) {
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    warn!("cannot watch SIGTERM: {e}");
+                    None
+                }
+            };
+        for round in 0..2 {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                Some(()) = async { match term.as_mut() { Some(t) => t.recv().await, None => None } } => {}
+            }
+            if round == 0 {
+                stop.cancel();
+            } else {
+                eprintln!("second interrupt: exiting now; the journal is complete up to here");
+                std::process::exit(i32::from(Outcome::Interrupted.code()));
+            }
+        }
+    });
+}
+
+pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
+    let loaded = load(&args.scenario)?;
+    let scenario = &loaded.scenario;
+    let seed = choose_seed(args.seed, scenario.seed);
+    let duration = args.duration.map(|d| d.get());
+    if args.dry_run {
+        return dry_run(&loaded, seed, duration, args.ignore_windows).await;
+    }
+    let formats = if args.format.is_empty() {
+        scenario.report.formats.clone()
+    } else {
+        args.format.clone()
+    };
+    let parent = args
+        .out
+        .clone()
+        .unwrap_or_else(|| scenario.report.dir.clone());
+    // The output folder is made before anything is killed, so a bad path costs nothing.
+    let dir = create_run_dir(&parent, &scenario.name).map_err(|e| {
+        Failure::new(
+            Outcome::BadInput,
+            anyhow!("cannot create a run folder in {}: {e}", parent.display()),
+        )
+    })?;
+    println!(
+        "firedrill {}: scenario {} on {}, seed {seed}",
+        env!("CARGO_PKG_VERSION"),
+        scenario.name,
+        scenario.platform.kind()
+    );
+    println!("report folder: {}", dir.display());
+    let stop = CancellationToken::new();
+    watch_signals(stop.clone());
+    let opts = RunOptions {
+        seed: Some(seed),
+        duration,
+        ignore_windows: args.ignore_windows,
+        max_runtime: args.max_runtime.map(|d| d.get()),
+    };
+    let output = run::run(&loaded, seed, &opts, &dir, stop).await?;
+    let report = report::from_journal(&output.entries)
+        .map_err(|e| Failure::new(Outcome::PlatformFailed, anyhow!("building the report: {e}")))?;
+    write_reports(&dir, &report, &formats)?;
+    append_step_summary(&report);
+    print!(
+        "{}",
+        String::from_utf8_lossy(&report::terminal::render(&report))
+    );
+    Ok(match output.status {
+        RunStatus::Interrupted => Outcome::Interrupted,
+        RunStatus::Aborted => Outcome::Aborted,
+        _ => verdict_outcome(&report),
+    })
+}
+
+pub(super) fn verdict_outcome(report: &RunReport) -> Outcome {
+    match report.verdict {
+        Verdict::Pass => Outcome::Pass,
+        Verdict::Fail => Outcome::SloBreached,
+        Verdict::Aborted => Outcome::Aborted,
+    }
+}
+
+/// Appends summary.md to the file named by `GITHUB_STEP_SUMMARY`, when set, so a GitHub
+/// Actions job shows the run on its summary page. A failure here only warns: the run's own
+/// reports are already written and the verdict must not change because of it.
+fn append_step_summary(report: &RunReport) {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let appended = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| {
+            use std::io::Write as _;
+            file.write_all(&report::markdown::render(report))?;
+            file.write_all(b"\n")
+        });
+    if let Err(e) = appended {
+        warn!(
+            "cannot append the summary to GITHUB_STEP_SUMMARY ({}): {e}",
+            PathBuf::from(path).display()
+        );
+    }
+}
+
+pub(super) fn write_reports(
+    dir: &Path,
+    report: &RunReport,
+    formats: &[ReportFormat],
+) -> Result<(), Failure> {
+    let written = files::write(dir, report, formats).map_err(|e| {
+        Failure::new(
+            Outcome::PlatformFailed,
+            anyhow!("cannot write the report into {}: {e}", dir.display()),
+        )
+    })?;
+    for path in written {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+async fn dry_run(
+    loaded: &LoadedScenario,
+    seed: u64,
+    duration: Option<std::time::Duration>,
+    ignore_windows: bool,
+) -> Result<Outcome, Failure> {
+    let scenario = &loaded.scenario;
+    let windows = match (&scenario.schedule.windows, ignore_windows) {
+        (Some(w), false) => Some(
+            crate::engine::window::Windows::parse(w)
+                .map_err(|e| Failure::new(Outcome::BadInput, anyhow!(e)))?,
+        ),
+        _ => None,
+    };
+    let platform = platform::connect(scenario, seed)
+        .await
+        .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
+    let planned = plan::plan(scenario, seed, duration, windows.as_ref(), &*platform)
+        .await
+        .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
+    println!(
+        "dry run of {} on {}, seed {seed}: nothing will be touched",
+        scenario.name,
+        scenario.platform.kind()
+    );
+    println!(
+        "{:>4}  {:>10}  {:<12} {:<24} guards",
+        "seq", "offset", "target", "victim slots"
+    );
+    if let Some(w) = &windows {
+        println!(
+            "windows: {}; offsets count open time only. {}",
+            scenario
+                .schedule
+                .windows
+                .as_deref()
+                .unwrap_or_default()
+                .join(", "),
+            if w.is_open(chrono::Utc::now()) {
+                "A window is open now.".to_string()
+            } else {
+                format!("Now {}.", w.describe_next_open(chrono::Utc::now()))
+            }
+        );
+    }
+    for d in &planned {
+        // With windows, each row ends with the wall-clock time it would fall on.
+        let when = match (&windows, d.at) {
+            (None, _) => String::new(),
+            (Some(_), Some(at)) => format!("  @ {}", at.format("%a %Y-%m-%d %H:%M:%S UTC")),
+            (Some(_), None) => "  @ never: no window opens".to_string(),
+        };
+        let victims = if d.slots.is_empty() {
+            "-".to_string()
+        } else {
+            d.slots.join(",")
+        };
+        println!(
+            "{:>4}  {:>9.3}s  {:<12} {:<24} {}{when}",
+            d.seq,
+            d.offset_ms as f64 / 1000.0,
+            d.target,
+            victims,
+            d.refused.as_deref().unwrap_or("allowed")
+        );
+    }
+    let kills: usize = planned.iter().map(|d| d.slots.len()).sum();
+    println!(
+        "{} decisions, {kills} kills planned (assuming every recovery ends before the next decision)",
+        planned.len()
+    );
+    Ok(Outcome::Pass)
+}

@@ -1,0 +1,124 @@
+//! `firedrill targets`: the instances a scenario would consider now, and what the guards allow.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::load;
+use crate::cli::OutputFormat;
+use crate::engine::run::choose_seed;
+use crate::engine::scheduler::eligibility;
+use crate::platform::{self, now_micros};
+use crate::{Failure, Outcome};
+
+/// One instance as `targets` shows it.
+#[derive(Debug, Serialize)]
+struct TargetRow {
+    target: String,
+    id: String,
+    slot: String,
+    name: String,
+    healthy: bool,
+    age_seconds: Option<f64>,
+    eligible: bool,
+    reason: Option<String>,
+}
+
+/// A target's guard summary as `targets` shows it.
+#[derive(Debug, Serialize)]
+struct TargetSummary {
+    target: String,
+    desired: u32,
+    healthy: u32,
+    eligible: u32,
+    floor: u32,
+    kills_allowed_now: u32,
+    instances: Vec<TargetRow>,
+}
+
+pub(super) async fn targets(path: &Path, output: OutputFormat) -> Result<Outcome, Failure> {
+    let loaded = load(path)?;
+    let scenario = &loaded.scenario;
+    let platform = platform::connect(scenario, choose_seed(None, scenario.seed))
+        .await
+        .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
+    let now = now_micros();
+    let mut summaries = Vec::new();
+    for target in &scenario.targets {
+        let mut instances = platform
+            .preview(&target.name)
+            .await
+            .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
+        instances.sort_by(|a, b| (&a.slot, &a.id).cmp(&(&b.slot, &b.id)));
+        let healthy = instances.iter().filter(|i| i.healthy).count() as u32;
+        let known = platform
+            .desired_capacity(&target.name)
+            .await
+            .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
+        let desired = target.capacity.or(known).unwrap_or(healthy);
+        let floor = scenario
+            .policy
+            .min_healthy
+            .map_or(0, |m| m.resolve_ceil(desired));
+        let never = |_: &str| false;
+        let rows: Vec<TargetRow> = instances
+            .iter()
+            .map(|i| {
+                let verdict = eligibility(i, target, &scenario.policy, now, &never);
+                TargetRow {
+                    target: target.name.clone(),
+                    id: i.id.clone(),
+                    slot: i.slot.clone(),
+                    name: i.name.clone(),
+                    healthy: i.healthy,
+                    age_seconds: i.started_at.map(|s| (now - s) as f64 / 1e6),
+                    eligible: verdict.is_ok(),
+                    reason: verdict.err().map(|w| format!("{w:?}")),
+                }
+            })
+            .collect();
+        let eligible = rows.iter().filter(|r| r.eligible).count() as u32;
+        let wanted = scenario.policy.pick.resolve_floor_min1(desired);
+        let allowed = wanted
+            .min(scenario.policy.max_in_flight)
+            .min(healthy.saturating_sub(floor))
+            .min(eligible);
+        summaries.push(TargetSummary {
+            target: target.name.clone(),
+            desired,
+            healthy,
+            eligible,
+            floor,
+            kills_allowed_now: allowed,
+            instances: rows,
+        });
+    }
+    match output {
+        OutputFormat::Json => {
+            let text = serde_json::to_string_pretty(&summaries)
+                .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
+            println!("{text}");
+        }
+        OutputFormat::Text => {
+            for s in &summaries {
+                println!(
+                    "target {}: {} healthy of {} desired, floor {}, {} eligible; a decision now may kill {}",
+                    s.target, s.healthy, s.desired, s.floor, s.eligible, s.kills_allowed_now
+                );
+                for r in &s.instances {
+                    println!(
+                        "  {:<16} {:<24} {:<8} {}",
+                        r.slot,
+                        r.name,
+                        if r.healthy { "healthy" } else { "unhealthy" },
+                        match &r.reason {
+                            None => "eligible".to_string(),
+                            Some(why) => format!("not eligible: {why}"),
+                        }
+                    );
+                }
+            }
+        }
+    }
+    Ok(Outcome::Pass)
+}
