@@ -11,43 +11,8 @@ use std::time::{Duration, Instant};
 
 use crate::engine::capacity::Capacity;
 use crate::engine::phase::Phase;
+use crate::journal::Entry;
 use crate::platform::{EventKind, Instance, Micros, PlatformEvent};
-
-/// Something a recovery reached, to be written to the journal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Finding {
-    /// A mark was reached (or, for `kill`, refined by the platform's own event).
-    Mark {
-        /// Which kill.
-        kill_id: u32,
-        /// Which mark.
-        phase: Phase,
-        /// When, on the platform's clock.
-        at: Micros,
-        /// The instance it concerns.
-        instance: String,
-        /// The time is not the platform's own record.
-        uncertain: bool,
-    },
-    /// The replacement turned unhealthy within the settle window.
-    Flap {
-        /// Which kill.
-        kill_id: u32,
-        /// When.
-        at: Micros,
-        /// The replacement.
-        instance: String,
-    },
-    /// The kill missed `recovery.timeout`.
-    Unrecovered {
-        /// Which kill.
-        kill_id: u32,
-        /// When firedrill gave up.
-        at: Micros,
-        /// The first mark never reached.
-        stalled_in: Phase,
-    },
-}
 
 /// One kill being followed.
 #[derive(Debug)]
@@ -68,9 +33,9 @@ impl Recovery {
         self.marks[phase as usize]
     }
 
-    fn set(&mut self, phase: Phase, at: Micros, instance: &str, uncertain: bool) -> Finding {
+    fn set(&mut self, phase: Phase, at: Micros, instance: &str, uncertain: bool) -> Entry {
         self.marks[phase as usize] = Some(at);
-        Finding::Mark {
+        Entry::Phase {
             kill_id: self.kill_id,
             phase,
             at,
@@ -110,7 +75,7 @@ impl Recoveries {
     }
 
     /// Starts following a kill issued at `at`; returns its kill mark.
-    pub fn open(&mut self, kill_id: u32, victim: &Instance, at: Micros) -> Finding {
+    pub fn open(&mut self, kill_id: u32, victim: &Instance, at: Micros) -> Entry {
         let mut r = Recovery {
             kill_id,
             target: victim.target.clone(),
@@ -144,7 +109,7 @@ impl Recoveries {
     }
 
     /// Feeds one platform event. `capacity` must already include it.
-    pub fn on_event(&mut self, ev: &PlatformEvent, capacity: &Capacity) -> Vec<Finding> {
+    pub fn on_event(&mut self, ev: &PlatformEvent, capacity: &Capacity) -> Vec<Entry> {
         let mut found = Vec::new();
         self.pair_marks(ev, &mut found);
         self.watch_flaps(ev, &mut found);
@@ -160,7 +125,7 @@ impl Recoveries {
         found
     }
 
-    fn pair_marks(&mut self, ev: &PlatformEvent, found: &mut Vec<Finding>) {
+    fn pair_marks(&mut self, ev: &PlatformEvent, found: &mut Vec<Entry>) {
         let id = ev.instance.as_str();
         let u = ev.uncertain;
         match ev.kind {
@@ -223,7 +188,7 @@ impl Recoveries {
         }
     }
 
-    fn watch_flaps(&mut self, ev: &PlatformEvent, found: &mut Vec<Finding>) {
+    fn watch_flaps(&mut self, ev: &PlatformEvent, found: &mut Vec<Entry>) {
         if !matches!(
             ev.kind,
             EventKind::Unhealthy | EventKind::Died | EventKind::Removed
@@ -242,7 +207,7 @@ impl Recoveries {
             if r.replacement.as_deref() == Some(ev.instance.as_str())
                 && ev.at - healthy_at <= settle_us
             {
-                found.push(Finding::Flap {
+                found.push(Entry::Flap {
                     kill_id: r.kill_id,
                     at: ev.at,
                     instance: ev.instance.clone(),
@@ -253,7 +218,7 @@ impl Recoveries {
 
     /// Gives up on kills past `recovery.timeout`, and stops watching restored ones whose settle
     /// window has passed. `now_us` stamps the give-up.
-    pub fn tick(&mut self, now: Instant, now_us: Micros) -> Vec<Finding> {
+    pub fn tick(&mut self, now: Instant, now_us: Micros) -> Vec<Entry> {
         let mut found = Vec::new();
         let timeout = self.timeout;
         self.active.retain(|r| {
@@ -261,7 +226,7 @@ impl Recoveries {
                 return r.settle_until.is_some_and(|t| now < t);
             }
             if now.duration_since(r.issued) >= timeout {
-                found.push(Finding::Unrecovered {
+                found.push(Entry::Unrecovered {
                     kill_id: r.kill_id,
                     at: now_us,
                     stalled_in: r.first_missing(),
@@ -274,12 +239,12 @@ impl Recoveries {
     }
 
     /// Gives up on every kill still in flight (the run is stopping), and drops settle watches.
-    pub fn abandon(&mut self, now_us: Micros) -> Vec<Finding> {
+    pub fn abandon(&mut self, now_us: Micros) -> Vec<Entry> {
         let found = self
             .active
             .iter()
             .filter(|r| !r.restored())
-            .map(|r| Finding::Unrecovered {
+            .map(|r| Entry::Unrecovered {
                 kill_id: r.kill_id,
                 at: now_us,
                 stalled_in: r.first_missing(),
@@ -319,7 +284,7 @@ mod tests {
         }
     }
 
-    fn feed(recs: &mut Recoveries, cap: &mut Capacity, events: &[PlatformEvent]) -> Vec<Finding> {
+    fn feed(recs: &mut Recoveries, cap: &mut Capacity, events: &[PlatformEvent]) -> Vec<Entry> {
         let mut all = Vec::new();
         for e in events {
             cap.apply(e);
@@ -328,11 +293,11 @@ mod tests {
         all
     }
 
-    fn marks(found: &[Finding]) -> Vec<(Phase, Micros, String)> {
+    fn marks(found: &[Entry]) -> Vec<(Phase, Micros, String)> {
         found
             .iter()
             .filter_map(|f| match f {
-                Finding::Mark {
+                Entry::Phase {
                     phase,
                     at,
                     instance,
@@ -439,7 +404,7 @@ mod tests {
         );
         assert!(found.iter().any(|f| matches!(
             f,
-            Finding::Flap {
+            Entry::Flap {
                 kill_id: 1,
                 at: 1_000_040,
                 ..
@@ -468,7 +433,7 @@ mod tests {
             &[ev(60, EventKind::Died, "c", "web/0")],
         );
         assert!(
-            !found.iter().any(|f| matches!(f, Finding::Flap { .. })),
+            !found.iter().any(|f| matches!(f, Entry::Flap { .. })),
             "{found:?}"
         );
         assert_eq!(marks(&found), vec![(Phase::Down, 60, "c".into())]);
@@ -488,7 +453,7 @@ mod tests {
         let found = recs.tick(Instant::now(), 99);
         assert_eq!(
             found,
-            vec![Finding::Unrecovered {
+            vec![Entry::Unrecovered {
                 kill_id: 1,
                 at: 99,
                 stalled_in: Phase::Replaced

@@ -1,72 +1,53 @@
-//! Recovery findings (marks, flaps, timeouts) turned into journal lines and log lines.
+//! What recoveries reached (marks, flaps, timeouts): logged for people, then journalled.
 
 use tracing::{info, warn};
 
 use super::Run;
 use crate::engine::phase::Phase;
-use crate::engine::recovery::Finding;
 use crate::journal::Entry;
 use crate::units::format_micros;
 
 impl Run<'_> {
-    pub(super) fn record_findings(&mut self, found: Vec<Finding>) {
-        for f in found {
-            let entry = match f {
-                Finding::Mark {
+    pub(super) fn record_findings(&mut self, found: Vec<Entry>) {
+        for entry in found {
+            match &entry {
+                Entry::Phase {
                     kill_id,
-                    phase,
+                    phase: Phase::Kill,
                     at,
-                    instance,
-                    uncertain,
+                    ..
                 } => {
-                    match phase {
-                        Phase::Kill => {
-                            self.kill_marks.insert(kill_id, at);
-                        }
-                        Phase::Restored => {
-                            let took = self
-                                .kill_marks
-                                .get(&kill_id)
-                                .map(|k| format_micros(at.saturating_sub(*k).max(0) as u64))
-                                .unwrap_or_else(|| "?".to_string());
-                            info!("kill #{kill_id}: restored in {took} (replacement {instance})");
-                        }
-                        _ => {}
-                    }
-                    Entry::Phase {
-                        kill_id,
-                        phase,
-                        at,
-                        instance,
-                        uncertain,
-                    }
+                    self.kill_marks.insert(*kill_id, *at);
                 }
-                Finding::Flap {
+                Entry::Phase {
                     kill_id,
+                    phase: Phase::Restored,
                     at,
                     instance,
+                    ..
+                } => {
+                    let took = self
+                        .kill_marks
+                        .get(kill_id)
+                        .map(|k| format_micros(at.saturating_sub(*k).max(0) as u64))
+                        .unwrap_or_else(|| "?".to_string());
+                    info!("kill #{kill_id}: restored in {took} (replacement {instance})");
+                }
+                Entry::Flap {
+                    kill_id, instance, ..
                 } => {
                     warn!("kill #{kill_id}: replacement {instance} flapped (unhealthy within the settle window)");
-                    Entry::Flap {
-                        kill_id,
-                        at,
-                        instance,
-                    }
                 }
-                Finding::Unrecovered {
+                Entry::Unrecovered {
                     kill_id,
-                    at,
                     stalled_in,
+                    ..
                 } => {
                     warn!("kill #{kill_id}: unrecovered, stalled in {stalled_in}");
                     self.unrecovered += 1;
-                    Entry::Unrecovered {
-                        kill_id,
-                        at,
-                        stalled_in,
-                    }
                 }
-            };
+                _ => {}
+            }
             self.record(entry);
         }
     }
