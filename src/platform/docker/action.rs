@@ -1,18 +1,81 @@
-//! Carrying out one action on one container: kill (a signal through the API), crash (SIGKILL
-//! to the main process's host PID, as a real crash), stop with grace, forced remove, and pause
-//! for a while, which always ends in an unpause: after the time, or in `shutdown`, which the
-//! engine calls on Ctrl-C, on error and on abort.
+//! Carrying out one action on one container, for the docker platform and for Swarm tasks
+//! alike (a task is acted on through its container, on its node's engine): kill (a signal
+//! through the API), crash (SIGKILL to the main process's host PID, as a real crash), stop with
+//! grace, forced remove, and pause for a while, which always ends in an unpause: after the
+//! time, or in `shutdown`, which the engine calls on Ctrl-C, on error and on abort.
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use bollard::container::{KillContainerOptions, RemoveContainerOptions, StopContainerOptions};
+use bollard::Docker;
 use tokio_util::sync::CancellationToken;
 
-use super::fleet::Observed;
-use super::Shared;
 use crate::platform::{now_micros, KillReceipt, PlatformError};
 use crate::scenario::signal::{known_signals, signal_name, signal_number};
 use crate::scenario::Action;
+
+/// What firedrill's actions leave to remember: which daemon `kill` events are its own, and
+/// which containers it paused and must unpause, with the engine each one lives on.
+#[derive(Default)]
+pub struct ActionBook {
+    kill_expected: Mutex<HashSet<String>>,
+    paused: Mutex<HashMap<String, (Docker, CancellationToken)>>,
+}
+
+/// Locks a mutex; a panic elsewhere while holding it leaves plain data that is still usable.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl ActionBook {
+    /// Marks that firedrill is about to act on a container, so the daemon's next `kill` event
+    /// for it is recognised as firedrill's own.
+    pub fn expect_kill_event(&self, id: &str) {
+        lock(&self.kill_expected).insert(id.to_string());
+    }
+
+    /// Consumes the mark; true when the `kill` event just seen was firedrill's.
+    pub fn take_kill_expectation(&self, id: &str) -> bool {
+        lock(&self.kill_expected).remove(id)
+    }
+
+    fn note_paused(&self, id: &str, docker: Docker, thaw: CancellationToken) {
+        lock(&self.paused).insert(id.to_string(), (docker, thaw));
+    }
+
+    /// Whoever takes the entry out of the book unpauses, so a shutdown racing a pause timer
+    /// never unpauses twice.
+    fn take_paused(&self, id: &str) -> Option<(Docker, CancellationToken)> {
+        lock(&self.paused).remove(id)
+    }
+
+    fn drain_paused(&self) -> Vec<(String, Docker, CancellationToken)> {
+        lock(&self.paused)
+            .drain()
+            .map(|(id, (docker, thaw))| (id, docker, thaw))
+            .collect()
+    }
+}
+
+/// The container an action is for, and how to speak of it.
+pub struct Victim<'a> {
+    /// The engine the container lives on.
+    pub docker: &'a Docker,
+    /// Container id.
+    pub id: &'a str,
+    /// How messages name it, e.g. `container web-1 (3f2a…)` or `task web.2 (container 3f2a…)`.
+    pub label: String,
+    /// Its main process's host PID, when an inspect just said so; otherwise crash inspects.
+    pub pid: Option<i64>,
+    /// Where the engine is, for the crash action's explanation.
+    pub endpoint: String,
+}
+
+/// The first 12 characters of an id, as Docker shows them.
+pub fn short_id(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
 
 /// Carries out `action` on `victim`, which the caller has already checked may be touched.
 ///
@@ -21,17 +84,14 @@ use crate::scenario::Action;
 /// daemon event marks the signal, so the receipt's time, taken immediately before
 /// `kill(2)`, is the kill mark (the first daemon time is the `die` event).
 pub async fn carry_out(
-    shared: &Arc<Shared>,
-    victim: &Observed,
+    book: &Arc<ActionBook>,
+    victim: &Victim<'_>,
     action: &Action,
 ) -> Result<KillReceipt, PlatformError> {
-    let id = victim.id.as_str();
-    let short = &id[..id.len().min(12)];
+    let (docker, id, label) = (victim.docker, victim.id, victim.label.as_str());
+    let short = short_id(id);
     let failed = |what: &str, e: bollard::errors::Error| {
-        PlatformError::Failed(format!(
-            "{what} container {} ({short}) failed: {e}",
-            victim.name
-        ))
+        PlatformError::Failed(format!("{what} {label} failed: {e}"))
     };
     match action {
         Action::Kill { signal } => {
@@ -42,14 +102,13 @@ pub async fn carry_out(
                 ))
             })?;
             let name = signal_name(number).unwrap_or("SIGKILL");
-            shared.expect_kill_event(id);
+            book.expect_kill_event(id);
             let at = now_micros();
-            let sent = shared
-                .docker
+            let sent = docker
                 .kill_container(id, Some(KillContainerOptions { signal: name }))
                 .await;
             if let Err(e) = sent {
-                shared.take_kill_expectation(id);
+                book.take_kill_expectation(id);
                 return Err(failed("killing", e));
             }
             Ok(KillReceipt {
@@ -57,20 +116,19 @@ pub async fn carry_out(
                 detail: format!("docker kill --signal {name} {short}"),
             })
         }
-        Action::Crash {} => crash(shared, victim),
+        Action::Crash {} => crash(victim).await,
         Action::Stop { grace } => {
             // Docker's stop timeout is whole seconds; round up so the grace is never shorter.
             let grace_secs = grace.get().as_millis().div_ceil(1000) as i64;
-            shared.expect_kill_event(id);
+            book.expect_kill_event(id);
             let at = now_micros();
             // A stop returns only after the container exits, up to the grace period; the
             // engine must not wait for it, because the phases are timed from events anyway.
-            let docker = shared.docker.clone();
-            let (owned_id, name) = (id.to_string(), victim.name.clone());
+            let (docker, owned_id, label) = (docker.clone(), id.to_string(), label.to_string());
             tokio::spawn(async move {
                 let stop = StopContainerOptions { t: grace_secs };
                 if let Err(e) = docker.stop_container(&owned_id, Some(stop)).await {
-                    tracing::warn!(container = %name, "docker stop failed: {e}");
+                    tracing::warn!("docker stop of {label} failed: {e}");
                 }
             });
             Ok(KillReceipt {
@@ -79,14 +137,14 @@ pub async fn carry_out(
             })
         }
         Action::Remove {} => {
-            shared.expect_kill_event(id);
+            book.expect_kill_event(id);
             let at = now_micros();
             let options = RemoveContainerOptions {
                 force: true,
                 ..RemoveContainerOptions::default()
             };
-            if let Err(e) = shared.docker.remove_container(id, Some(options)).await {
-                shared.take_kill_expectation(id);
+            if let Err(e) = docker.remove_container(id, Some(options)).await {
+                book.take_kill_expectation(id);
                 return Err(failed("removing", e));
             }
             Ok(KillReceipt {
@@ -96,24 +154,21 @@ pub async fn carry_out(
         }
         Action::Pause { duration } => {
             let at = now_micros();
-            shared
-                .docker
+            docker
                 .pause_container(id)
                 .await
                 .map_err(|e| failed("pausing", e))?;
             let thaw = CancellationToken::new();
-            shared.note_paused(id, thaw.clone());
-            let (shared, owned_id, name) = (shared.clone(), id.to_string(), victim.name.clone());
+            book.note_paused(id, docker.clone(), thaw.clone());
+            let (book, owned_id, label) = (book.clone(), id.to_string(), label.to_string());
             let duration = duration.get();
             tokio::spawn(async move {
                 tokio::select! {
                     _ = thaw.cancelled() => {}
                     _ = tokio::time::sleep(duration) => {
-                        // Whoever takes the entry out of the book unpauses, so a shutdown
-                        // racing this timer does not unpause twice.
-                        if shared.take_paused(&owned_id).is_some() {
-                            if let Err(e) = shared.docker.unpause_container(&owned_id).await {
-                                tracing::error!(container = %name, "unpause failed: {e}");
+                        if let Some((docker, _)) = book.take_paused(&owned_id) {
+                            if let Err(e) = docker.unpause_container(&owned_id).await {
+                                tracing::error!("unpause of {label} failed: {e}");
                             }
                         }
                     }
@@ -132,12 +187,12 @@ pub async fn carry_out(
 
 /// Unpauses every container firedrill paused and has not yet unpaused. Every one is tried;
 /// the error lists those that failed.
-pub async fn unpause_all(shared: &Shared) -> Result<(), PlatformError> {
+pub async fn unpause_all(book: &ActionBook) -> Result<(), PlatformError> {
     let mut failures = Vec::new();
-    for (id, thaw) in shared.drain_paused() {
+    for (id, docker, thaw) in book.drain_paused() {
         thaw.cancel();
-        if let Err(e) = shared.docker.unpause_container(&id).await {
-            failures.push(format!("{}: {e}", &id[..id.len().min(12)]));
+        if let Err(e) = docker.unpause_container(&id).await {
+            failures.push(format!("{}: {e}", short_id(&id)));
         }
     }
     if failures.is_empty() {
@@ -151,21 +206,30 @@ pub async fn unpause_all(shared: &Shared) -> Result<(), PlatformError> {
 }
 
 /// SIGKILL to the container's main process through its host PID, so the engine sees an
-/// unexpected exit and the restart policy fires. The PID must be this machine's: the
-/// process's cgroup must name the container, which also guards against a PID reused since the
-/// inspect, a remote engine, or firedrill running in another PID namespace.
-fn crash(shared: &Shared, victim: &Observed) -> Result<KillReceipt, PlatformError> {
-    let id = victim.id.as_str();
-    let short = &id[..id.len().min(12)];
+/// unexpected exit and the restart policy (or Swarm's task failure) fires. The PID must be
+/// this machine's: the process's cgroup must name the container, which also guards against a
+/// PID reused since the inspect, a remote engine, or firedrill running in another PID namespace.
+async fn crash(victim: &Victim<'_>) -> Result<KillReceipt, PlatformError> {
+    let id = victim.id;
     let unreachable = |why: String| {
         PlatformError::Failed(format!(
-            "cannot crash container {} ({short}): {why}. The crash action signals the \
-             container's main process directly, so firedrill must run on the engine's host \
-             in its PID namespace (engine: {}); use `kill` otherwise",
-            victim.name, shared.endpoint
+            "cannot crash {}: {why}. The crash action signals the container's main process \
+             directly, so firedrill must run on the engine's host in its PID namespace \
+             (engine: {}); use `kill` otherwise",
+            victim.label, victim.endpoint
         ))
     };
-    let pid = victim.pid;
+    let pid = match victim.pid {
+        Some(pid) => pid,
+        None => victim
+            .docker
+            .inspect_container(id, None)
+            .await
+            .map_err(|e| unreachable(format!("inspect failed: {e}")))?
+            .state
+            .and_then(|s| s.pid)
+            .unwrap_or(0),
+    };
     if pid <= 0 {
         return Err(unreachable(
             "the engine reports no main process (PID 0)".into(),
@@ -190,6 +254,9 @@ fn crash(shared: &Shared, victim: &Observed) -> Result<KillReceipt, PlatformErro
     }
     Ok(KillReceipt {
         at,
-        detail: format!("SIGKILL to host PID {pid} (main process of {short})"),
+        detail: format!(
+            "SIGKILL to host PID {pid} (main process of {})",
+            short_id(id)
+        ),
     })
 }

@@ -295,7 +295,7 @@ impl Watcher {
                 if action == "die" {
                     // The kill event comes before the die; a mark still open here belongs to
                     // an action whose kill event never came, and must not claim a later one.
-                    self.shared.take_kill_expectation(id);
+                    self.shared.book.take_kill_expectation(id);
                 }
                 now.running = false;
                 now.healthy = false;
@@ -303,7 +303,7 @@ impl Watcher {
                 let detail = if action == "pause" { "paused" } else { "die" };
                 out.push(t(EventKind::Died, detail));
             }
-            "kill" if self.shared.take_kill_expectation(id) => {
+            "kill" if self.shared.book.take_kill_expectation(id) => {
                 out.push(t(EventKind::Killed, "kill event for firedrill's action"));
             }
             "destroy" => {

@@ -50,12 +50,10 @@ pub struct Shared {
     pub targets: Vec<TargetSpec>,
     /// The container firedrill runs in, if any.
     pub own: OwnContainer,
-    /// Containers whose next daemon `kill` event is firedrill's own action.
-    kill_expected: Mutex<HashSet<String>>,
+    /// Which daemon `kill` events are firedrill's own, and what it paused.
+    pub book: Arc<action::ActionBook>,
     /// Last probe result per container, for probe-checked targets.
     probe_health: Mutex<HashMap<String, bool>>,
-    /// Containers firedrill paused and has yet to unpause, with their timer's stop switch.
-    paused: Mutex<HashMap<String, CancellationToken>>,
     /// Slots emptied by firedrill's actions and not yet refilled: (target, slot, victim id).
     vacancies: Mutex<Vec<(String, String, String)>>,
     /// Slots given to replacements whose own name does not say which victim they replace.
@@ -108,9 +106,8 @@ impl DockerPlatform {
                 endpoint,
                 targets,
                 own,
-                kill_expected: Mutex::new(HashSet::new()),
+                book: Arc::new(action::ActionBook::default()),
                 probe_health: Mutex::new(HashMap::new()),
-                paused: Mutex::new(HashMap::new()),
                 vacancies: Mutex::new(Vec::new()),
                 slot_overrides: Mutex::new(HashMap::new()),
             }),
@@ -211,16 +208,6 @@ impl Shared {
         Ok(out)
     }
 
-    /// Marks that firedrill is about to act on `id`, so its next `kill` event is the kill mark.
-    pub fn expect_kill_event(&self, id: &str) {
-        lock(&self.kill_expected).insert(id.to_string());
-    }
-
-    /// Consumes the mark; true when the `kill` event just seen was firedrill's.
-    pub fn take_kill_expectation(&self, id: &str) -> bool {
-        lock(&self.kill_expected).remove(id)
-    }
-
     /// Records a probe result.
     pub fn set_probe_health(&self, id: &str, ok: bool) {
         lock(&self.probe_health).insert(id.to_string(), ok);
@@ -278,21 +265,6 @@ impl Shared {
             .get(id)
             .cloned()
             .unwrap_or_else(|| slot_of(name, labels))
-    }
-
-    /// Books a paused container with the switch that stops its unpause timer.
-    pub fn note_paused(&self, id: &str, thaw: CancellationToken) {
-        lock(&self.paused).insert(id.to_string(), thaw);
-    }
-
-    /// Takes a container out of the pause book; whoever gets `Some` unpauses it.
-    pub fn take_paused(&self, id: &str) -> Option<CancellationToken> {
-        lock(&self.paused).remove(id)
-    }
-
-    /// Takes every container out of the pause book.
-    pub fn drain_paused(&self) -> Vec<(String, CancellationToken)> {
-        lock(&self.paused).drain().collect()
     }
 }
 
@@ -400,7 +372,14 @@ impl Platform for DockerPlatform {
                 action.describe()
             )));
         }
-        let receipt = action::carry_out(&self.shared, &now, action).await?;
+        let target = action::Victim {
+            docker: &self.shared.docker,
+            id: &now.id,
+            label: format!("container {} ({})", now.name, action::short_id(&now.id)),
+            pid: Some(now.pid),
+            endpoint: self.shared.endpoint.to_string(),
+        };
+        let receipt = action::carry_out(&self.shared.book, &target, action).await?;
         if !matches!(action, Action::Pause { .. }) {
             self.shared.vacate(&spec.name, &victim.slot, &now.id);
         }
@@ -409,7 +388,7 @@ impl Platform for DockerPlatform {
 
     async fn shutdown(&self) -> Result<(), PlatformError> {
         // Unpause first: it is the one thing that must happen even if the rest fails.
-        let unpaused = action::unpause_all(&self.shared).await;
+        let unpaused = action::unpause_all(&self.shared.book).await;
         if let Some(stop) = lock(&self.watcher_stop).take() {
             stop.cancel();
         }

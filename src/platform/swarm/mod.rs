@@ -20,14 +20,13 @@
 //! - [`watch`]: container events from every engine plus the manager's task list;
 //! - [`action`]: kill, crash, stop, remove, pause on a task's container.
 
-pub mod action;
 pub mod api;
 pub mod model;
 pub mod nodes;
 pub mod select;
 pub mod watch;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -38,6 +37,8 @@ use self::api::{filters_query, ManagerApi};
 use self::model::{desired_tasks, service_facts, slot_of, Service, Task};
 use self::nodes::Engines;
 pub use self::select::TargetSpec;
+pub use super::docker::action::short_id;
+use super::docker::action::{carry_out, unpause_all, ActionBook, Victim};
 use super::{Instance, KillReceipt, Platform, PlatformError, PlatformEvent};
 use crate::scenario::{Action, PlatformConfig, Scenario};
 
@@ -49,20 +50,12 @@ pub struct Shared {
     pub engines: Engines,
     /// The scenario's targets.
     pub targets: Vec<TargetSpec>,
-    /// Containers whose next `kill` event is firedrill's own action.
-    kill_expected: Mutex<HashSet<String>>,
+    /// Which daemon `kill` events are firedrill's own, and what it paused (on which engine).
+    pub book: Arc<ActionBook>,
     /// Health of each task as the watcher last saw it.
     health: Mutex<HashMap<String, bool>>,
     /// Where every task seen during the run ran: task id → (service, node hostname, slot).
     placement: Mutex<BTreeMap<String, (String, String, String)>>,
-    /// Containers firedrill paused: container id → (node id, stop switch of the timer).
-    paused: Mutex<HashMap<String, (String, CancellationToken)>>,
-}
-
-/// The first 12 characters of an id, as Docker shows them (the whole id if it is shorter or
-/// not plain ASCII).
-pub fn short_id(id: &str) -> &str {
-    id.get(..12).unwrap_or(id)
 }
 
 /// Locks a mutex; a panic elsewhere leaves plain data that is still usable.
@@ -94,16 +87,6 @@ impl Shared {
         self.api.get(&format!("/tasks?{q}")).await
     }
 
-    /// Marks that firedrill is about to act on a container.
-    pub fn expect_kill_event(&self, container: &str) {
-        lock(&self.kill_expected).insert(container.to_string());
-    }
-
-    /// Consumes the mark; true when the `kill` event just seen was firedrill's.
-    pub fn take_kill_expectation(&self, container: &str) -> bool {
-        lock(&self.kill_expected).remove(container)
-    }
-
     /// Records a task's health as last seen.
     pub fn set_health(&self, task: &str, healthy: bool) {
         lock(&self.health).insert(task.to_string(), healthy);
@@ -120,24 +103,6 @@ impl Shared {
             task.to_string(),
             (service.to_string(), node.to_string(), slot.to_string()),
         );
-    }
-
-    /// Books a paused container.
-    pub fn note_paused(&self, container: &str, node: &str, thaw: CancellationToken) {
-        lock(&self.paused).insert(container.to_string(), (node.to_string(), thaw));
-    }
-
-    /// Takes a container out of the pause book; whoever gets `Some` unpauses it.
-    pub fn take_paused(&self, container: &str) -> Option<(String, CancellationToken)> {
-        lock(&self.paused).remove(container)
-    }
-
-    /// Takes every container out of the pause book.
-    pub fn drain_paused(&self) -> Vec<(String, String, CancellationToken)> {
-        lock(&self.paused)
-            .drain()
-            .map(|(c, (n, t))| (c, n, t))
-            .collect()
     }
 }
 
@@ -172,10 +137,9 @@ impl SwarmPlatform {
                 api: engines.manager_api.clone(),
                 engines,
                 targets,
-                kill_expected: Mutex::new(HashSet::new()),
+                book: Arc::new(ActionBook::default()),
                 health: Mutex::new(HashMap::new()),
                 placement: Mutex::new(BTreeMap::new()),
-                paused: Mutex::new(HashMap::new()),
             }),
             watcher_stop: Mutex::new(None),
             last_services: Mutex::new(serde_json::Map::new()),
@@ -358,20 +322,19 @@ impl Platform for SwarmPlatform {
         let container = task.container().ok_or_else(|| {
             PlatformError::Failed(format!("task {} has no container yet", victim.name))
         })?;
-        action::carry_out(
-            &self.shared,
-            &engine,
-            &node,
-            container,
-            &victim.name,
-            action,
-        )
-        .await
+        let target = Victim {
+            docker: &engine.docker,
+            id: container,
+            label: format!("task {} (container {})", victim.name, short_id(container)),
+            pid: None,
+            endpoint: engine.endpoint.to_string(),
+        };
+        carry_out(&self.shared.book, &target, action).await
     }
 
     async fn shutdown(&self) -> Result<(), PlatformError> {
         // Unpause first: it is the one thing that must happen even if the rest fails.
-        let unpaused = action::unpause_all(&self.shared).await;
+        let unpaused = unpause_all(&self.shared.book).await;
         if let Some(stop) = lock(&self.watcher_stop).take() {
             stop.cancel();
         }

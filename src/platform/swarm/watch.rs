@@ -315,7 +315,7 @@ impl Watcher {
                     self.emit(&task_id, at, EventKind::Healthy, false, why);
                 }
             }
-            "kill" if self.shared.take_kill_expectation(&container) => {
+            "kill" if self.shared.book.take_kill_expectation(&container) => {
                 self.emit(
                     &task_id,
                     at,
@@ -326,7 +326,7 @@ impl Watcher {
             }
             "die" | "pause" => {
                 if action == "die" {
-                    self.shared.take_kill_expectation(&container);
+                    self.shared.book.take_kill_expectation(&container);
                 }
                 if !book.running {
                     return;
