@@ -4,7 +4,7 @@
 mod platform;
 mod probes;
 
-use chrono::{DateTime, Utc};
+use crate::report::format_utc;
 
 use crate::engine::phase::Span;
 use crate::report::{KillReport, ReportStatus, RunReport, Verdict};
@@ -71,13 +71,13 @@ fn metadata(doc: &mut Doc, report: &RunReport) {
     ));
     doc.line(format!("- **Seed:** `{}`", report.seed));
     doc.line(format!("- **Platform:** {}", report.platform));
-    doc.line(format!("- **Started:** {}", timestamp(report.started_at)));
+    doc.line(format!("- **Started:** {}", format_utc(report.started_at)));
     doc.line(format!(
         "- **Ended:** {} (after {})",
-        timestamp(report.ended_at),
+        format_utc(report.ended_at),
         format_micros(ran_us)
     ));
-    doc.line(format!("- **Status:** {}", status(report.status)));
+    doc.line(format!("- **Status:** {}", report.status.describe()));
     doc.line(format!("- **firedrill:** {}", report.tool_version));
     let why = match report.status {
         ReportStatus::Completed => return,
@@ -254,21 +254,6 @@ fn trigger(k: &KillReport) -> String {
             None => "no exit code".to_string(),
         },
     }
-}
-
-fn status(s: ReportStatus) -> &'static str {
-    match s {
-        ReportStatus::Completed => "completed",
-        ReportStatus::Interrupted => "interrupted",
-        ReportStatus::Failed => "failed (platform error)",
-        ReportStatus::Crashed => "crashed (no end line in the journal)",
-        ReportStatus::Aborted => "aborted by a stop condition",
-        ReportStatus::Stopped => "stopped at --max-runtime",
-    }
-}
-
-fn timestamp(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
 fn bold_count(n: usize, one: &str, many: &str) -> String {

@@ -131,6 +131,25 @@ pub enum ReportStatus {
     Stopped,
 }
 
+impl ReportStatus {
+    /// How the run ended, in words for the report's readers.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ReportStatus::Completed => "completed",
+            ReportStatus::Interrupted => "interrupted",
+            ReportStatus::Failed => "failed (platform error)",
+            ReportStatus::Crashed => "crashed (no end line in the journal)",
+            ReportStatus::Aborted => "aborted by a stop condition",
+            ReportStatus::Stopped => "stopped at --max-runtime",
+        }
+    }
+}
+
+/// A report time for people: `2026-11-27 10:15:00 UTC`.
+pub fn format_utc(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
 impl From<RunStatus> for ReportStatus {
     fn from(s: RunStatus) -> Self {
         match s {

@@ -12,12 +12,11 @@ mod style;
 mod svg;
 mod timeline;
 
+use crate::report::format_utc;
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Utc};
-
 use crate::engine::phase::{Phase, Span};
-use crate::report::{KillReport, ReportStatus, RunReport, Verdict};
+use crate::report::{KillReport, RunReport, Verdict};
 use crate::slo::{format_value, Unit};
 use crate::units::format_micros;
 
@@ -94,16 +93,16 @@ fn header(page: &mut String, report: &RunReport) {
         ),
         ("Seed", report.seed.to_string()),
         ("Platform", escape(&report.platform)),
-        ("Started", timestamp(report.started_at)),
+        ("Started", format_utc(report.started_at)),
         (
             "Ended",
             format!(
                 "{} (after {})",
-                timestamp(report.ended_at),
+                format_utc(report.ended_at),
                 format_micros(ran_us)
             ),
         ),
-        ("Status", status(report.status).to_string()),
+        ("Status", report.status.describe().to_string()),
         ("Verdict", escape(verdict_word(report))),
         ("firedrill", escape(&report.tool_version)),
     ];
@@ -117,7 +116,7 @@ fn header(page: &mut String, report: &RunReport) {
             page,
             "<p class=\"warning\">Partial report: the run did not finish its schedule ({}). \
              Kills still in flight at the end count as unrecovered.</p>",
-            status(report.status)
+            report.status.describe()
         );
     }
 }
@@ -236,7 +235,7 @@ fn unrecovered(page: &mut String, report: &RunReport) {
             escape(&k.target),
             escape(&k.slot),
             u.stalled_in,
-            timestamp(u.at)
+            format_utc(u.at)
         );
     }
     page.push_str("</ul></section>\n");
@@ -329,21 +328,6 @@ fn kills(page: &mut String, report: &RunReport) {
         );
     }
     page.push_str("</section>\n");
-}
-
-fn status(s: ReportStatus) -> &'static str {
-    match s {
-        ReportStatus::Completed => "completed",
-        ReportStatus::Interrupted => "interrupted",
-        ReportStatus::Failed => "failed (platform error)",
-        ReportStatus::Crashed => "crashed (no end line in the journal)",
-        ReportStatus::Aborted => "aborted by a stop condition",
-        ReportStatus::Stopped => "stopped at --max-runtime",
-    }
-}
-
-fn timestamp(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
 #[cfg(test)]

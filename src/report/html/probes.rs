@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::svg::escape;
-use super::timestamp;
+use crate::report::format_utc;
 use crate::report::RunReport;
 use crate::slo::{format_value, Unit};
 use crate::units::format_micros;
@@ -18,7 +18,7 @@ pub(super) fn abort(page: &mut String, report: &RunReport) {
          <code>{}</code> fired at {} (measured {}). No kill followed; recoveries in flight had \
          a bounded time to end.</p></section>",
         escape(&a.condition),
-        timestamp(a.at),
+        format_utc(a.at),
         escape(&a.measured)
     );
 }

@@ -1,7 +1,8 @@
 //! The markdown sections on steady-state probes (a table per probe and per-kill impact) and on
 //! the stop condition that aborted a run.
 
-use super::{cell, timestamp, Doc};
+use super::{cell, Doc};
+use crate::report::format_utc;
 use crate::report::{ProbeReport, RunReport};
 use crate::slo::{format_value, Unit};
 use crate::units::format_micros;
@@ -14,7 +15,7 @@ pub(super) fn abort(doc: &mut Doc, report: &RunReport) {
         "The stop condition `{}` fired at {} (measured {}). No kill followed; recoveries in \
          flight had a bounded time to end.",
         cell(&a.condition),
-        timestamp(a.at),
+        format_utc(a.at),
         cell(&a.measured)
     ));
 }
