@@ -339,7 +339,7 @@ impl Recorder {
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         /// The journal path.
         path: PathBuf,

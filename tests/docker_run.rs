@@ -405,10 +405,11 @@ report: {{ formats: [json] }}
 }
 
 #[test]
-fn an_unreachable_engine_exits_3_and_names_the_endpoint() {
+fn an_unreachable_engine_exits_3_names_the_endpoint_and_leaves_no_empty_run_folder() {
+    let out = tempfile::tempdir().expect("temp dir");
     let output = Command::new(firedrill_bin())
         .args(["run", "scenarios/docker-restart.yaml", "--out"])
-        .arg(std::env::temp_dir().join("firedrill-unreachable-test"))
+        .arg(out.path())
         .current_dir(harness::repo_root())
         .env("DOCKER_HOST", "unix:///nonexistent.sock")
         .stdin(Stdio::null())
@@ -421,4 +422,8 @@ fn an_unreachable_engine_exits_3_and_names_the_endpoint() {
         "stderr:\n{stderr}"
     );
     assert!(!stderr.contains("panicked"), "stderr:\n{stderr}");
+    let left: Vec<_> = std::fs::read_dir(out.path())
+        .expect("read out dir")
+        .collect();
+    assert!(left.is_empty(), "a failed start left {left:?}");
 }

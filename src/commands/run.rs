@@ -81,7 +81,18 @@ pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
         ignore_windows: args.ignore_windows,
         max_runtime: args.max_runtime.map(|d| d.get()),
     };
-    let output = run::run(&loaded, seed, &opts, &dir, stop).await?;
+    let output = match run::run(&loaded, seed, &opts, &dir, stop).await {
+        Ok(output) => output,
+        Err(failure) => {
+            // A run that failed before writing a single journal line (the platform could not
+            // be reached) leaves no empty folder behind to be mistaken for a run.
+            let journal = dir.join(crate::journal::JOURNAL_FILE);
+            if std::fs::metadata(&journal).is_ok_and(|m| m.len() == 0) {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            return Err(failure);
+        }
+    };
     let report = report::from_journal(&output.entries)
         .map_err(|e| Failure::new(Outcome::PlatformFailed, anyhow!("building the report: {e}")))?;
     write_reports(&dir, &report, &formats)?;
