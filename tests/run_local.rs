@@ -158,22 +158,35 @@ fn the_same_seed_replays_the_same_decisions() {
     assert_ne!(first, other);
 }
 
-#[test]
-fn sigint_writes_a_partial_report_and_leaves_no_child_behind() {
+/// Starts a 100-kill run of the quick fleet and returns once two kills are journalled: the
+/// child, its run folder, and the temporary folders that must outlive the test.
+fn long_run_after_two_kills(
+    stdio: fn() -> Stdio,
+) -> (
+    std::process::Child,
+    std::path::PathBuf,
+    [tempfile::TempDir; 2],
+) {
     let tmp = tempfile::tempdir().unwrap();
     let long = QUICK.replace("max_kills: 5", "max_kills: 100");
     let scenario = scenario(tmp.path(), "long", &long);
     let out = tempfile::tempdir().unwrap();
-    let mut child = firedrill()
+    let child = firedrill()
         .args(["run"])
         .arg(&scenario)
         .arg("--out")
         .arg(out.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(stdio())
+        .stderr(stdio())
         .spawn()
         .unwrap();
     let dir = wait_for_kills(out.path(), 2, Duration::from_secs(30));
+    (child, dir, [tmp, out])
+}
+
+#[test]
+fn sigint_writes_a_partial_report_and_leaves_no_child_behind() {
+    let (mut child, dir, _keep) = long_run_after_two_kills(Stdio::piped);
     signal(&child, libc::SIGINT);
     wait_with_deadline(&mut child, Duration::from_secs(30));
     let output = child.wait_with_output().unwrap();
@@ -204,20 +217,7 @@ fn sigint_writes_a_partial_report_and_leaves_no_child_behind() {
 
 #[test]
 fn kill_9_of_firedrill_leaves_a_journal_that_parses_to_its_last_line() {
-    let tmp = tempfile::tempdir().unwrap();
-    let long = QUICK.replace("max_kills: 5", "max_kills: 100");
-    let scenario = scenario(tmp.path(), "long", &long);
-    let out = tempfile::tempdir().unwrap();
-    let mut child = firedrill()
-        .args(["run"])
-        .arg(&scenario)
-        .arg("--out")
-        .arg(out.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let dir = wait_for_kills(out.path(), 2, Duration::from_secs(30));
+    let (mut child, dir, _keep) = long_run_after_two_kills(Stdio::null);
     signal(&child, libc::SIGKILL);
     child.wait().unwrap();
 

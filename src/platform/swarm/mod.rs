@@ -153,6 +153,27 @@ impl SwarmPlatform {
             .find(|t| t.name == target)
             .ok_or_else(|| PlatformError::Failed(format!("no target named {target}")))
     }
+
+    /// The services a target covers, and every task of theirs the manager still keeps.
+    async fn services_and_tasks(
+        &self,
+        spec: &TargetSpec,
+    ) -> Result<(Vec<(String, Service)>, Vec<Task>), PlatformError> {
+        let services: Vec<(String, Service)> = self
+            .shared
+            .covered_services()
+            .await
+            .map_err(PlatformError::Failed)?
+            .into_iter()
+            .filter(|(t, _)| *t == spec.name)
+            .collect();
+        let tasks = self
+            .shared
+            .tasks_of(&services)
+            .await
+            .map_err(PlatformError::Failed)?;
+        Ok((services, tasks))
+    }
 }
 
 /// The instance a running task is, or `None` when it is not running.
@@ -213,19 +234,7 @@ impl Platform for SwarmPlatform {
 
     async fn instances(&self, target: &str) -> Result<Vec<Instance>, PlatformError> {
         let spec = self.spec(target)?;
-        let services: Vec<(String, Service)> = self
-            .shared
-            .covered_services()
-            .await
-            .map_err(PlatformError::Failed)?
-            .into_iter()
-            .filter(|(t, _)| *t == spec.name)
-            .collect();
-        let tasks = self
-            .shared
-            .tasks_of(&services)
-            .await
-            .map_err(PlatformError::Failed)?;
+        let (services, tasks) = self.services_and_tasks(spec).await?;
         let mut out = Vec::new();
         for task in &tasks {
             let Some((_, service)) = services.iter().find(|(_, s)| s.id == task.service_id) else {
@@ -251,19 +260,7 @@ impl Platform for SwarmPlatform {
 
     async fn desired_capacity(&self, target: &str) -> Result<Option<u32>, PlatformError> {
         let spec = self.spec(target)?;
-        let services: Vec<(String, Service)> = self
-            .shared
-            .covered_services()
-            .await
-            .map_err(PlatformError::Failed)?
-            .into_iter()
-            .filter(|(t, _)| *t == spec.name)
-            .collect();
-        let tasks = self
-            .shared
-            .tasks_of(&services)
-            .await
-            .map_err(PlatformError::Failed)?;
+        let (services, tasks) = self.services_and_tasks(spec).await?;
         Ok(Some(
             services.iter().map(|(_, s)| desired_tasks(s, &tasks)).sum(),
         ))
