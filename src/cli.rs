@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::scenario::ReportFormat;
 use crate::target::TargetArgs;
-use crate::units::{HumanDuration, Percent};
+use crate::vocabulary::units::{HumanDuration, Percent};
 
 /// Kill instances of your service on purpose and time how long the replacement pipeline takes
 /// to restore healthy capacity.

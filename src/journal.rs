@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::phase::Phase;
-use crate::platform::{Instance, Micros, PlatformEvent};
+use crate::platform::{Instance, PlatformEvent};
+use crate::vocabulary::phase::Phase;
+use crate::vocabulary::time::Micros;
 
 /// File name of the journal inside a run folder.
 pub const JOURNAL_FILE: &str = "journal.jsonl";

@@ -16,10 +16,8 @@ pub mod platform;
 pub mod probe;
 pub mod report;
 pub mod scenario;
-pub mod slo;
 pub mod target;
-pub mod units;
-pub mod yaml;
+pub mod vocabulary;
 
 /// What a command ended with; [`Outcome::code`] is the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,10 +21,10 @@ pub struct TargetArgs {
     pub bind: String,
     /// Answer /health with 503 until this long after start, like a service warming up.
     #[arg(long, default_value = "0s")]
-    pub boot_delay: crate::units::HumanDuration,
+    pub boot_delay: crate::vocabulary::units::HumanDuration,
     /// Start failing /health (503) this long after start, like a service going bad.
     #[arg(long)]
-    pub fail_after: Option<crate::units::HumanDuration>,
+    pub fail_after: Option<crate::vocabulary::units::HumanDuration>,
 }
 
 /// A slow client gets this long to send its request line.

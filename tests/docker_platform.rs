@@ -301,7 +301,7 @@ async fn stop_sends_sigterm_with_grace_and_remove_forces_the_container_away() {
     let listed = p.instances("web").await.unwrap();
 
     let grace = Action::Stop {
-        grace: firedrill::units::HumanDuration(Duration::from_secs(3)),
+        grace: firedrill::vocabulary::units::HumanDuration(Duration::from_secs(3)),
     };
     let receipt = p
         .kill(&instance_of(&listed, &stopped), &grace)
@@ -347,7 +347,7 @@ async fn pause_is_undone_by_its_timer_and_by_shutdown() {
     let (mut rx, cancel) = events(&p).await;
     let listed = p.instances("web").await.unwrap();
     let pause = |d: u64| Action::Pause {
-        duration: firedrill::units::HumanDuration(Duration::from_millis(d)),
+        duration: firedrill::vocabulary::units::HumanDuration(Duration::from_millis(d)),
     };
 
     p.kill(&instance_of(&listed, &short), &pause(500))

@@ -8,9 +8,9 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use chrono::{Datelike, Utc};
-use firedrill::engine::phase::Phase;
 use firedrill::journal::{Entry, RunStatus};
 use firedrill::report::{ReportStatus, Verdict};
+use firedrill::vocabulary::phase::Phase;
 use support::*;
 
 /// A base port with `n` free ports after it, so the scenario can name a managed instance's port.

@@ -6,9 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use firedrill::engine::phase::{Phase, Span};
 use firedrill::journal;
 use firedrill::report::{self, json, ReportStatus, RunReport, Verdict, SCHEMA_VERSION};
+use firedrill::vocabulary::phase::{Phase, Span};
 use serde_json::Value;
 
 mod support;

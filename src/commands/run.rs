@@ -166,7 +166,7 @@ async fn dry_run(
     let scenario = &loaded.scenario;
     let windows = match (&scenario.schedule.windows, ignore_windows) {
         (Some(w), false) => Some(
-            crate::engine::window::Windows::parse(w)
+            crate::vocabulary::window::Windows::parse(w)
                 .map_err(|e| Failure::new(Outcome::BadInput, anyhow!(e)))?,
         ),
         _ => None,

@@ -8,7 +8,8 @@ use super::load;
 use crate::cli::OutputFormat;
 use crate::engine::run::choose_seed;
 use crate::engine::scheduler::eligibility;
-use crate::platform::{self, now_micros};
+use crate::platform;
+use crate::vocabulary::time::now_micros;
 use crate::{Failure, Outcome};
 
 /// One instance as `targets` shows it.

@@ -1,200 +1,50 @@
-//! Stop conditions (`abort_when`): `metric op value` lines checked continuously during a run,
-//! such as `capacity.current < 50%`, `unrecovered > 0` or `probe.edge.availability[30s] < 90%`.
+//! Stop conditions measured during a run: the run's state at one moment ([`Observed`]) and
+//! every probe result so far ([`ProbeTally`]), against the conditions the scenario compiled.
 //! When one holds, the run stops scheduling kills and ends as aborted (exit 4).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::journal::ProbeEntry;
-use crate::platform::Micros;
-use crate::slo::{format_value, parse_threshold, split_comparison, Op, Stat, Unit};
-use crate::units::HumanDuration;
+use crate::vocabulary::slo::{format_value, Stat, Unit};
+use crate::vocabulary::stop::{AbortMetric, StopCondition};
+use crate::vocabulary::time::Micros;
 
-/// What a stop condition watches.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AbortMetric {
-    /// Healthy instances now, over all targets: a count, or a percentage of desired capacity.
-    CapacityCurrent,
-    /// Kills that missed `recovery.timeout` so far.
-    Unrecovered,
-    /// Recoveries in progress now.
-    InFlight,
-    /// Share of a probe's requests that succeeded, over the last `window` (or the whole run).
-    ProbeAvailability {
-        /// The probe's name.
-        probe: String,
-        /// How far back to look; the whole run when absent.
-        window: Option<Duration>,
-    },
-    /// A probe's failed requests over the last `window` (or the whole run).
-    ProbeErrors {
-        /// The probe's name.
-        probe: String,
-        /// How far back to look.
-        window: Option<Duration>,
-    },
-    /// A statistic of a probe's successful requests' latency over the last `window`.
-    ProbeLatency {
-        /// The probe's name.
-        probe: String,
-        /// Which statistic.
-        stat: Stat,
-        /// How far back to look.
-        window: Option<Duration>,
-    },
-}
-
-/// The metric names a stop condition may use, for error messages.
-pub const KNOWN_ABORT_METRICS: &str = "capacity.current, unrecovered, in_flight, \
-     probe.NAME.availability[WINDOW], probe.NAME.errors[WINDOW], \
-     probe.NAME.latency.{p50,p90,p95,p99,p999,max,min,mean}[WINDOW] (the [WINDOW], such as \
-     [30s], is optional)";
-
-/// One parsed stop condition.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StopCondition {
-    /// The line as written.
-    pub text: String,
-    /// What it watches.
-    pub metric: AbortMetric,
-    /// How it compares.
-    pub op: Op,
-    /// The threshold, in `unit`.
-    pub threshold: f64,
-    /// The threshold's unit.
-    pub unit: Unit,
-}
-
-fn parse_metric(name: &str) -> Result<AbortMetric, String> {
-    let unknown = || format!("unknown metric {name:?}; stop conditions know {KNOWN_ABORT_METRICS}");
-    let (base, window) = match name.strip_suffix(']').and_then(|n| n.split_once('[')) {
-        Some((base, window)) => {
-            let d: HumanDuration = window.trim().parse().map_err(|e| {
-                format!("window [{window}] of {name:?} is not a duration such as 30s ({e})")
-            })?;
-            if d.get().is_zero() {
-                return Err(format!(
-                    "window [{window}] of {name:?} must be longer than 0"
-                ));
-            }
-            (base.trim(), Some(d.get()))
+/// The measured value of `condition` in its unit, or `None` when there is nothing to measure
+/// yet (no probe request in the window): a condition without data never fires.
+pub fn measure(condition: &StopCondition, now: &Observed<'_>) -> Option<f64> {
+    match &condition.metric {
+        AbortMetric::CapacityCurrent if condition.unit == Unit::Percent => {
+            (now.desired > 0).then(|| 100.0 * f64::from(now.healthy) / f64::from(now.desired))
         }
-        None => (name, None),
-    };
-    let simple = match base {
-        "capacity.current" => Some(AbortMetric::CapacityCurrent),
-        "unrecovered" => Some(AbortMetric::Unrecovered),
-        "in_flight" => Some(AbortMetric::InFlight),
-        _ => None,
-    };
-    if let Some(m) = simple {
-        if window.is_some() {
-            return Err(format!(
-                "{base} is a value at each moment; a [window] applies only to probe metrics"
-            ));
+        AbortMetric::CapacityCurrent => Some(f64::from(now.healthy)),
+        AbortMetric::Unrecovered => Some(f64::from(now.unrecovered)),
+        AbortMetric::InFlight => Some(f64::from(now.in_flight)),
+        AbortMetric::ProbeAvailability { probe, window } => {
+            let (total, failed, _) = now.probes.recent(probe, *window, now.at)?;
+            (total > 0).then(|| 100.0 * (total - failed) as f64 / total as f64)
         }
-        return Ok(m);
-    }
-    let rest = base.strip_prefix("probe.").ok_or_else(unknown)?;
-    let (probe, what) = rest.split_once('.').ok_or_else(unknown)?;
-    if probe.is_empty() {
-        return Err(unknown());
-    }
-    let probe = probe.to_string();
-    match what {
-        "availability" => Ok(AbortMetric::ProbeAvailability { probe, window }),
-        "errors" => Ok(AbortMetric::ProbeErrors { probe, window }),
-        _ => {
-            let stat = what
-                .strip_prefix("latency.")
-                .and_then(|s| Stat::ALL.into_iter().find(|x| x.as_str() == s))
-                .ok_or_else(unknown)?;
-            Ok(AbortMetric::ProbeLatency {
-                probe,
-                stat,
-                window,
-            })
+        AbortMetric::ProbeErrors { probe, window } => {
+            let (_, failed, _) = now.probes.recent(probe, *window, now.at)?;
+            Some(failed as f64)
+        }
+        AbortMetric::ProbeLatency {
+            probe,
+            stat,
+            window,
+        } => {
+            let (_, _, mut latencies) = now.probes.recent(probe, *window, now.at)?;
+            latency_stat(&mut latencies, *stat)
         }
     }
 }
 
-impl StopCondition {
-    /// Parses `metric op value`.
-    pub fn parse(text: &str) -> Result<StopCondition, String> {
-        let (name, op, value) = split_comparison(text, "stop condition", "capacity.current < 50%")?;
-        let metric = parse_metric(name)?;
-        let (threshold, unit) = parse_threshold(&format!("stop condition {text:?}"), value)?;
-        let (ok, want) = match metric {
-            AbortMetric::CapacityCurrent => (
-                unit != Unit::Micros,
-                "a count such as 2 or a percentage such as 50%",
-            ),
-            AbortMetric::ProbeAvailability { .. } => {
-                (unit == Unit::Percent, "a percentage such as 90%")
-            }
-            AbortMetric::ProbeLatency { .. } => (unit == Unit::Micros, "a duration such as 500ms"),
-            _ => (unit == Unit::Number, "a plain number"),
-        };
-        if !ok {
-            return Err(format!(
-                "stop condition {text:?}: {name} is compared against {want}, not {value:?}"
-            ));
-        }
-        Ok(StopCondition {
-            text: text.trim().to_string(),
-            metric,
-            op,
-            threshold,
-            unit,
-        })
-    }
-
-    /// The probe the condition watches, if any.
-    pub fn probe(&self) -> Option<&str> {
-        match &self.metric {
-            AbortMetric::ProbeAvailability { probe, .. }
-            | AbortMetric::ProbeErrors { probe, .. }
-            | AbortMetric::ProbeLatency { probe, .. } => Some(probe),
-            _ => None,
-        }
-    }
-
-    /// The measured value in the condition's unit, or `None` when there is nothing to measure
-    /// yet (no probe request in the window): a condition without data never fires.
-    pub fn measure(&self, now: &Observed<'_>) -> Option<f64> {
-        match &self.metric {
-            AbortMetric::CapacityCurrent if self.unit == Unit::Percent => {
-                (now.desired > 0).then(|| 100.0 * f64::from(now.healthy) / f64::from(now.desired))
-            }
-            AbortMetric::CapacityCurrent => Some(f64::from(now.healthy)),
-            AbortMetric::Unrecovered => Some(f64::from(now.unrecovered)),
-            AbortMetric::InFlight => Some(f64::from(now.in_flight)),
-            AbortMetric::ProbeAvailability { probe, window } => {
-                let (total, failed, _) = now.probes.recent(probe, *window, now.at)?;
-                (total > 0).then(|| 100.0 * (total - failed) as f64 / total as f64)
-            }
-            AbortMetric::ProbeErrors { probe, window } => {
-                let (_, failed, _) = now.probes.recent(probe, *window, now.at)?;
-                Some(failed as f64)
-            }
-            AbortMetric::ProbeLatency {
-                probe,
-                stat,
-                window,
-            } => {
-                let (_, _, mut latencies) = now.probes.recent(probe, *window, now.at)?;
-                latency_stat(&mut latencies, *stat)
-            }
-        }
-    }
-
-    /// Whether the condition holds now, and what it measured, for the report.
-    pub fn check(&self, now: &Observed<'_>) -> Option<String> {
-        let measured = self.measure(now)?;
-        self.op
-            .holds(measured, self.threshold)
-            .then(|| format_value(measured, self.unit))
-    }
+/// Whether `condition` holds now, and what it measured, for the report.
+pub fn check(condition: &StopCondition, now: &Observed<'_>) -> Option<String> {
+    let measured = measure(condition, now)?;
+    condition
+        .holds(measured)
+        .then(|| format_value(measured, condition.unit))
 }
 
 fn latency_stat(samples: &mut [u64], stat: Stat) -> Option<f64> {
@@ -280,7 +130,7 @@ pub fn first_tripped<'c>(
 ) -> Option<(&'c StopCondition, String)> {
     conditions
         .iter()
-        .find_map(|c| c.check(now).map(|measured| (c, measured)))
+        .find_map(|c| check(c, now).map(|measured| (c, measured)))
 }
 
 #[cfg(test)]
@@ -313,11 +163,11 @@ mod tests {
     fn capacity_below_half_fires_only_below_half() {
         let c = StopCondition::parse("capacity.current < 50%").unwrap();
         let none = ProbeTally::default();
-        assert_eq!(c.check(&observed(2, &none)), None);
-        assert_eq!(c.check(&observed(1, &none)).as_deref(), Some("25%"));
+        assert_eq!(check(&c, &observed(2, &none)), None);
+        assert_eq!(check(&c, &observed(1, &none)).as_deref(), Some("25%"));
         let count = StopCondition::parse("capacity.current <= 1").unwrap();
-        assert!(count.check(&observed(1, &none)).is_some());
-        assert!(count.check(&observed(2, &none)).is_none());
+        assert!(check(&count, &observed(1, &none)).is_some());
+        assert!(check(&count, &observed(2, &none)).is_none());
     }
 
     #[test]
@@ -329,26 +179,14 @@ mod tests {
             tally.add(&result(40_000_000 + i, false));
             tally.add(&result(90_000_000 + i, true));
         }
-        assert_eq!(c.check(&observed(4, &tally)), None);
+        assert_eq!(check(&c, &observed(4, &tally)), None);
         let whole_run = StopCondition::parse("probe.edge.availability < 90%").unwrap();
         assert_eq!(
-            whole_run.check(&observed(4, &tally)).as_deref(),
+            check(&whole_run, &observed(4, &tally)).as_deref(),
             Some("50%")
         );
         // No data in the window never fires.
         let other = StopCondition::parse("probe.other.availability < 90%").unwrap();
-        assert_eq!(other.check(&observed(4, &tally)), None);
-    }
-
-    #[test]
-    fn bad_conditions_say_what_would_be_right() {
-        let e = StopCondition::parse("capacity.now < 50%").unwrap_err();
-        assert!(e.contains("capacity.current"), "{e}");
-        let e = StopCondition::parse("unrecovered[30s] > 0").unwrap_err();
-        assert!(e.contains("only to probe metrics"), "{e}");
-        let e = StopCondition::parse("probe.edge.availability < 0.9").unwrap_err();
-        assert!(e.contains("a percentage"), "{e}");
-        assert!(StopCondition::parse("unrecovered").is_err());
-        assert!(StopCondition::parse("probe.edge.latency.p99[30s] > 500ms").is_ok());
+        assert_eq!(check(&other, &observed(4, &tally)), None);
     }
 }

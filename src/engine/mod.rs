@@ -3,12 +3,9 @@
 
 pub mod abort;
 pub mod capacity;
-pub mod phase;
 pub mod plan;
 pub mod recovery;
-pub mod rng;
 pub mod run;
 pub mod scheduler;
 pub mod status;
 pub mod trigger;
-pub mod window;

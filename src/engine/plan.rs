@@ -9,11 +9,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::engine::rng::{SeededRng, Stream};
 use crate::engine::scheduler::{decide, eligibility, Clock, GuardState};
-use crate::engine::window::Windows;
-use crate::platform::{now_micros, Instance, Platform, PlatformError};
+use crate::platform::{Instance, Platform, PlatformError};
 use crate::scenario::Scenario;
+use crate::vocabulary::rng::{SeededRng, Stream};
+use crate::vocabulary::time::now_micros;
+use crate::vocabulary::window::Windows;
 
 /// A plan stops here even if the schedule has no duration and every decision is refused.
 const MAX_PLANNED_DECISIONS: usize = 10_000;

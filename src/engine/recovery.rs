@@ -10,9 +10,10 @@
 use std::time::{Duration, Instant};
 
 use crate::engine::capacity::Capacity;
-use crate::engine::phase::Phase;
 use crate::journal::Entry;
-use crate::platform::{EventKind, Instance, Micros, PlatformEvent};
+use crate::platform::{EventKind, Instance, PlatformEvent};
+use crate::vocabulary::phase::Phase;
+use crate::vocabulary::time::Micros;
 
 /// One kill being followed.
 #[derive(Debug)]

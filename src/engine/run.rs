@@ -16,18 +16,19 @@ mod decide;
 mod findings;
 mod watch;
 
-use crate::engine::abort::{ProbeTally, StopCondition};
+use crate::engine::abort::ProbeTally;
 use crate::engine::capacity::Capacity;
 use crate::engine::recovery::Recoveries;
-use crate::engine::rng::{SeededRng, Stream};
 use crate::engine::scheduler::Clock;
 use crate::engine::status::{Snapshot, StatusLine};
-use crate::engine::window::Windows;
 use crate::journal::{Entry, Recorder, RunStarted, RunStatus, TriggerEntry, JOURNAL_FILE};
 use crate::platform::{self, now_micros, Micros, Platform, PlatformError, PlatformEvent};
 use crate::probe::{self, Prober};
 use crate::scenario::LoadedScenario;
-use crate::units::format_micros;
+use crate::vocabulary::rng::{SeededRng, Stream};
+use crate::vocabulary::stop::StopCondition;
+use crate::vocabulary::units::format_micros;
+use crate::vocabulary::window::Windows;
 use crate::{Failure, Outcome};
 use watch::{prepare_watches, Watches};
 

@@ -6,9 +6,10 @@
 
 use std::time::Duration;
 
-use crate::engine::rng::{SeededRng, Stream};
-use crate::platform::{Instance, Micros};
+use crate::platform::Instance;
 use crate::scenario::{Policy, Schedule, Target, EXEMPT_LABEL};
+use crate::vocabulary::rng::{SeededRng, Stream};
+use crate::vocabulary::time::Micros;
 
 /// Decides when the next decision happens.
 #[derive(Debug)]
@@ -244,7 +245,7 @@ fn describe_ineligible(eligible: usize, ineligible: &[Ineligible]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::units::{CountOrPercent, HumanDuration, Percent};
+    use crate::vocabulary::units::{CountOrPercent, HumanDuration, Percent};
     use std::collections::BTreeMap;
 
     fn policy(pick: u32, max_in_flight: u32, min_healthy: Option<CountOrPercent>) -> Policy {

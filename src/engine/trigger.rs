@@ -9,7 +9,8 @@ use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
 use crate::journal::TriggerEntry;
-use crate::platform::{now_micros, Instance};
+use crate::platform::Instance;
+use crate::vocabulary::time::now_micros;
 
 /// How much of the trigger's output the report keeps.
 const TAIL_LINES: usize = 20;

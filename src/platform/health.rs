@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::units::HumanDuration;
+use crate::vocabulary::units::HumanDuration;
 
 /// What a probe checks.
 #[derive(Debug, Clone, PartialEq)]

@@ -16,14 +16,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::scenario::{Action, PlatformConfig, Scenario};
 
-/// Microseconds since the Unix epoch, on the platform's clock (the Docker daemon's event
-/// `timeNano` for docker and swarm, this machine's wall clock for local).
-pub type Micros = i64;
-
-/// This machine's wall clock in [`Micros`].
-pub fn now_micros() -> Micros {
-    chrono::Utc::now().timestamp_micros()
-}
+// Every platform stamps its events in the shared time vocabulary.
+pub use crate::vocabulary::time::{now_micros, Micros};
 
 /// One killable instance: a process, a container, or a Swarm task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -13,9 +13,9 @@ use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use crate::journal::{ProbeEntry, ProbeInfo};
-use crate::platform::now_micros;
 use crate::scenario::ProbeConfig;
-use crate::units::HumanDuration;
+use crate::vocabulary::time::now_micros;
+use crate::vocabulary::units::HumanDuration;
 
 /// What one probe does per request.
 #[derive(Debug)]

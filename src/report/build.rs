@@ -11,8 +11,8 @@ mod probes;
 mod tests;
 
 use crate::journal::{Entry, RunStarted};
-use crate::platform::Micros;
-use crate::slo::{Metric, Slo, Unit};
+use crate::vocabulary::slo::{Metric, Slo, Unit};
+use crate::vocabulary::time::Micros;
 
 use super::{
     utc, AbortReport, DecisionSummary, RefusedDecision, ReportStatus, RunReport, ScenarioRef,

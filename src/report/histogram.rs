@@ -7,7 +7,7 @@ use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerial
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::slo::Stat;
+use crate::vocabulary::slo::Stat;
 
 /// Lowest value the histograms resolve, in microseconds.
 pub const LOWEST_US: u64 = 1;

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::engine::phase::Phase;
 use crate::report::{KillReport, RunReport, Verdict};
-use crate::units::format_micros;
+use crate::vocabulary::phase::Phase;
+use crate::vocabulary::units::format_micros;
 
 /// Renders the report as JUnit XML.
 pub fn render(report: &RunReport) -> Vec<u8> {

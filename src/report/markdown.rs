@@ -6,10 +6,10 @@ mod probes;
 
 use crate::report::format_utc;
 
-use crate::engine::phase::Span;
 use crate::report::{KillReport, ReportStatus, RunReport, Verdict};
-use crate::slo::{format_value, Unit};
-use crate::units::format_micros;
+use crate::vocabulary::phase::Span;
+use crate::vocabulary::slo::{format_value, Unit};
+use crate::vocabulary::units::format_micros;
 
 /// Renders the report as markdown.
 pub fn render(report: &RunReport) -> Vec<u8> {

@@ -17,10 +17,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::phase::{Phase, Span};
 use crate::journal::{RunStatus, TriggerEntry};
-use crate::platform::Micros;
-use crate::slo::SloResult;
+use crate::vocabulary::phase::{Phase, Span};
+use crate::vocabulary::slo::SloResult;
+use crate::vocabulary::time::Micros;
 
 pub use build::from_journal;
 pub use histogram::HistogramSummary;

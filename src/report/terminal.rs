@@ -2,10 +2,10 @@
 //! of every run. Plain text with no colour codes, so it reads the same in a CI log, a pipe and
 //! a terminal.
 
-use crate::engine::phase::Span;
 use crate::report::{ReportStatus, RunReport, Verdict};
-use crate::slo::{format_value, Unit};
-use crate::units::format_micros;
+use crate::vocabulary::phase::Span;
+use crate::vocabulary::slo::{format_value, Unit};
+use crate::vocabulary::units::format_micros;
 
 /// Renders the report as plain text for the terminal.
 pub fn render(report: &RunReport) -> Vec<u8> {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::units::HumanDuration;
+use crate::vocabulary::units::HumanDuration;
 
 /// What makes an instance healthy. Exactly one of `from`, `http` and `tcp` may be given; with
 /// none, the platform's default applies (docker: the container's HEALTHCHECK, else running;

@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 
 use super::validate::{self, Finding};
 use super::Scenario;
-use crate::slo::Slo;
-use crate::yaml::{self, Positions};
+use crate::scenario::yaml::{self, Positions};
+use crate::vocabulary::slo::Slo;
 
 /// A scenario that loaded and validated.
 #[derive(Debug, Clone)]

@@ -5,15 +5,15 @@
 pub mod health;
 pub mod load;
 pub mod probe;
-pub mod signal;
 pub mod validate;
+pub mod yaml;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::units::{CountOrPercent, DurationRange, HumanDuration};
+use crate::vocabulary::units::{CountOrPercent, DurationRange, HumanDuration};
 
 pub use health::{HealthCheck, HealthKind, HealthSource, HttpCheck, TcpCheck};
 pub use load::{load_file, LoadedScenario, ScenarioError};

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::units::HumanDuration;
+use crate::vocabulary::units::HumanDuration;
 
 /// Default time between two probe requests.
 pub const DEFAULT_PROBE_EVERY: Duration = Duration::from_millis(100);

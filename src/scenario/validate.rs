@@ -7,10 +7,10 @@ mod watches;
 
 use std::time::Duration;
 
-use super::signal::{known_signals, signal_number};
 use super::{Action, PlatformConfig, Policy, Recovery, Scenario, Schedule, SCENARIO_VERSION};
-use crate::slo::Slo;
-use crate::units::{CountOrPercent, HumanDuration};
+use crate::vocabulary::signal::{known_signals, signal_number};
+use crate::vocabulary::slo::Slo;
+use crate::vocabulary::units::{CountOrPercent, HumanDuration};
 
 /// One problem, at a field path such as `policy.min_healthy`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,8 @@ use super::Run;
 use crate::engine::scheduler::{decide, eligibility, GuardState};
 use crate::engine::trigger;
 use crate::journal::{Decision, Entry, KillEntry, Victim};
-use crate::platform::{now_micros, Instance};
+use crate::platform::Instance;
+use crate::vocabulary::time::now_micros;
 
 impl Run<'_> {
     pub(super) async fn decide_all(&mut self, offset: Duration) {

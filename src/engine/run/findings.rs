@@ -3,9 +3,9 @@
 use tracing::{info, warn};
 
 use super::Run;
-use crate::engine::phase::Phase;
 use crate::journal::Entry;
-use crate::units::format_micros;
+use crate::vocabulary::phase::Phase;
+use crate::vocabulary::units::format_micros;
 
 impl Run<'_> {
     pub(super) fn record_findings(&mut self, found: Vec<Entry>) {

@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
 use super::{Run, RunOptions};
-use crate::engine::abort::StopCondition;
 use crate::engine::abort::{first_tripped, Observed};
-use crate::engine::window::Windows;
 use crate::journal::{Entry, ProbeEntry, RunStatus};
-use crate::platform::now_micros;
 use crate::probe::Prober;
 use crate::scenario::LoadedScenario;
+use crate::vocabulary::stop::StopCondition;
+use crate::vocabulary::time::now_micros;
+use crate::vocabulary::window::Windows;
 use crate::{Failure, Outcome};
 
 /// How long an aborted run waits at most for recoveries in flight (never longer than
@@ -154,13 +154,16 @@ impl Run<'_> {
         if self.stopping.is_none() {
             warn!(
                 "--max-runtime {} reached: stopping now",
-                humantime::format_duration(max)
+                crate::vocabulary::units::HumanDuration(max)
             );
             self.stopping = Some(Stopping {
                 since: Instant::now(),
                 drain: Duration::ZERO,
                 status: RunStatus::Stopped,
-                reason: format!("--max-runtime {} reached", humantime::format_duration(max)),
+                reason: format!(
+                    "--max-runtime {} reached",
+                    crate::vocabulary::units::HumanDuration(max)
+                ),
             });
         }
         true

@@ -12,8 +12,8 @@ use bollard::Docker;
 use tokio_util::sync::CancellationToken;
 
 use crate::platform::{now_micros, KillReceipt, PlatformError};
-use crate::scenario::signal::{known_signals, signal_name, signal_number};
 use crate::scenario::Action;
+use crate::vocabulary::signal::{known_signals, signal_name, signal_number};
 
 /// What firedrill's actions leave to remember: which daemon `kill` events are its own, and
 /// which containers it paused and must unpause, with the engine each one lives on.

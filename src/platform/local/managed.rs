@@ -14,7 +14,7 @@ use super::prober::{watch, HealthSpec};
 use super::registry::{Origin, Shared, Tracked};
 use crate::platform::{now_micros, Instance, PlatformError};
 use crate::scenario::{ManagedFleet, Target};
-use crate::units::DurationRange;
+use crate::vocabulary::units::DurationRange;
 
 /// After a failed spawn, the next attempt waits at least this long, so a missing binary does
 /// not spin.

@@ -24,8 +24,8 @@ use self::managed::FleetSpec;
 use self::process::{describe_signal, send_signal};
 use self::registry::Shared;
 use super::{now_micros, Instance, KillReceipt, Platform, PlatformError, PlatformEvent};
-use crate::scenario::signal::signal_number;
 use crate::scenario::{Action, Scenario};
+use crate::vocabulary::signal::signal_number;
 
 pub use self::attach::EXEMPT_ENV;
 
@@ -124,7 +124,7 @@ impl LocalPlatform {
                 Some((slot, why)) if began.elapsed() >= self.start_timeout => {
                     return Err(PlatformError::Failed(format!(
                         "slot {slot} did not become healthy within {} ({why})",
-                        crate::units::HumanDuration(self.start_timeout)
+                        crate::vocabulary::units::HumanDuration(self.start_timeout)
                     )))
                 }
                 _ => {}

@@ -9,7 +9,7 @@ use tokio::io::Interest;
 use tokio::process::{Child, Command};
 
 use crate::platform::PlatformError;
-use crate::scenario::signal::signal_name;
+use crate::vocabulary::signal::signal_name;
 
 type SpawnRequest = (Vec<String>, mpsc::SyncSender<std::io::Result<Child>>);
 

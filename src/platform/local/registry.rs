@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::process::Spawner;
 use crate::platform::{EventKind, Instance, Micros, PlatformEvent};
-use crate::units::DurationRange;
+use crate::vocabulary::units::DurationRange;
 
 /// The RNG stream of the local platform, apart from the scheduler's, so replace delays do not
 /// shift the scheduler's decisions.

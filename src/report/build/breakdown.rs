@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::engine::phase::Phase;
 use crate::report::{Breakdown, KillReport};
+use crate::vocabulary::phase::Phase;
 
 /// Keys of a placement entry that are not worth grouping by (every slot is its own group).
 const NOT_A_DIMENSION: [&str; 1] = ["slot"];

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use crate::journal::{Entry, RunStarted};
-use crate::platform::Micros;
 use crate::report::{CapacityPoint, CapacityReport};
+use crate::vocabulary::time::Micros;
 
 /// Folds the `capacity` lines into the timeline, its minimum and the time spent degraded.
 ///

@@ -2,10 +2,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::engine::phase::{Phase, Span};
 use crate::journal::{Entry, KillEntry, TriggerEntry};
-use crate::platform::Micros;
 use crate::report::{utc, HistogramSummary, KillReport, PhaseMark, Unrecovered};
+use crate::vocabulary::phase::{Phase, Span};
+use crate::vocabulary::time::Micros;
 
 /// One mark as the journal last stated it.
 #[derive(Debug, Clone)]

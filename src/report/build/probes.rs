@@ -8,10 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::phase::Phase;
 use crate::journal::{Entry, ProbeEntry, RunStarted};
-use crate::platform::Micros;
 use crate::report::{utc, HistogramSummary, ProbeCounts, ProbeKillImpact, ProbeReport};
+use crate::vocabulary::phase::Phase;
+use crate::vocabulary::time::Micros;
 
 /// One kill's window on the run's clock.
 #[derive(Debug, Clone, Copy)]

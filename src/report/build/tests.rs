@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::phase::{Phase, Span};
 use crate::journal::{Decision, Entry, KillEntry, RunStarted, RunStatus, TriggerEntry, Victim};
-use crate::platform::Micros;
 use crate::report::{utc, ReportStatus, Verdict};
-use crate::slo::Stat;
+use crate::vocabulary::phase::{Phase, Span};
+use crate::vocabulary::slo::Stat;
+use crate::vocabulary::time::Micros;
 
 use super::{from_journal, BuildError};
 

@@ -7,9 +7,9 @@ mod render;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::phase::Span;
 use crate::report::{HistogramSummary, RunReport, Verdict};
-use crate::slo::Stat;
+use crate::vocabulary::phase::Span;
+use crate::vocabulary::slo::Stat;
 
 pub use render::{json, markdown, text};
 

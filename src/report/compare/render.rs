@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::{CompareVerdict, Comparison, RunRef, SloChangeKind, SpanComparison, StatDelta};
 use crate::report::Verdict;
-use crate::units::format_micros;
+use crate::vocabulary::units::format_micros;
 
 /// The comparison as JSON.
 pub fn json(c: &Comparison) -> Vec<u8> {

@@ -1,9 +1,9 @@
 //! `chart-capacity`: the pool's healthy count over the run, with the desired capacity, the
 //! `min_healthy` floor, degraded spans shaded and one marker per kill.
 
-use crate::engine::phase::Phase;
 use crate::report::RunReport;
-use crate::units::format_micros;
+use crate::vocabulary::phase::Phase;
+use crate::vocabulary::units::format_micros;
 
 use super::svg::{Linear, Svg};
 

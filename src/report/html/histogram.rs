@@ -1,9 +1,9 @@
 //! The recovery-time histograms (total and each phase, on one log-scaled axis) and the phase
 //! breakdown: where the typical recovery spends its time.
 
-use crate::engine::phase::Span;
 use crate::report::{HistogramSummary, RunReport};
-use crate::units::format_micros;
+use crate::vocabulary::phase::Span;
+use crate::vocabulary::units::format_micros;
 
 use super::svg::{LogMicros, Svg};
 

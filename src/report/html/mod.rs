@@ -15,10 +15,10 @@ mod timeline;
 use crate::report::format_utc;
 use std::fmt::Write as _;
 
-use crate::engine::phase::{Phase, Span};
 use crate::report::{KillReport, RunReport, Verdict};
-use crate::slo::{format_value, Unit};
-use crate::units::format_micros;
+use crate::vocabulary::phase::{Phase, Span};
+use crate::vocabulary::slo::{format_value, Unit};
+use crate::vocabulary::units::format_micros;
 
 use svg::escape;
 

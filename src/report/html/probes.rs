@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use super::svg::escape;
 use crate::report::format_utc;
 use crate::report::RunReport;
-use crate::slo::{format_value, Unit};
-use crate::units::format_micros;
+use crate::vocabulary::slo::{format_value, Unit};
+use crate::vocabulary::units::format_micros;
 
 /// The stop condition that ended the run, when one fired.
 pub(super) fn abort(page: &mut String, report: &RunReport) {

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::units::format_micros;
+use crate::vocabulary::units::format_micros;
 
 /// Text made safe inside HTML or SVG, in element content and in quoted attributes alike.
 pub fn escape(text: &str) -> String {

@@ -1,9 +1,9 @@
 //! `chart-timeline`: one row per kill, each phase a coloured segment from the kill onwards, and
 //! where a kill stalled, the stall up to when firedrill gave up.
 
-use crate::engine::phase::{Phase, Span};
 use crate::report::{KillReport, RunReport};
-use crate::units::format_micros;
+use crate::vocabulary::phase::{Phase, Span};
+use crate::vocabulary::units::format_micros;
 
 use super::capacity::{axis_time, tick_step};
 use super::svg::{Linear, Svg};

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{cell, Doc};
 use crate::report::RunReport;
-use crate::units::format_micros;
+use crate::vocabulary::units::format_micros;
 
 /// Writes the breakdowns and platform facts, when the report has any.
 pub(super) fn render(doc: &mut Doc, report: &RunReport) {

@@ -4,8 +4,8 @@
 use super::{cell, Doc};
 use crate::report::format_utc;
 use crate::report::{ProbeReport, RunReport};
-use crate::slo::{format_value, Unit};
-use crate::units::format_micros;
+use crate::vocabulary::slo::{format_value, Unit};
+use crate::vocabulary::units::format_micros;
 
 /// `## Aborted`, when a stop condition ended the run.
 pub(super) fn abort(doc: &mut Doc, report: &RunReport) {

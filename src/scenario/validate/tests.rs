@@ -1,16 +1,16 @@
 use super::*;
 use crate::scenario::{HealthSource, ProcessSelector, Trigger};
-use crate::units::Percent;
+use crate::vocabulary::units::Percent;
 
 const LOCAL: &str = include_str!("../../../tests/fixtures/scenarios/local-managed.yaml");
 const DOCKER: &str = include_str!("../../../tests/fixtures/scenarios/docker-labels.yaml");
 
 fn local() -> Scenario {
-    crate::yaml::parse(LOCAL).unwrap()
+    crate::scenario::yaml::parse(LOCAL).unwrap()
 }
 
 fn docker() -> Scenario {
-    crate::yaml::parse(DOCKER).unwrap()
+    crate::scenario::yaml::parse(DOCKER).unwrap()
 }
 
 fn error_fields(c: &Checked) -> Vec<&str> {

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 
 use super::{is_zero, Checked};
-use crate::engine::abort::StopCondition;
-use crate::engine::window::{Window, Windows};
 use crate::probe::http::parse_url;
 use crate::scenario::{ProbeConfig, Scenario};
+use crate::vocabulary::stop::StopCondition;
+use crate::vocabulary::window::{Window, Windows};
 
 pub(super) fn check_probes(c: &mut Checked, probes: &[ProbeConfig]) {
     let mut first_seen: BTreeMap<&str, usize> = BTreeMap::new();
@@ -124,7 +124,7 @@ pub(super) fn check_probe_slos(c: &mut Checked, scenario: &Scenario) {
         .iter()
         .enumerate()
         .filter_map(|(i, line)| {
-            let slo = crate::slo::Slo::parse(line).ok()?;
+            let slo = crate::vocabulary::slo::Slo::parse(line).ok()?;
             Some((i, slo.metric.probe()?.to_string()))
         })
         .collect();

@@ -2,9 +2,9 @@
 //! where windows overlap; probe SLOs; and the aborted verdict.
 
 use super::{ended, from_journal, kill, phase, started, t};
-use crate::engine::phase::Phase;
 use crate::journal::{Entry, ProbeEntry, ProbeInfo, RunStatus};
 use crate::report::{ReportStatus, Verdict};
+use crate::vocabulary::phase::Phase;
 
 fn with_probe(slos: &[&str]) -> Entry {
     let Entry::RunStarted(mut s) = started(&[("web", 3)], slos) else {

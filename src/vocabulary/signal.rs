@@ -1,4 +1,7 @@
-//! Signal names as scenario files write them (`SIGKILL`, `KILL`, `9`).
+//! Signal names as scenario files write them (`SIGKILL`, `KILL`, `9`), and the typed
+//! [`Signal`] they compile to.
+
+use std::fmt;
 
 /// Signals a scenario may name, with their Linux numbers.
 const SIGNALS: &[(&str, i32)] = &[
@@ -14,6 +17,37 @@ const SIGNALS: &[(&str, i32)] = &[
     ("SIGALRM", libc::SIGALRM),
     ("SIGTERM", libc::SIGTERM),
 ];
+
+/// A signal a scenario may name, checked when the scenario is compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signal(i32);
+
+impl Signal {
+    /// SIGKILL, the default of the kill action.
+    pub const KILL: Signal = Signal(libc::SIGKILL);
+
+    /// The signal a name (with or without `SIG`) or number stands for, or `None` when the
+    /// scenario may not name it.
+    pub fn parse(name: &str) -> Option<Signal> {
+        signal_number(name).map(Signal)
+    }
+
+    /// The Linux signal number.
+    pub fn number(self) -> i32 {
+        self.0
+    }
+
+    /// The canonical name, such as `SIGKILL`.
+    pub fn name(self) -> &'static str {
+        signal_name(self.0).unwrap_or("SIGKILL")
+    }
+}
+
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// The signal number for a name with or without the `SIG` prefix, or a number.
 pub fn signal_number(name: &str) -> Option<i32> {

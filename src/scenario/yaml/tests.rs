@@ -203,7 +203,7 @@ fn a_byte_order_mark_is_not_part_of_the_document() {
 #[allow(dead_code)]
 struct Fleet {
     count: u32,
-    delay: crate::units::DurationRange,
+    delay: crate::vocabulary::units::DurationRange,
 }
 
 #[test]

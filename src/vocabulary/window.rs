@@ -310,7 +310,7 @@ impl Windows {
                 format!(
                     "outside the schedule windows; next opens {} (in {})",
                     open.format("%a %Y-%m-%d %H:%M UTC"),
-                    humantime::format_duration(Duration::from_secs(wait.as_secs()))
+                    super::units::HumanDuration(Duration::from_secs(wait.as_secs()))
                 )
             }
             None => "outside the schedule windows; none opens within a week".to_string(),

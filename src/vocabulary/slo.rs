@@ -6,8 +6,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::phase::Span;
-use crate::units::{format_micros, HumanDuration, Percent};
+use crate::vocabulary::phase::Span;
+use crate::vocabulary::units::{format_micros, HumanDuration, Percent};
 
 /// A statistic over a recovery-time histogram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,7 +160,9 @@ impl Metric {
         if let Some(probe_metric) = name.strip_prefix("probe.") {
             return parse_probe_metric(probe_metric).ok_or_else(|| {
                 format!(
-                    "unknown metric {name:?}; a probe metric reads probe.NAME.availability,                      probe.NAME.errors or probe.NAME.latency.p99 (any of p50, p90, p95, p99,                      p999, max, min, mean)"
+                    "unknown metric {name:?}; a probe metric reads probe.NAME.availability, \
+                     probe.NAME.errors or probe.NAME.latency.p99 (any of p50, p90, p95, p99, \
+                     p999, max, min, mean)"
                 )
             });
         }

@@ -37,31 +37,44 @@ impl FromStr for HumanDuration {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let s = text.trim();
-        let split = s
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("invalid duration {text:?}: missing unit; {DURATION_HINT}"))?;
-        let (number, unit) = s.split_at(split);
-        let value: f64 = number
-            .parse()
-            .map_err(|_| format!("invalid duration {text:?}: {DURATION_HINT}"))?;
-        let micros_per_unit = match unit.trim() {
-            "us" | "µs" => 1.0,
-            "ms" => 1e3,
-            "s" => 1e6,
-            "m" | "min" => 60e6,
-            "h" => 3600e6,
-            other => {
-                return Err(format!(
-                    "invalid duration {text:?}: unknown unit {other:?}; {DURATION_HINT}"
-                ))
+        // One or more `number unit` terms, so what `Display` prints (`2m30s`) reads back.
+        let mut rest = text.trim();
+        let mut micros = 0.0;
+        loop {
+            let split = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .ok_or_else(|| {
+                    format!("invalid duration {text:?}: missing unit; {DURATION_HINT}")
+                })?;
+            let (number, tail) = rest.split_at(split);
+            let value: f64 = number
+                .parse()
+                .map_err(|_| format!("invalid duration {text:?}: {DURATION_HINT}"))?;
+            let unit_end = tail
+                .find(|c: char| c.is_ascii_digit() || c == '.')
+                .unwrap_or(tail.len());
+            let (unit, next) = tail.split_at(unit_end);
+            let micros_per_unit = match unit.trim() {
+                "us" | "µs" => 1.0,
+                "ms" => 1e3,
+                "s" => 1e6,
+                "m" | "min" => 60e6,
+                "h" => 3600e6,
+                other => {
+                    return Err(format!(
+                        "invalid duration {text:?}: unknown unit {other:?}; {DURATION_HINT}"
+                    ))
+                }
+            };
+            micros += value * micros_per_unit;
+            if !micros.is_finite() || micros > 1e15 {
+                return Err(format!("invalid duration {text:?}: too large"));
             }
-        };
-        let micros = value * micros_per_unit;
-        if !micros.is_finite() || micros > 1e15 {
-            return Err(format!("invalid duration {text:?}: too large"));
+            if next.is_empty() {
+                return Ok(HumanDuration(Duration::from_micros(micros.round() as u64)));
+            }
+            rest = next;
         }
-        Ok(HumanDuration(Duration::from_micros(micros.round() as u64)))
     }
 }
 
@@ -72,7 +85,8 @@ impl fmt::Display for HumanDuration {
 }
 
 /// Prints microseconds in the largest unit that keeps the value readable: `850us`, `12.4ms`,
-/// `1.5s`, `2m30s`.
+/// `1.5s`, `2m30s`, `1h5m`. This is the one way firedrill writes a duration, and
+/// [`HumanDuration`] reads every form back.
 pub fn format_micros(us: u64) -> String {
     if us < 1_000 {
         format!("{us}us")
@@ -82,11 +96,13 @@ pub fn format_micros(us: u64) -> String {
         trim_float(us as f64 / 1e6, "s")
     } else {
         let secs = us / 1_000_000;
-        let (m, s) = (secs / 60, secs % 60);
-        if s == 0 {
-            format!("{m}m")
-        } else {
-            format!("{m}m{s}s")
+        let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+        match (h, m, s) {
+            (0, m, 0) => format!("{m}m"),
+            (0, m, s) => format!("{m}m{s}s"),
+            (h, 0, 0) => format!("{h}h"),
+            (h, m, 0) => format!("{h}h{m}m"),
+            (h, m, s) => format!("{h}h{m}m{s}s"),
         }
     }
 }
@@ -348,6 +364,27 @@ mod tests {
         assert_eq!(format_micros(12_400), "12.4ms");
         assert_eq!(format_micros(1_500_000), "1.5s");
         assert_eq!(format_micros(150_000_000), "2m30s");
+        assert_eq!(format_micros(3_900_000_000), "1h5m");
+        assert_eq!(format_micros(7_384_000_000), "2h3m4s");
+    }
+
+    #[test]
+    fn every_printed_duration_reads_back() {
+        for us in [
+            850,
+            12_000,
+            1_500_000,
+            150_000_000,
+            3_600_000_000,
+            7_384_000_000,
+        ] {
+            let text = format_micros(us);
+            let back: HumanDuration = text.parse().unwrap();
+            assert_eq!(back.as_micros(), us, "{text}");
+        }
+        let spaced: HumanDuration = "1s 500ms".parse().unwrap();
+        assert_eq!(spaced.as_micros(), 1_500_000);
+        assert!("2m30".parse::<HumanDuration>().is_err());
     }
 
     #[test]
