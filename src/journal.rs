@@ -300,13 +300,10 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Creates (truncates) the journal at `path`.
+    /// Creates the journal at `path`, which must not exist yet: a journal is never written
+    /// over, and a link planted at its name is not followed.
     pub fn create(path: &Path) -> std::io::Result<Recorder> {
-        let file = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(true)
-            .open(path)?;
+        let file = OpenOptions::new().write(true).create_new(true).open(path)?;
         Ok(Recorder {
             path: path.to_path_buf(),
             file,

@@ -7,13 +7,13 @@
 //! - everything is written as it happens by [`journal::Recorder`] and folded into a
 //!   [`report::RunReport`].
 
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod engine;
 pub mod journal;
 pub mod logging;
 pub mod platform;
-pub mod probe;
 pub mod report;
 pub mod scenario;
 pub mod target;

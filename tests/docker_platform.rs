@@ -23,7 +23,8 @@ fn scenario(run: &TestRun, select: &str, extra: &str) -> Scenario {
          schedule: {{ every: 1s, max_kills: 1 }}\n",
     );
     let _ = run;
-    serde_yaml::from_str(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"))
+    firedrill::scenario::parse_str(std::path::Path::new("t.yaml"), &yaml)
+        .unwrap_or_else(|e| panic!("{e:?}\n{yaml}"))
 }
 
 async fn platform(s: &Scenario) -> DockerPlatform {
@@ -131,7 +132,7 @@ async fn selection_covers_the_compose_service_only_and_never_touches_decoys() {
     // Defence in depth: kill refuses the exempt one and anything outside the selector even when
     // asked directly.
     let action = Action::Kill {
-        signal: "SIGKILL".into(),
+        signal: firedrill::vocabulary::signal::Signal::KILL,
     };
     let err = p.kill(&ex, &action).await.unwrap_err();
     assert!(err.to_string().contains("firedrill.exempt"), "{err}");
@@ -183,7 +184,7 @@ async fn opt_in_label_is_reported_for_the_engine_and_enforced_by_kill() {
         .kill(
             &instance_of(&listed, &not),
             &Action::Kill {
-                signal: "SIGKILL".into(),
+                signal: firedrill::vocabulary::signal::Signal::KILL,
             },
         )
         .await
@@ -225,7 +226,7 @@ async fn kill_is_a_manual_stop_and_every_event_carries_the_daemons_time() {
         .kill(
             &victim,
             &Action::Kill {
-                signal: "SIGKILL".into(),
+                signal: firedrill::vocabulary::signal::Signal::KILL,
             },
         )
         .await
@@ -379,7 +380,8 @@ async fn pause_is_undone_by_its_timer_and_by_shutdown() {
 
 #[tokio::test]
 async fn an_engine_that_does_not_answer_is_unreachable_and_named() {
-    let s: Scenario = serde_yaml::from_str(
+    let s: Scenario = firedrill::scenario::parse_str(
+        std::path::Path::new("t.yaml"),
         "version: 1\nname: t\nplatform: { kind: docker, host: \"unix:///nonexistent.sock\" }\n\
          targets:\n  - name: web\n    select: { labels: { app: web } }\n\
          schedule: { every: 1s }\n",

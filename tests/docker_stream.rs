@@ -117,11 +117,14 @@ async fn events_during_a_lost_stream_arrive_after_reconnect_with_the_daemons_tim
     let log = EventLog::start(&run);
     let id = run.run_container("s", &[]);
     run.wait_healthy(&id, Duration::from_secs(20));
-    let scenario: Scenario = serde_yaml::from_str(&format!(
-        "version: 1\nname: t\nplatform: {{ kind: docker }}\ntargets:\n  - name: web\n    \
+    let scenario: Scenario = firedrill::scenario::parse_str(
+        std::path::Path::new("t.yaml"),
+        &format!(
+            "version: 1\nname: t\nplatform: {{ kind: docker }}\ntargets:\n  - name: web\n    \
          select: {{ labels: {{ firedrill.test: \"{}\" }} }}\nschedule: {{ every: 1s }}\n",
-        run.id
-    ))
+            run.id
+        ),
+    )
     .unwrap();
     let proxy = Proxy::start(run.dir.path());
     let endpoint = proxy.endpoint();

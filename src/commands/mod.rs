@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 
 use crate::cli::{Cli, Command};
-use crate::scenario::{load_file, LoadedScenario};
+use crate::scenario::{self, Scenario};
 use crate::{Failure, Outcome};
 
 /// Runs the chosen subcommand.
@@ -32,7 +32,7 @@ pub async fn dispatch(cli: Cli) -> Result<Outcome, Failure> {
             .map(|()| Outcome::Pass)
             .map_err(|e| Failure::new(Outcome::BadInput, e)),
         Command::Probe { url, timeout } => {
-            match crate::platform::health::probe_url(&url, timeout.get()).await {
+            match crate::check::probe_url(&url, timeout.get()).await {
                 Ok(()) => Ok(Outcome::Pass),
                 Err(why) => {
                     eprintln!("unhealthy: {why}");
@@ -44,8 +44,8 @@ pub async fn dispatch(cli: Cli) -> Result<Outcome, Failure> {
 }
 
 /// Loads a scenario, printing every error, or fails with exit code 2.
-fn load(path: &Path) -> Result<LoadedScenario, Failure> {
-    match load_file(path) {
+fn load(path: &Path) -> Result<Scenario, Failure> {
+    match scenario::load(path) {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 eprintln!("warning: {w}");
@@ -73,7 +73,7 @@ fn load(path: &Path) -> Result<LoadedScenario, Failure> {
 fn validate(files: &[PathBuf]) -> Outcome {
     let mut failed = false;
     for file in files {
-        match load_file(file) {
+        match scenario::load(file) {
             Ok(loaded) => {
                 for w in &loaded.warnings {
                     eprintln!("warning: {w}");

@@ -8,12 +8,13 @@ use tracing::warn;
 
 use super::load;
 use crate::cli::RunArgs;
-use crate::engine::run::{choose_seed, create_run_dir, RunOptions};
+use crate::engine::clock::WallClock;
+use crate::engine::run::{choose_seed, RunError, RunSetup};
 use crate::engine::{plan, run};
-use crate::journal::RunStatus;
-use crate::platform;
+use crate::journal::{Recorder, RunStatus, JOURNAL_FILE};
+use crate::platform::{self, PlatformError};
 use crate::report::{self, files, RunReport, Verdict};
-use crate::scenario::{LoadedScenario, ReportFormat};
+use crate::scenario::{ReportFormat, Scenario};
 use crate::{Failure, Outcome};
 
 /// Cancels `stop` on the first Ctrl-C or SIGTERM; a second one exits at once.
@@ -43,12 +44,11 @@ fn watch_signals(stop: CancellationToken) {
 }
 
 pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
-    let loaded = load(&args.scenario)?;
-    let scenario = &loaded.scenario;
+    let scenario = load(&args.scenario)?;
     let seed = choose_seed(args.seed, scenario.seed);
     let duration = args.duration.map(|d| d.get());
     if args.dry_run {
-        return dry_run(&loaded, seed, duration, args.ignore_windows).await;
+        return dry_run(&scenario, seed, duration, args.ignore_windows).await;
     }
     let formats = if args.format.is_empty() {
         scenario.report.formats.clone()
@@ -59,11 +59,19 @@ pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
         .out
         .clone()
         .unwrap_or_else(|| scenario.report.dir.clone());
-    // The output folder is made before anything is killed, so a bad path costs nothing.
+    // The output folder and its journal are made before anything is killed, so a bad path
+    // costs nothing.
     let dir = create_run_dir(&parent, &scenario.name).map_err(|e| {
         Failure::new(
             Outcome::BadInput,
             anyhow!("cannot create a run folder in {}: {e}", parent.display()),
+        )
+    })?;
+    let journal_path = dir.join(JOURNAL_FILE);
+    let journal = Recorder::create(&journal_path).map_err(|e| {
+        Failure::new(
+            Outcome::BadInput,
+            anyhow!("cannot create {}: {e}", journal_path.display()),
         )
     })?;
     println!(
@@ -75,19 +83,24 @@ pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
     println!("report folder: {}", dir.display());
     let stop = CancellationToken::new();
     watch_signals(stop.clone());
-    let opts = RunOptions {
-        seed: Some(seed),
+    let setup = RunSetup {
+        seed,
         duration,
         ignore_windows: args.ignore_windows,
         max_runtime: args.max_runtime.map(|d| d.get()),
     };
-    let output = match run::run(&loaded, seed, &opts, &dir, stop).await {
+    let ran = match platform::connect(&scenario, seed).await {
+        Ok(platform) => run::run(&scenario, &*platform, &setup, journal, &WallClock, stop)
+            .await
+            .map_err(run_failure),
+        Err(e) => Err(platform_failure(e)),
+    };
+    let output = match ran {
         Ok(output) => output,
         Err(failure) => {
             // A run that failed before writing a single journal line (the platform could not
             // be reached) leaves no empty folder behind to be mistaken for a run.
-            let journal = dir.join(crate::journal::JOURNAL_FILE);
-            if std::fs::metadata(&journal).is_ok_and(|m| m.len() == 0) {
+            if std::fs::metadata(&journal_path).is_ok_and(|m| m.len() == 0) {
                 let _ = std::fs::remove_dir_all(&dir);
             }
             return Err(failure);
@@ -106,6 +119,47 @@ pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
         RunStatus::Aborted => Outcome::Aborted,
         _ => verdict_outcome(&report),
     })
+}
+
+/// The exit code class of a platform error: an unsupported request is the scenario's fault.
+fn platform_failure(e: PlatformError) -> Failure {
+    let outcome = match e {
+        PlatformError::Unsupported { .. } => Outcome::BadInput,
+        _ => Outcome::PlatformFailed,
+    };
+    Failure::new(outcome, e)
+}
+
+fn run_failure(e: RunError) -> Failure {
+    match e {
+        RunError::Platform(e) => platform_failure(e),
+        RunError::Probe(_) => Failure::new(Outcome::BadInput, e),
+        RunError::InterruptedWhileStarting => Failure::new(Outcome::Interrupted, e),
+        RunError::Journal { .. } => Failure::new(Outcome::PlatformFailed, e),
+    }
+}
+
+/// Makes `<parent>/<UTC stamp>-<name>`, with `-2`, `-3`, ... when runs start in one second.
+fn create_run_dir(parent: &Path, name: &str) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(parent)?;
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let base = format!("{stamp}-{name}");
+    for n in 1..1000 {
+        let dir = if n == 1 {
+            parent.join(&base)
+        } else {
+            parent.join(format!("{base}-{n}"))
+        };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other(format!(
+        "too many runs named {base} in {}",
+        parent.display()
+    )))
 }
 
 pub(super) fn verdict_outcome(report: &RunReport) -> Outcome {
@@ -158,25 +212,23 @@ pub(super) fn write_reports(
 }
 
 async fn dry_run(
-    loaded: &LoadedScenario,
+    scenario: &Scenario,
     seed: u64,
     duration: Option<std::time::Duration>,
     ignore_windows: bool,
 ) -> Result<Outcome, Failure> {
-    let scenario = &loaded.scenario;
-    let windows = match (&scenario.schedule.windows, ignore_windows) {
-        (Some(w), false) => Some(
-            crate::vocabulary::window::Windows::parse(w)
-                .map_err(|e| Failure::new(Outcome::BadInput, anyhow!(e)))?,
-        ),
-        _ => None,
-    };
+    let windows = scenario
+        .schedule
+        .windows
+        .as_ref()
+        .filter(|_| !ignore_windows);
     let platform = platform::connect(scenario, seed)
         .await
-        .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
-    let planned = plan::plan(scenario, seed, duration, windows.as_ref(), &*platform)
+        .map_err(platform_failure)?;
+    let fleets = plan::survey(scenario, &*platform)
         .await
         .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
+    let planned = plan::plan(scenario, seed, duration, windows, &fleets);
     println!(
         "dry run of {} on {}, seed {seed}: nothing will be touched",
         scenario.name,
@@ -186,15 +238,10 @@ async fn dry_run(
         "{:>4}  {:>10}  {:<12} {:<24} guards",
         "seq", "offset", "target", "victim slots"
     );
-    if let Some(w) = &windows {
+    if let Some(w) = windows {
         println!(
             "windows: {}; offsets count open time only. {}",
-            scenario
-                .schedule
-                .windows
-                .as_deref()
-                .unwrap_or_default()
-                .join(", "),
+            w.describe(),
             if w.is_open(chrono::Utc::now()) {
                 "A window is open now.".to_string()
             } else {

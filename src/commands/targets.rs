@@ -6,8 +6,9 @@ use serde::Serialize;
 
 use super::load;
 use crate::cli::OutputFormat;
+use crate::engine::decide::assess;
+use crate::engine::plan;
 use crate::engine::run::choose_seed;
-use crate::engine::scheduler::eligibility;
 use crate::platform;
 use crate::vocabulary::time::now_micros;
 use crate::{Failure, Outcome};
@@ -38,59 +39,39 @@ struct TargetSummary {
 }
 
 pub(super) async fn targets(path: &Path, output: OutputFormat) -> Result<Outcome, Failure> {
-    let loaded = load(path)?;
-    let scenario = &loaded.scenario;
-    let platform = platform::connect(scenario, choose_seed(None, scenario.seed))
+    let scenario = load(path)?;
+    let platform = platform::connect(&scenario, choose_seed(None, scenario.seed))
+        .await
+        .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
+    let fleets = plan::survey(&scenario, &*platform)
         .await
         .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
     let now = now_micros();
     let mut summaries = Vec::new();
-    for target in &scenario.targets {
-        let mut instances = platform
-            .preview(&target.name)
-            .await
-            .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
-        instances.sort_by(|a, b| (&a.slot, &a.id).cmp(&(&b.slot, &b.id)));
-        let healthy = instances.iter().filter(|i| i.healthy).count() as u32;
-        let known = platform
-            .desired_capacity(&target.name)
-            .await
-            .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
-        let desired = target.capacity.or(known).unwrap_or(healthy);
-        let floor = scenario
-            .policy
-            .min_healthy
-            .map_or(0, |m| m.resolve_ceil(desired));
-        let never = |_: &str| false;
-        let rows: Vec<TargetRow> = instances
+    for (target, fleet) in scenario.targets.iter().zip(&fleets) {
+        // The same assessment a decision makes now, with nothing in flight.
+        let assessment = assess(&fleet.situation(&scenario, target, now, None));
+        let rows: Vec<TargetRow> = assessment
+            .instances
             .iter()
-            .map(|i| {
-                let verdict = eligibility(i, target, &scenario.policy, now, &never);
-                TargetRow {
-                    target: target.name.clone(),
-                    id: i.id.clone(),
-                    slot: i.slot.clone(),
-                    name: i.name.clone(),
-                    healthy: i.healthy,
-                    age_seconds: i.started_at.map(|s| (now - s) as f64 / 1e6),
-                    eligible: verdict.is_ok(),
-                    reason: verdict.err().map(|w| format!("{w:?}")),
-                }
+            .map(|(i, verdict)| TargetRow {
+                target: target.name.clone(),
+                id: i.id.clone(),
+                slot: i.slot.clone(),
+                name: i.name.clone(),
+                healthy: i.healthy,
+                age_seconds: i.started_at.map(|s| (now - s) as f64 / 1e6),
+                eligible: verdict.is_ok(),
+                reason: verdict.err().map(|w| w.as_str().to_string()),
             })
             .collect();
-        let eligible = rows.iter().filter(|r| r.eligible).count() as u32;
-        let wanted = scenario.policy.pick.resolve_floor_min1(desired);
-        let allowed = wanted
-            .min(scenario.policy.max_in_flight)
-            .min(healthy.saturating_sub(floor))
-            .min(eligible);
         summaries.push(TargetSummary {
             target: target.name.clone(),
-            desired,
-            healthy,
-            eligible,
-            floor,
-            kills_allowed_now: allowed,
+            desired: fleet.desired,
+            healthy: fleet.healthy,
+            eligible: assessment.eligible_count(),
+            floor: assessment.floor,
+            kills_allowed_now: assessment.allowed,
             instances: rows,
         });
     }

@@ -1,23 +1,83 @@
-//! `--dry-run`: the plan a run would follow, computed with the same clock, the same seeded
-//! selection and the same guards as a real run, against the fleet as it is now, assuming every
-//! recovery ends before the next decision. With schedule windows, each decision also gets the
-//! wall-clock time it would fall on if the run started now, since the clock stands still while
-//! every window is closed. Nothing is touched.
+//! `--dry-run` and `firedrill targets`: the fleet as it is now ([`survey`]), and the plan a run
+//! would follow on it ([`plan`]), computed with the same cadence, the same seeded selection and
+//! the same decision function as a real run, assuming every recovery ends before the next
+//! decision. With schedule windows, each decision also gets the wall-clock time it would fall on
+//! if the run started now, since the clock stands still while every window is closed. Nothing is
+//! touched.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::engine::scheduler::{decide, eligibility, Clock, GuardState};
+use crate::engine::cadence::Cadence;
+use crate::engine::decide::{decide, Situation};
 use crate::platform::{Instance, Platform, PlatformError};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, Target};
 use crate::vocabulary::rng::{SeededRng, Stream};
-use crate::vocabulary::time::now_micros;
+use crate::vocabulary::time::{now_micros, Micros};
 use crate::vocabulary::window::Windows;
 
 /// A plan stops here even if the schedule has no duration and every decision is refused.
 const MAX_PLANNED_DECISIONS: usize = 10_000;
+
+/// One target's instances as the platform shows them now, with the capacity the guards count
+/// against.
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    /// The instances, in slot order.
+    pub instances: Vec<Instance>,
+    /// Instances passing their health check now.
+    pub healthy: u32,
+    /// Desired capacity: the scenario's, else the platform's, else what is healthy now.
+    pub desired: u32,
+}
+
+impl Fleet {
+    /// The situation one decision about `target` would face on this fleet at `now`, with
+    /// nothing in flight and `kills_left` kills left before `max_kills`.
+    pub fn situation<'a>(
+        &self,
+        scenario: &'a Scenario,
+        target: &'a Target,
+        now: Micros,
+        kills_left: Option<u32>,
+    ) -> Situation<'a> {
+        Situation {
+            target,
+            policy: &scenario.policy,
+            instances: self.instances.clone(),
+            healthy: self.healthy,
+            desired: self.desired,
+            in_flight: 0,
+            kills_left,
+            max_kills: scenario.schedule.max_kills,
+            now,
+            in_recovery: &|_| false,
+        }
+    }
+}
+
+/// Every target's fleet now, in scenario order. Lists only; nothing is touched.
+pub async fn survey(
+    scenario: &Scenario,
+    platform: &dyn Platform,
+) -> Result<Vec<Fleet>, PlatformError> {
+    let mut fleets = Vec::with_capacity(scenario.targets.len());
+    for target in &scenario.targets {
+        let mut instances = platform.preview(&target.name).await?;
+        instances.sort_by(|a, b| (&a.slot, &a.id).cmp(&(&b.slot, &b.id)));
+        let healthy = instances.iter().filter(|i| i.healthy).count() as u32;
+        let known = platform.desired_capacity(&target.name).await?;
+        let desired = target.capacity.or(known).unwrap_or(healthy);
+        fleets.push(Fleet {
+            instances,
+            healthy,
+            desired,
+        });
+    }
+    Ok(fleets)
+}
 
 /// One planned decision.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -41,82 +101,46 @@ pub struct PlannedDecision {
     pub at: Option<DateTime<Utc>>,
 }
 
-/// Computes the plan for `scenario` with `seed` against the platform's current fleet.
-pub async fn plan(
+/// Computes the plan for `scenario` with `seed` on `fleets` (from [`survey`]).
+pub fn plan(
     scenario: &Scenario,
     seed: u64,
     duration: Option<Duration>,
     windows: Option<&Windows>,
-    platform: &dyn Platform,
-) -> Result<Vec<PlannedDecision>, PlatformError> {
+    fleets: &[Fleet],
+) -> Vec<PlannedDecision> {
     let started = Utc::now();
-    let mut fleets: Vec<(Vec<Instance>, u32)> = Vec::new();
-    for target in &scenario.targets {
-        let mut instances = platform.preview(&target.name).await?;
-        instances.sort_by(|a, b| (&a.slot, &a.id).cmp(&(&b.slot, &b.id)));
-        let healthy = instances.iter().filter(|i| i.healthy).count() as u32;
-        let known = platform.desired_capacity(&target.name).await?;
-        let desired = target.capacity.or(known).unwrap_or(healthy);
-        fleets.push((instances, desired));
-    }
-    let mut clock = Clock::new(&scenario.schedule, duration, seed);
+    let mut cadence = Cadence::new(&scenario.schedule, duration, seed);
     let mut rng = SeededRng::new(seed, Stream::Selection);
     let mut planned = Vec::new();
     let mut kills = 0u32;
     let mut seq = 0u32;
     let now = now_micros();
-    let never_busy = |_: &str| false;
-    'ticks: while let Some(offset) = clock.next_decision() {
-        for (target, (instances, desired)) in scenario.targets.iter().zip(&fleets) {
+    'ticks: while let Some(offset) = cadence.next_decision() {
+        for (target, fleet) in scenario.targets.iter().zip(fleets) {
             if scenario.schedule.max_kills.is_some_and(|m| kills >= m)
                 || planned.len() >= MAX_PLANNED_DECISIONS
             {
                 break 'ticks;
             }
             seq += 1;
-            let mut eligible = Vec::new();
-            let mut ineligible = Vec::new();
-            for inst in instances {
-                // Recoveries are assumed complete by the next decision, so instances will
-                // be as old as the planned offset.
-                let aged = now + offset.as_micros() as i64;
-                match eligibility(inst, target, &scenario.policy, aged, &never_busy) {
-                    Ok(()) => eligible.push(inst),
-                    Err(why) => ineligible.push(why),
-                }
-            }
-            let guards = GuardState {
-                healthy: instances.iter().filter(|i| i.healthy).count() as u32,
-                desired: *desired,
-                in_flight: 0,
-            };
-            let choice = decide(
-                &scenario.policy,
-                eligible.len(),
-                &ineligible,
-                guards,
+            // Recoveries are assumed complete by the next decision, so instances will be as
+            // old as the planned offset.
+            let aged = now + offset.as_micros() as i64;
+            let kills_left = scenario.schedule.max_kills.map(|m| m.saturating_sub(kills));
+            let decided = decide(
+                &fleet.situation(scenario, target, aged, kills_left),
                 &mut rng,
             );
-            let mut victims: Vec<&Instance> = choice.victims.iter().map(|&i| eligible[i]).collect();
-            let mut refused = choice.refused;
-            if let Some(max) = scenario.schedule.max_kills {
-                let left = max.saturating_sub(kills) as usize;
-                if victims.len() > left {
-                    victims.truncate(left);
-                    refused.get_or_insert_with(|| {
-                        format!("trimmed to {left}: max_kills {max} reached")
-                    });
-                }
-            }
-            kills += victims.len() as u32;
+            kills += decided.victims.len() as u32;
             planned.push(PlannedDecision {
                 seq,
                 offset_ms: offset.as_millis() as u64,
                 target: target.name.clone(),
-                eligible: eligible.len() as u32,
-                slots: victims.iter().map(|v| v.slot.clone()).collect(),
-                names: victims.iter().map(|v| v.name.clone()).collect(),
-                refused,
+                eligible: decided.assessment.eligible_count(),
+                slots: decided.victims.iter().map(|v| v.slot.clone()).collect(),
+                names: decided.victims.iter().map(|v| v.name.clone()).collect(),
+                refused: decided.refused,
                 at: match windows {
                     Some(w) => w.advance(started, offset),
                     None => chrono::Duration::from_std(offset).ok().map(|d| started + d),
@@ -124,5 +148,5 @@ pub async fn plan(
             });
         }
     }
-    Ok(planned)
+    planned
 }

@@ -7,7 +7,9 @@
 //! one slot pair first-in first-out); a victim that starts again under its own id (a Docker
 //! restart policy) is its own replacement.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::engine::capacity::Capacity;
 use crate::journal::Entry;

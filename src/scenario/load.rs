@@ -1,31 +1,15 @@
-//! Reads a scenario file: YAML to the typed model with file:line:column and the field path on
-//! every error, then semantic validation, collecting every error before reporting.
+//! Reads a scenario file: YAML to the file's shape with file:line:column and the field path on
+//! every error, then [`compile`](super::compile), collecting every error before reporting.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::validate::{self, Finding};
+use super::compile::{compile, Finding};
+use super::file::ScenarioFile;
+use super::yaml::{self, Positions};
 use super::Scenario;
-use crate::scenario::yaml::{self, Positions};
-use crate::vocabulary::slo::Slo;
-
-/// A scenario that loaded and validated.
-#[derive(Debug, Clone)]
-pub struct LoadedScenario {
-    /// The file it came from.
-    pub path: PathBuf,
-    /// The model.
-    pub scenario: Scenario,
-    /// sha256 of the file's bytes, hex.
-    pub sha256: String,
-    /// The parsed SLOs, in file order.
-    pub slos: Vec<Slo>,
-    /// Things that are allowed but probably unintended (for example a `min_healthy` that
-    /// refuses every kill).
-    pub warnings: Vec<ScenarioError>,
-}
 
 /// One problem in a scenario file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,8 +40,8 @@ impl fmt::Display for ScenarioError {
     }
 }
 
-/// Loads and validates a scenario file, returning every error found.
-pub fn load_file(path: &Path) -> Result<LoadedScenario, Vec<ScenarioError>> {
+/// Loads and compiles a scenario file, returning every error found.
+pub fn load(path: &Path) -> Result<Scenario, Vec<ScenarioError>> {
     let at_file = |message: String| ScenarioError {
         file: path.to_path_buf(),
         line: None,
@@ -77,7 +61,16 @@ pub fn load_file(path: &Path) -> Result<LoadedScenario, Vec<ScenarioError>> {
             ..at_file("the file is not valid UTF-8 text; save it as UTF-8".to_string())
         }]
     })?;
-    let scenario: Scenario = yaml::parse(&text).map_err(|e| {
+    compile_text(path, &text, &sha256)
+}
+
+/// Compiles scenario text as if read from `path`; for tests and tools that hold the text.
+pub fn parse_str(path: &Path, text: &str) -> Result<Scenario, Vec<ScenarioError>> {
+    compile_text(path, text, &hex_sha256(text.as_bytes()))
+}
+
+fn compile_text(path: &Path, text: &str, sha256: &str) -> Result<Scenario, Vec<ScenarioError>> {
+    let file: ScenarioFile = yaml::parse(text).map_err(|e| {
         vec![ScenarioError {
             file: path.to_path_buf(),
             line: Some(e.position.line),
@@ -86,8 +79,8 @@ pub fn load_file(path: &Path) -> Result<LoadedScenario, Vec<ScenarioError>> {
             message: e.message,
         }]
     })?;
-    let checked = validate::check(&scenario);
-    let positions = Positions::of(&text);
+    let compiled = compile(&file, path, sha256);
+    let positions = Positions::of(text);
     let locate = |finding: Finding| {
         let at = positions.locate(&finding.field);
         ScenarioError {
@@ -98,17 +91,23 @@ pub fn load_file(path: &Path) -> Result<LoadedScenario, Vec<ScenarioError>> {
             message: finding.message,
         }
     };
-    let errors: Vec<ScenarioError> = checked.errors.into_iter().map(locate).collect();
-    if !errors.is_empty() {
-        return Err(errors);
+    let errors: Vec<ScenarioError> = compiled.errors.into_iter().map(locate).collect();
+    match compiled.scenario {
+        Some(mut scenario) if errors.is_empty() => {
+            scenario.warnings = compiled.warnings.into_iter().map(locate).collect();
+            Ok(scenario)
+        }
+        // Every path without a scenario has recorded an error; the fallback keeps a file
+        // from ever passing silently should one not.
+        _ if !errors.is_empty() => Err(errors),
+        _ => Err(vec![ScenarioError {
+            file: path.to_path_buf(),
+            line: None,
+            column: None,
+            field: String::new(),
+            message: "the scenario did not compile".to_string(),
+        }]),
     }
-    Ok(LoadedScenario {
-        path: path.to_path_buf(),
-        scenario,
-        sha256,
-        slos: checked.slos,
-        warnings: checked.warnings.into_iter().map(locate).collect(),
-    })
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {

@@ -230,6 +230,12 @@ impl Windows {
             .map(Windows)
     }
 
+    /// The windows as written, comma-separated.
+    pub fn describe(&self) -> String {
+        let texts: Vec<&str> = self.0.iter().map(|w| w.text.as_str()).collect();
+        texts.join(", ")
+    }
+
     /// Whether some window is open at `at`.
     pub fn is_open(&self, at: DateTime<Utc>) -> bool {
         self.0.iter().any(|w| w.contains(at))

@@ -199,7 +199,10 @@ async fn an_exited_process_not_yet_reaped_is_not_selected() {
     {
         std::thread::sleep(Duration::from_millis(10));
     }
-    let s = scenario("  - name: sleepers\n    select: {process: {name: sleep}}\n");
+    // Listing ignores the opt-in, which only eligibility checks.
+    let s = scenario(
+        "  - name: sleepers\n    select: {process: {name: sleep}}\n    require_label: FIREDRILL_TARGET=none\n",
+    );
     let (platform, _events) = started(&s).await;
     let ids: Vec<String> = platform
         .instances("sleepers")

@@ -14,9 +14,10 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_firedrill");
 
 pub fn scenario(targets: &str) -> Scenario {
     let text = format!(
-        "version: 1\nname: local-test\nplatform: {{kind: local}}\nschedule: {{}}\ntargets:\n{targets}"
+        "version: 1\nname: local-test\nplatform: {{kind: local}}\nschedule: {{every: 1s, max_kills: 1}}\ntargets:\n{targets}"
     );
-    serde_yaml::from_str(&text).unwrap()
+    firedrill::scenario::parse_str(Path::new("local-test.yaml"), &text)
+        .unwrap_or_else(|errors| panic!("the test scenario does not compile: {errors:?}"))
 }
 
 /// A managed fleet of `firedrill target` servers with an HTTP health check.

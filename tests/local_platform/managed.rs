@@ -6,6 +6,7 @@ use std::time::Duration;
 use firedrill::platform::local::LocalPlatform;
 use firedrill::platform::{EventKind, Instance, Platform, PlatformEvent};
 use firedrill::scenario::Action;
+use firedrill::vocabulary::signal::Signal;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -47,7 +48,7 @@ async fn killed_instance_is_replaced_in_its_slot_after_the_replace_delay() {
         .kill(
             &victim,
             &Action::Kill {
-                signal: "SIGKILL".into(),
+                signal: Signal::KILL,
             },
         )
         .await

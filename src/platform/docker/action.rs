@@ -13,7 +13,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::platform::{now_micros, KillReceipt, PlatformError};
 use crate::scenario::Action;
-use crate::vocabulary::signal::{known_signals, signal_name, signal_number};
 
 /// What firedrill's actions leave to remember: which daemon `kill` events are its own, and
 /// which containers it paused and must unpause, with the engine each one lives on.
@@ -95,13 +94,7 @@ pub async fn carry_out(
     };
     match action {
         Action::Kill { signal } => {
-            let number = signal_number(signal).ok_or_else(|| {
-                PlatformError::Failed(format!(
-                    "unknown signal {signal:?}; known: {}",
-                    known_signals()
-                ))
-            })?;
-            let name = signal_name(number).unwrap_or("SIGKILL");
+            let name = signal.name();
             book.expect_kill_event(id);
             let at = now_micros();
             let sent = docker

@@ -97,11 +97,8 @@ impl TargetSpec {
         }
         let require = target
             .require_label
-            .as_deref()
-            .map(|r| match r.split_once('=') {
-                Some((k, v)) => (k.trim().to_string(), Some(v.trim().to_string())),
-                None => (r.trim().to_string(), None),
-            });
+            .as_ref()
+            .map(|o| (o.key.clone(), Some(o.value.clone())));
         Ok(TargetSpec {
             name: target.name.clone(),
             labels,
@@ -277,7 +274,7 @@ fn container_ids_in(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{ComposeSelector, Selector};
+    use crate::scenario::{ComposeSelector, OptIn, Selector};
 
     fn labels(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs
@@ -290,7 +287,7 @@ mod tests {
         TargetSpec::compile(&Target {
             name: "web".into(),
             select,
-            require_label: require.map(str::to_string),
+            require_label: require.map(|r| OptIn::parse(r).unwrap()),
             capacity: None,
             health: HealthCheck::default(),
         })

@@ -48,10 +48,7 @@ impl AttachSpec {
         let require = target
             .require_label
             .as_ref()
-            .map(|text| match text.split_once('=') {
-                Some((k, v)) => (k.trim().to_string(), v.trim().to_string()),
-                None => (text.trim().to_string(), String::new()),
-            });
+            .map(|o| (o.key.clone(), o.value.clone()));
         Ok(AttachSpec {
             target: target.name.clone(),
             name: select.name.clone(),

@@ -25,7 +25,6 @@ use self::process::{describe_signal, send_signal};
 use self::registry::Shared;
 use super::{now_micros, Instance, KillReceipt, Platform, PlatformError, PlatformEvent};
 use crate::scenario::{Action, Scenario};
-use crate::vocabulary::signal::signal_number;
 
 pub use self::attach::EXEMPT_ENV;
 
@@ -214,8 +213,7 @@ impl Platform for LocalPlatform {
 
     async fn kill(&self, victim: &Instance, action: &Action) -> Result<KillReceipt, PlatformError> {
         let signal = match action {
-            Action::Kill { signal } => signal_number(signal)
-                .ok_or_else(|| PlatformError::Failed(format!("unknown signal {signal:?}")))?,
+            Action::Kill { signal } => signal.number(),
             Action::Crash {} => libc::SIGKILL,
             Action::Stop { .. } => libc::SIGTERM,
             Action::Remove {} | Action::Pause { .. } => {

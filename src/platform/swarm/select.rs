@@ -46,10 +46,10 @@ impl TargetSpec {
             name: t.name.clone(),
             service: t.select.service.clone(),
             labels: t.select.labels.clone(),
-            require: t.require_label.as_deref().map(|r| match r.split_once('=') {
-                Some((k, v)) => (k.trim().to_string(), Some(v.trim().to_string())),
-                None => (r.trim().to_string(), None),
-            }),
+            require: t
+                .require_label
+                .as_ref()
+                .map(|o| (o.key.clone(), Some(o.value.clone()))),
             running_is_healthy,
         })
     }
@@ -88,14 +88,14 @@ impl TargetSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{HealthCheck, HealthSource, HttpCheck, Selector};
+    use crate::scenario::{HealthCheck, HealthSource, HttpCheck, OptIn, Selector};
     use std::collections::HashMap;
 
     fn target(select: Selector, require: Option<&str>, health: HealthCheck) -> Target {
         Target {
             name: "web".into(),
             select,
-            require_label: require.map(str::to_string),
+            require_label: require.map(|r| OptIn::parse(r).unwrap()),
             capacity: None,
             health,
         }

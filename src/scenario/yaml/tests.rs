@@ -1,7 +1,8 @@
 use serde::Deserialize;
 
 use super::*;
-use crate::scenario::{Action, PlatformConfig};
+use crate::scenario::file::{ActionFile, ScenarioFile};
+use crate::scenario::PlatformConfig;
 
 fn at(line: usize, column: usize) -> Position {
     Position { line, column }
@@ -82,7 +83,7 @@ struct Doc {
     #[serde(default)]
     platform: Option<PlatformConfig>,
     #[serde(default)]
-    action: Option<Action>,
+    action: Option<ActionFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -149,7 +150,7 @@ fn rust_type_names_are_put_in_the_words_of_the_file() {
         "{}",
         e.message
     );
-    let e = parse::<crate::scenario::Scenario>("version: 1\nplatform:\n").unwrap_err();
+    let e = parse::<ScenarioFile>("version: 1\nplatform:\n").unwrap_err();
     assert_eq!(e.path, "platform");
     assert_eq!(
         e.message,

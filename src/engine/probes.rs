@@ -2,27 +2,17 @@
 //! replaced. Each probe runs at its own `every` from before the first kill (the baseline) until
 //! the last recovery ends, and every request's outcome goes to the journal as it happens.
 
-pub mod http;
-
 use std::time::{Duration, Instant};
 
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
+use crate::check::{Check, HttpCheck, HttpClient};
 use crate::journal::{ProbeEntry, ProbeInfo};
-use crate::scenario::ProbeConfig;
-use crate::vocabulary::time::now_micros;
-use crate::vocabulary::units::HumanDuration;
-
-/// What one probe does per request.
-#[derive(Debug)]
-enum Check {
-    Http(Box<http::HttpCheck>),
-    Tcp { address: String },
-}
+use crate::scenario::{Probe, ProbeRequest};
+use crate::vocabulary::time::{micros_of, now_micros};
 
 /// One steady-state probe, ready to run.
 #[derive(Debug)]
@@ -34,20 +24,33 @@ pub struct Prober {
 }
 
 impl Prober {
-    /// Prepares a probe from its scenario entry (validation has checked it already).
-    pub fn new(config: &ProbeConfig) -> Result<Prober, String> {
-        let check = match (&config.http, &config.tcp) {
-            (Some(h), _) => Check::Http(Box::new(http::HttpCheck::new(h)?)),
-            (None, Some(t)) => Check::Tcp {
-                address: t.address.clone(),
+    /// Prepares a probe and its client.
+    pub fn new(probe: &Probe) -> Result<Prober, String> {
+        let check = match &probe.request {
+            ProbeRequest::Http {
+                url,
+                expect,
+                body,
+                reuse_connections,
+            } => {
+                let client = HttpClient::new(url.scheme_str() == Some("https"), *reuse_connections)
+                    .map_err(|e| format!("probe {:?}: {e}", probe.name))?;
+                Check::Http(Box::new(HttpCheck::new(
+                    client,
+                    url.clone(),
+                    *expect,
+                    body.clone(),
+                )))
+            }
+            ProbeRequest::Tcp { address } => Check::Tcp {
+                address: address.clone(),
             },
-            (None, None) => return Err(format!("probe {:?} has no check", config.name)),
         };
         Ok(Prober {
-            name: config.name.clone(),
+            name: probe.name.clone(),
             check,
-            every: config.every(),
-            timeout: config.timeout(),
+            every: probe.every,
+            timeout: probe.timeout,
         })
     }
 
@@ -55,31 +58,12 @@ impl Prober {
     pub async fn once(&self) -> ProbeEntry {
         let at = now_micros();
         let started = Instant::now();
-        let outcome = tokio::time::timeout(self.timeout, async {
-            match &self.check {
-                Check::Http(h) => h.request().await,
-                Check::Tcp { address } => match TcpStream::connect(address.as_str()).await {
-                    Ok(_) => http::HttpOutcome {
-                        status: None,
-                        error: None,
-                    },
-                    Err(e) => http::HttpOutcome {
-                        status: None,
-                        error: Some(format!("connect {address}: {e}")),
-                    },
-                },
-            }
-        })
-        .await
-        .unwrap_or_else(|_| http::HttpOutcome {
-            status: None,
-            error: Some(format!("no answer within {}", HumanDuration(self.timeout))),
-        });
+        let outcome = self.check.once(self.timeout).await;
         ProbeEntry {
             probe: self.name.clone(),
             at,
-            latency_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-            ok: outcome.error.is_none(),
+            latency_us: micros_of(started.elapsed()),
+            ok: outcome.ok(),
             status: outcome.status,
             error: outcome.error,
         }
@@ -87,14 +71,14 @@ impl Prober {
 }
 
 /// The probes as the journal's first line records them.
-pub fn describe(configs: &[ProbeConfig]) -> Vec<ProbeInfo> {
-    configs
+pub fn describe(probes: &[Probe]) -> Vec<ProbeInfo> {
+    probes
         .iter()
-        .map(|c| ProbeInfo {
-            name: c.name.clone(),
-            kind: c.kind().to_string(),
-            endpoint: c.endpoint(),
-            every_us: u64::try_from(c.every().as_micros()).unwrap_or(u64::MAX),
+        .map(|p| ProbeInfo {
+            name: p.name.clone(),
+            kind: p.kind().to_string(),
+            endpoint: p.endpoint.clone(),
+            every_us: micros_of(p.every),
         })
         .collect()
 }

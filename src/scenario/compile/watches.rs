@@ -6,12 +6,17 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 
 use super::{is_zero, Checked};
-use crate::probe::http::parse_url;
-use crate::scenario::{ProbeConfig, Scenario};
+use crate::check::http::parse_url;
+use crate::scenario::file::{ProbeFile, ScenarioFile};
+use crate::scenario::{Probe, ProbeRequest, DEFAULT_PROBE_EVERY, DEFAULT_PROBE_TIMEOUT};
+use crate::vocabulary::slo::Slo;
 use crate::vocabulary::stop::StopCondition;
+use crate::vocabulary::units::HumanDuration;
 use crate::vocabulary::window::{Window, Windows};
 
-pub(super) fn check_probes(c: &mut Checked, probes: &[ProbeConfig]) {
+/// Checks every probe; returns those that compiled.
+pub(super) fn check_probes(c: &mut Checked, probes: &[ProbeFile]) -> Vec<Probe> {
+    let mut compiled = Vec::new();
     let mut first_seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, probe) in probes.iter().enumerate() {
         let at = format!("probes[{i}]");
@@ -36,7 +41,7 @@ pub(super) fn check_probes(c: &mut Checked, probes: &[ProbeConfig]) {
                 ),
             );
         }
-        let (every, timeout) = match (&probe.http, &probe.tcp) {
+        let parts = match (&probe.http, &probe.tcp) {
             (Some(_), Some(_)) => {
                 c.error(
                     format!("{at}.tcp"),
@@ -52,24 +57,38 @@ pub(super) fn check_probes(c: &mut Checked, probes: &[ProbeConfig]) {
                 continue;
             }
             (Some(http), None) => {
-                if let Err(e) = parse_url(&http.url) {
-                    c.error(format!("{at}.http.url"), e);
-                }
-                if let Some(body) = &http.body {
-                    if let Err(e) = regex::Regex::new(body) {
+                let url = parse_url(&http.url)
+                    .map_err(|e| c.error(format!("{at}.http.url"), e))
+                    .ok();
+                let body = match http.body.as_deref().map(regex::Regex::new) {
+                    Some(Err(e)) => {
                         c.error(
                             format!("{at}.http.body"),
                             format!("not a regular expression: {e}"),
                         );
+                        None
                     }
-                }
+                    Some(Ok(re)) => Some(Some(re)),
+                    None => Some(None),
+                };
                 if !(100..=599).contains(&http.expect) {
                     c.error(
                         format!("{at}.http.expect"),
                         format!("{} is not an HTTP status; use one such as 200", http.expect),
                     );
                 }
-                (("http", http.every), http.timeout)
+                let request = url.zip(body).map(|(url, body)| ProbeRequest::Http {
+                    url,
+                    expect: http.expect,
+                    body,
+                    reuse_connections: http.reuse_connections,
+                });
+                (
+                    ("http", http.every),
+                    http.timeout,
+                    request,
+                    http.url.clone(),
+                )
             }
             (None, Some(tcp)) => {
                 let valid = tcp
@@ -85,10 +104,18 @@ pub(super) fn check_probes(c: &mut Checked, probes: &[ProbeConfig]) {
                         ),
                     );
                 }
-                (("tcp", tcp.every), tcp.timeout)
+                let request = valid.then(|| ProbeRequest::Tcp {
+                    address: tcp.address.clone(),
+                });
+                (
+                    ("tcp", tcp.every),
+                    tcp.timeout,
+                    request,
+                    tcp.address.clone(),
+                )
             }
         };
-        let (kind, every) = every;
+        let ((kind, every), timeout, request, endpoint) = parts;
         if every.is_some_and(is_zero) {
             c.error(
                 format!("{at}.{kind}.every"),
@@ -101,11 +128,21 @@ pub(super) fn check_probes(c: &mut Checked, probes: &[ProbeConfig]) {
                 "must be longer than 0, such as 1s",
             );
         }
+        if let Some(request) = request {
+            compiled.push(Probe {
+                name: probe.name.clone(),
+                endpoint,
+                request,
+                every: every.map_or(DEFAULT_PROBE_EVERY, HumanDuration::get),
+                timeout: timeout.map_or(DEFAULT_PROBE_TIMEOUT, HumanDuration::get),
+            });
+        }
     }
+    compiled
 }
 
 /// An SLO or stop condition naming a probe the scenario does not have is an error.
-fn check_probe_name(c: &mut Checked, field: String, probe: &str, probes: &[ProbeConfig]) {
+fn check_probe_name(c: &mut Checked, field: String, probe: &str, probes: &[ProbeFile]) {
     if probes.iter().any(|p| p.name == probe) {
         return;
     }
@@ -118,36 +155,34 @@ fn check_probe_name(c: &mut Checked, field: String, probe: &str, probes: &[Probe
     c.error(field, format!("no probe is named {probe:?}; {known}"));
 }
 
-pub(super) fn check_probe_slos(c: &mut Checked, scenario: &Scenario) {
-    let used: Vec<(usize, String)> = scenario
-        .slos
-        .iter()
-        .enumerate()
-        .filter_map(|(i, line)| {
-            let slo = crate::vocabulary::slo::Slo::parse(line).ok()?;
-            Some((i, slo.metric.probe()?.to_string()))
-        })
-        .collect();
-    for (i, probe) in used {
-        check_probe_name(c, format!("slos[{i}]"), &probe, &scenario.probes);
+pub(super) fn check_probe_slos(c: &mut Checked, slos: &[(usize, Slo)], probes: &[ProbeFile]) {
+    for (i, slo) in slos {
+        if let Some(probe) = slo.metric.probe() {
+            check_probe_name(c, format!("slos[{i}]"), probe, probes);
+        }
     }
 }
 
-pub(super) fn check_abort_when(c: &mut Checked, scenario: &Scenario) {
+/// Checks every stop condition; returns those that parsed.
+pub(super) fn check_abort_when(c: &mut Checked, scenario: &ScenarioFile) -> Vec<StopCondition> {
+    let mut compiled = Vec::new();
     for (i, line) in scenario.abort_when.iter().enumerate() {
         match StopCondition::parse(line) {
             Ok(condition) => {
                 if let Some(probe) = condition.probe() {
                     check_probe_name(c, format!("abort_when[{i}]"), probe, &scenario.probes);
                 }
+                compiled.push(condition);
             }
             Err(message) => c.error(format!("abort_when[{i}]"), message),
         }
     }
+    compiled
 }
 
-pub(super) fn check_windows(c: &mut Checked, windows: Option<&[String]>) {
-    let Some(texts) = windows else { return };
+/// Checks the schedule windows; returns them when they parse and ever open.
+pub(super) fn check_windows(c: &mut Checked, windows: Option<&[String]>) -> Option<Windows> {
+    let texts = windows?;
     let mut all_parse = true;
     for (i, text) in texts.iter().enumerate() {
         if let Err(message) = Window::parse(text) {
@@ -156,14 +191,20 @@ pub(super) fn check_windows(c: &mut Checked, windows: Option<&[String]>) {
         }
     }
     if !all_parse {
-        return;
+        return None;
     }
     match Windows::parse(texts) {
-        Err(message) => c.error("schedule.windows", message),
-        Ok(w) if w.open_per_week(Utc::now()).is_zero() => c.error(
-            "schedule.windows",
-            "these windows are never open, so kills could never happen",
-        ),
-        Ok(_) => {}
+        Err(message) => {
+            c.error("schedule.windows", message);
+            None
+        }
+        Ok(w) if w.open_per_week(Utc::now()).is_zero() => {
+            c.error(
+                "schedule.windows",
+                "these windows are never open, so kills could never happen",
+            );
+            None
+        }
+        Ok(w) => Some(w),
     }
 }

@@ -6,19 +6,22 @@ use std::collections::BTreeMap;
 use regex::Regex;
 
 use super::{is_zero, Checked};
+use crate::scenario::file::{ScenarioFile, TargetFile};
 use crate::scenario::{
-    HealthCheck, HealthSource, PlatformConfig, Scenario, Selector, Target, EXEMPT_LABEL,
+    HealthCheck, HealthSource, OptIn, PlatformConfig, Selector, Target, EXEMPT_LABEL,
 };
 
 /// The healthy count a target must get back to, when the scenario fixes it: an explicit
 /// `capacity`, else the managed fleet's replicas.
-pub(super) fn desired_capacity(target: &Target) -> Option<u32> {
+pub(super) fn fixed_capacity(target: &TargetFile) -> Option<u32> {
     target
         .capacity
         .or_else(|| target.select.managed.as_ref().map(|m| m.replicas))
 }
 
-pub(super) fn check_targets(c: &mut Checked, scenario: &Scenario) {
+/// Checks every target; returns them compiled (complete only when no error was found).
+pub(super) fn check_targets(c: &mut Checked, scenario: &ScenarioFile) -> Vec<Target> {
+    let mut compiled = Vec::new();
     if scenario.targets.is_empty() {
         c.error(
             "targets",
@@ -46,10 +49,18 @@ pub(super) fn check_targets(c: &mut Checked, scenario: &Scenario) {
             );
         }
         check_selector(c, &at, &target.select, &scenario.platform);
-        check_require_label(c, &at, target);
+        let require_label = check_require_label(c, &at, target);
         check_capacity(c, &at, target);
         check_health(c, &at, target, &scenario.platform);
+        compiled.push(Target {
+            name: target.name.clone(),
+            select: target.select.clone(),
+            require_label,
+            capacity: target.capacity,
+            health: target.health.clone(),
+        });
     }
+    compiled
 }
 
 fn check_selector(c: &mut Checked, at: &str, select: &Selector, platform: &PlatformConfig) {
@@ -204,7 +215,7 @@ fn check_regex(c: &mut Checked, field: &str, pattern: &str) {
     }
 }
 
-fn check_require_label(c: &mut Checked, at: &str, target: &Target) {
+fn check_require_label(c: &mut Checked, at: &str, target: &TargetFile) -> Option<OptIn> {
     let field = format!("{at}.require_label");
     let attach = target.select.process.is_some();
     let Some(label) = &target.require_label else {
@@ -216,14 +227,14 @@ fn check_require_label(c: &mut Checked, at: &str, target: &Target) {
                  the processes to kill carry, such as FIREDRILL_TARGET=web",
             );
         }
-        return;
+        return None;
     };
     let Some((key, value)) = label.split_once('=') else {
         c.error(
             field,
             format!("require_label {label:?} must read key=value, such as firedrill.enabled=true"),
         );
-        return;
+        return None;
     };
     if key.trim().is_empty() || value.trim().is_empty() {
         c.error(
@@ -260,9 +271,10 @@ fn check_require_label(c: &mut Checked, at: &str, target: &Target) {
             ),
         );
     }
+    OptIn::parse(label)
 }
 
-fn check_capacity(c: &mut Checked, at: &str, target: &Target) {
+fn check_capacity(c: &mut Checked, at: &str, target: &TargetFile) {
     let Some(capacity) = target.capacity else {
         return;
     };
@@ -287,7 +299,7 @@ fn check_capacity(c: &mut Checked, at: &str, target: &Target) {
     }
 }
 
-fn check_health(c: &mut Checked, at: &str, target: &Target, platform: &PlatformConfig) {
+fn check_health(c: &mut Checked, at: &str, target: &TargetFile, platform: &PlatformConfig) {
     let HealthCheck {
         from,
         http,

@@ -1,14 +1,17 @@
-//! Semantic checks of a parsed scenario. Every problem is collected, so a user fixes a file
-//! in one pass. The checks know nothing of YAML: each finding names a field path, and the
-//! loader turns that path into a line and column.
+//! Compiles a scenario file's YAML shape into a typed [`Scenario`], as vector's config compiler
+//! does: every check runs, every problem is collected (so a user fixes a file in one pass), and
+//! only a file without errors yields a scenario. The checks know nothing of YAML: each finding
+//! names a field path, and the loader turns that path into a line and column.
 
 mod targets;
 mod watches;
 
+use std::path::Path;
 use std::time::Duration;
 
-use super::{Action, PlatformConfig, Policy, Recovery, Scenario, Schedule, SCENARIO_VERSION};
-use crate::vocabulary::signal::{known_signals, signal_number};
+use super::file::{ActionFile, ScenarioFile, ScheduleFile};
+use super::{Action, Pace, PlatformConfig, Policy, Recovery, Scenario, Schedule, SCENARIO_VERSION};
+use crate::vocabulary::signal::{known_signals, Signal};
 use crate::vocabulary::slo::Slo;
 use crate::vocabulary::units::{CountOrPercent, HumanDuration};
 
@@ -21,15 +24,23 @@ pub struct Finding {
     pub message: String,
 }
 
-/// Everything the checks found, and the SLOs they parsed on the way.
+/// What compiling found: the scenario when there was no error, and every finding.
 #[derive(Debug, Clone, Default)]
-pub struct Checked {
+pub struct Compiled {
+    /// The typed scenario; `None` when any error was found. Its `warnings` are left for the
+    /// loader to locate.
+    pub scenario: Option<Scenario>,
     /// Problems that make the scenario unusable.
     pub errors: Vec<Finding>,
     /// Settings that are allowed but probably unintended.
     pub warnings: Vec<Finding>,
-    /// The SLOs that parsed, in file order.
-    pub slos: Vec<Slo>,
+}
+
+/// Findings collected while compiling.
+#[derive(Debug, Default)]
+struct Checked {
+    errors: Vec<Finding>,
+    warnings: Vec<Finding>,
 }
 
 impl Checked {
@@ -48,48 +59,80 @@ impl Checked {
     }
 }
 
-/// Runs every semantic check on a scenario.
-pub fn check(scenario: &Scenario) -> Checked {
+/// Compiles a scenario file read from `path` (whose bytes hash to `sha256`), running every
+/// check.
+pub fn compile(file: &ScenarioFile, path: &Path, sha256: &str) -> Compiled {
     let mut c = Checked::default();
-    if scenario.version != SCENARIO_VERSION {
+    if file.version != SCENARIO_VERSION {
         c.error(
             "version",
             format!(
                 "unsupported version {}; this build reads version {SCENARIO_VERSION}",
-                scenario.version
+                file.version
             ),
         );
     }
-    check_name(&mut c, &scenario.name);
-    check_platform(&mut c, &scenario.platform);
-    targets::check_targets(&mut c, scenario);
-    check_schedule(&mut c, &scenario.schedule);
-    check_policy(&mut c, scenario);
-    check_action(
-        &mut c,
-        &scenario.action,
-        &scenario.platform,
-        &scenario.recovery,
-    );
-    check_recovery(&mut c, &scenario.recovery);
-    check_slos(&mut c, &scenario.slos);
-    watches::check_probes(&mut c, &scenario.probes);
-    watches::check_probe_slos(&mut c, scenario);
-    watches::check_abort_when(&mut c, scenario);
-    watches::check_windows(&mut c, scenario.schedule.windows.as_deref());
-    if scenario.report.dir.as_os_str().is_empty() {
+    check_name(&mut c, &file.name);
+    check_platform(&mut c, &file.platform);
+    let targets = targets::check_targets(&mut c, file);
+    let pace = check_schedule(&mut c, &file.schedule);
+    check_policy(&mut c, file);
+    let action = check_action(&mut c, &file.action, &file.platform, &file.recovery);
+    check_recovery(&mut c, &file.recovery);
+    let slos = check_slos(&mut c, &file.slos);
+    let probes = watches::check_probes(&mut c, &file.probes);
+    watches::check_probe_slos(&mut c, &slos, &file.probes);
+    let abort_when = watches::check_abort_when(&mut c, file);
+    let windows = watches::check_windows(&mut c, file.schedule.windows.as_deref());
+    if file.report.dir.as_os_str().is_empty() {
         c.error(
             "report.dir",
             "the report folder is empty; give one such as reports",
         );
     }
-    if scenario.report.formats.is_empty() {
+    if file.report.formats.is_empty() {
         c.warn(
             "report.formats",
             "no report format listed; only journal.jsonl will be written (add json or markdown)",
         );
     }
-    c
+    let scenario = match (c.errors.is_empty(), pace, action) {
+        (true, Some(pace), Some(action)) => Some(Scenario {
+            path: path.to_path_buf(),
+            sha256: sha256.to_string(),
+            name: file.name.clone(),
+            description: file.description.clone(),
+            seed: file.seed,
+            platform: file.platform.clone(),
+            targets,
+            schedule: Schedule {
+                duration: file.schedule.duration.map(HumanDuration::get),
+                max_kills: file.schedule.max_kills,
+                pace,
+                start_after: file.schedule.start_after.map(HumanDuration::get),
+                min_gap: file
+                    .schedule
+                    .min_gap
+                    .map(HumanDuration::get)
+                    .unwrap_or_default(),
+                windows,
+            },
+            policy: file.policy.clone(),
+            action,
+            recovery: file.recovery.clone(),
+            slos: slos.into_iter().map(|(_, slo)| slo).collect(),
+            probes,
+            abort_when,
+            report: file.report.clone(),
+            warnings: Vec::new(),
+        }),
+        _ => None,
+    };
+    Compiled {
+        scenario,
+        errors: c.errors,
+        warnings: c.warnings,
+    }
 }
 
 /// Longest scenario name: it goes into a folder name beside a 17-character timestamp, and
@@ -164,7 +207,16 @@ fn is_zero(d: HumanDuration) -> bool {
     d.get() == Duration::ZERO
 }
 
-fn check_schedule(c: &mut Checked, s: &Schedule) {
+fn check_schedule(c: &mut Checked, s: &ScheduleFile) -> Option<Pace> {
+    let pace = match (s.every, s.mean_time_between_kills) {
+        (Some(every), None) => Some(Pace::Every {
+            every: every.get(),
+            jitter: s.jitter.map(HumanDuration::get).unwrap_or_default(),
+        }),
+        (None, Some(mean)) => Some(Pace::Mean(mean.get())),
+        (Some(_), Some(_)) => None,
+        (None, None) => None,
+    };
     match (s.every, s.mean_time_between_kills) {
         (Some(_), Some(_)) => c.error(
             "schedule.mean_time_between_kills",
@@ -229,9 +281,10 @@ fn check_schedule(c: &mut Checked, s: &Schedule) {
             );
         }
     }
+    pace
 }
 
-fn check_policy(c: &mut Checked, scenario: &Scenario) {
+fn check_policy(c: &mut Checked, scenario: &ScenarioFile) {
     let Policy {
         pick,
         max_in_flight,
@@ -280,7 +333,7 @@ fn check_policy(c: &mut Checked, scenario: &Scenario) {
         }
     }
     for (i, target) in scenario.targets.iter().enumerate() {
-        let Some(capacity) = targets::desired_capacity(target) else {
+        let Some(capacity) = targets::fixed_capacity(target) else {
             continue;
         };
         let floor = min_healthy.resolve_ceil(capacity);
@@ -309,11 +362,16 @@ fn check_policy(c: &mut Checked, scenario: &Scenario) {
     }
 }
 
-fn check_action(c: &mut Checked, action: &Action, platform: &PlatformConfig, recovery: &Recovery) {
-    let local = matches!(platform, PlatformConfig::Local {});
-    match action {
-        Action::Kill { signal } => {
-            if signal_number(signal).is_none() {
+fn check_action(
+    c: &mut Checked,
+    action: &ActionFile,
+    platform: &PlatformConfig,
+    recovery: &Recovery,
+) -> Option<Action> {
+    let compiled = match action {
+        ActionFile::Kill { signal } => match Signal::parse(signal) {
+            Some(signal) => Action::Kill { signal },
+            None => {
                 c.error(
                     "action.signal",
                     format!(
@@ -321,42 +379,49 @@ fn check_action(c: &mut Checked, action: &Action, platform: &PlatformConfig, rec
                         known_signals()
                     ),
                 );
+                return None;
             }
+        },
+        ActionFile::Crash {} => Action::Crash {},
+        ActionFile::Stop { grace } => Action::Stop { grace: *grace },
+        ActionFile::Remove {} => Action::Remove {},
+        ActionFile::Pause { duration } => Action::Pause {
+            duration: *duration,
+        },
+    };
+    let local = matches!(platform, PlatformConfig::Local {});
+    match &compiled {
+        Action::Stop { grace } if is_zero(*grace) => c.warn(
+            "action.grace",
+            "grace 0 sends SIGKILL right after SIGTERM, which is a kill; give the instance time \
+             to stop, such as 10s, or use kind: kill",
+        ),
+        Action::Remove {} | Action::Pause { .. } if local => {
+            c.error(
+                "action.kind",
+                format!(
+                    "the local platform cannot {}; use kill, crash or stop (remove and pause are \
+                     for docker and swarm)",
+                    compiled.describe()
+                ),
+            );
+            return None;
         }
-        Action::Crash {} => {}
-        Action::Stop { grace } => {
-            if is_zero(*grace) {
-                c.warn(
-                    "action.grace",
-                    "grace 0 sends SIGKILL right after SIGTERM, which is a kill; give the \
-                     instance time to stop, such as 10s, or use kind: kill",
-                );
-            }
+        Action::Pause { duration } if is_zero(*duration) => {
+            c.error("action.for", "a pause must last longer than 0, such as 5s");
+            return None;
         }
-        Action::Remove {} | Action::Pause { .. } if local => c.error(
-            "action.kind",
+        Action::Pause { duration } if *duration >= recovery.timeout => c.warn(
+            "action.for",
             format!(
-                "the local platform cannot {}; use kill, crash or stop (remove and pause are \
-                 for docker and swarm)",
-                action.describe()
+                "a pause of {duration} is not shorter than recovery.timeout ({}), so every \
+                 pause will count as unrecovered",
+                recovery.timeout
             ),
         ),
-        Action::Remove {} => {}
-        Action::Pause { duration } => {
-            if is_zero(*duration) {
-                c.error("action.for", "a pause must last longer than 0, such as 5s");
-            } else if *duration >= recovery.timeout {
-                c.warn(
-                    "action.for",
-                    format!(
-                        "a pause of {duration} is not shorter than recovery.timeout ({}), so \
-                         every pause will count as unrecovered",
-                        recovery.timeout
-                    ),
-                );
-            }
-        }
+        _ => {}
     }
+    Some(compiled)
 }
 
 fn check_recovery(c: &mut Checked, recovery: &Recovery) {
@@ -389,13 +454,16 @@ fn check_recovery(c: &mut Checked, recovery: &Recovery) {
     }
 }
 
-fn check_slos(c: &mut Checked, slos: &[String]) {
+/// The SLOs that parse, each with its index in the file.
+fn check_slos(c: &mut Checked, slos: &[String]) -> Vec<(usize, Slo)> {
+    let mut parsed = Vec::new();
     for (i, line) in slos.iter().enumerate() {
         match Slo::parse(line) {
-            Ok(slo) => c.slos.push(slo),
+            Ok(slo) => parsed.push((i, slo)),
             Err(message) => c.error(format!("slos[{i}]"), message),
         }
     }
+    parsed
 }
 
 #[cfg(test)]

@@ -1,0 +1,106 @@
+//! What a run has written down and counted: the journal (every line flushed as it happens),
+//! the decision and kill counters, and the log line for each finding a recovery yields.
+
+use std::collections::HashMap;
+
+use tracing::{info, warn};
+
+use crate::journal::{Entry, Recorder};
+use crate::vocabulary::phase::Phase;
+use crate::vocabulary::time::Micros;
+use crate::vocabulary::units::format_micros;
+
+/// The journal and the run's counters.
+#[derive(Debug)]
+pub(super) struct Ledger {
+    recorder: Recorder,
+    /// The first write that failed; nothing is written after it and the run ends.
+    pub write_error: Option<std::io::Error>,
+    /// Decisions taken, one per target per tick.
+    pub seq: u32,
+    /// Kills carried out.
+    pub kills: u32,
+    /// Kills that missed `recovery.timeout`.
+    pub unrecovered: u32,
+    /// Each kill's mark, to say how long its recovery took when it ends.
+    kill_marks: HashMap<u32, Micros>,
+}
+
+impl Ledger {
+    pub fn new(recorder: Recorder) -> Ledger {
+        Ledger {
+            recorder,
+            write_error: None,
+            seq: 0,
+            kills: 0,
+            unrecovered: 0,
+            kill_marks: HashMap::new(),
+        }
+    }
+
+    /// Appends one line to the journal; after a failed write, nothing more is written.
+    pub fn record(&mut self, entry: Entry) {
+        if self.write_error.is_some() {
+            return;
+        }
+        if let Err(e) = self.recorder.record(entry) {
+            warn!("cannot write {}: {e}", self.recorder.path().display());
+            self.write_error = Some(e);
+        }
+    }
+
+    /// Journals what recoveries reached (marks, flaps, timeouts), logging each for people.
+    pub fn record_findings(&mut self, found: Vec<Entry>) {
+        for entry in found {
+            match &entry {
+                Entry::Phase {
+                    kill_id,
+                    phase: Phase::Kill,
+                    at,
+                    ..
+                } => {
+                    self.kill_marks.insert(*kill_id, *at);
+                }
+                Entry::Phase {
+                    kill_id,
+                    phase: Phase::Restored,
+                    at,
+                    instance,
+                    ..
+                } => {
+                    let took = self
+                        .kill_marks
+                        .get(kill_id)
+                        .map(|k| format_micros(at.saturating_sub(*k).max(0) as u64))
+                        .unwrap_or_else(|| "?".to_string());
+                    info!("kill #{kill_id}: restored in {took} (replacement {instance})");
+                }
+                Entry::Flap {
+                    kill_id, instance, ..
+                } => {
+                    warn!("kill #{kill_id}: replacement {instance} flapped (unhealthy within the settle window)");
+                }
+                Entry::Unrecovered {
+                    kill_id,
+                    stalled_in,
+                    ..
+                } => {
+                    warn!("kill #{kill_id}: unrecovered, stalled in {stalled_in}");
+                    self.unrecovered += 1;
+                }
+                _ => {}
+            }
+            self.record(entry);
+        }
+    }
+
+    /// Where the journal is.
+    pub fn path(&self) -> &std::path::Path {
+        self.recorder.path()
+    }
+
+    /// Every line written so far.
+    pub fn entries(&self) -> &[Entry] {
+        self.recorder.entries()
+    }
+}

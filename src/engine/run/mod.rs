@@ -1,0 +1,420 @@
+//! One run, start to verdict: start the platform, take the baseline, then loop over platform
+//! events, due decisions, probe results, finished triggers and a 100 ms tick until the schedule
+//! is done and every recovery has ended. Everything is journalled as it happens; the platform
+//! is always shut down, even when the run fails or is interrupted.
+//!
+//! The run takes its platform and its clock from the caller, so a fake platform on a virtual
+//! clock drives this very loop in the tests beside it.
+//!
+//! - [`act`]: a due decision, decided and carried out;
+//! - [`ledger`]: the journal and the counters;
+//! - [`timetable`]: when the next decision is due, windows included;
+//! - [`watch`]: probes, stop conditions, `--max-runtime`, Ctrl-C.
+
+mod act;
+mod ledger;
+mod timetable;
+mod watch;
+
+// #[cfg(test)]
+// mod fake;
+// #[cfg(test)]
+// mod tests;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use self::ledger::Ledger;
+use self::timetable::Timetable;
+use self::watch::Watch;
+use crate::engine::cadence::Cadence;
+use crate::engine::capacity::Capacity;
+use crate::engine::clock::Clock;
+use crate::engine::probes::{self, Prober};
+use crate::engine::recovery::Recoveries;
+use crate::engine::status::{Snapshot, StatusLine};
+use crate::journal::{Entry, Recorder, RunStarted, RunStatus, TriggerEntry};
+use crate::platform::{Platform, PlatformError, PlatformEvent};
+use crate::scenario::Scenario;
+use crate::vocabulary::rng::{SeededRng, Stream};
+use crate::vocabulary::time::Micros;
+use crate::vocabulary::units::format_micros;
+use crate::vocabulary::window::Windows;
+
+/// How often timeouts are checked and the status line redrawn.
+const TICK: Duration = Duration::from_millis(100);
+
+/// What one run is asked to do beyond its scenario.
+#[derive(Debug, Clone, Default)]
+pub struct RunSetup {
+    /// The seed every random choice comes from.
+    pub seed: u64,
+    /// Overrides `schedule.duration`.
+    pub duration: Option<Duration>,
+    /// Kill at any time, whatever `schedule.windows` says (a game day run by hand).
+    pub ignore_windows: bool,
+    /// Hard stop: the run ends this long after it started, whatever is in flight.
+    pub max_runtime: Option<Duration>,
+}
+
+/// What a finished run left behind.
+#[derive(Debug)]
+pub struct RunOutput {
+    /// The journal's entries.
+    pub entries: Vec<Entry>,
+    /// How the run ended.
+    pub status: RunStatus,
+}
+
+/// Why a run could not finish with a journal.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The platform could not be started or queried at the start.
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+    /// A steady-state probe could not be prepared.
+    #[error("{0}")]
+    Probe(String),
+    /// Ctrl-C came while the platform was starting; nothing was killed.
+    #[error("interrupted while the platform was starting")]
+    InterruptedWhileStarting,
+    /// The journal could not be written; the run stopped at once.
+    #[error("cannot write {path}: {source}")]
+    Journal {
+        /// The journal's path.
+        path: std::path::PathBuf,
+        /// The write error.
+        source: std::io::Error,
+    },
+}
+
+/// The seed a run uses: the flag, then the scenario, then a fresh random one.
+pub fn choose_seed(flag: Option<u64>, scenario: Option<u64>) -> u64 {
+    flag.or(scenario).unwrap_or_else(rand::random)
+}
+
+/// Runs `scenario` against `platform`, journalling into `journal`, with marks of its own from
+/// `clock`. `stop` ends the run early (Ctrl-C): scheduling stops, recoveries in flight get a
+/// bounded time, the journal is closed.
+pub async fn run(
+    scenario: &Scenario,
+    platform: &dyn Platform,
+    setup: &RunSetup,
+    journal: Recorder,
+    clock: &dyn Clock,
+    stop: CancellationToken,
+) -> Result<RunOutput, RunError> {
+    // Probes are prepared before anything is touched, so a bad one costs nothing.
+    let probers = scenario
+        .probes
+        .iter()
+        .map(Prober::new)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(RunError::Probe)?;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let platform_stop = CancellationToken::new();
+    let started = tokio::select! {
+        r = platform.start(tx, platform_stop.clone()) => r.map_err(RunError::Platform),
+        _ = stop.cancelled() => Err(RunError::InterruptedWhileStarting),
+    };
+    let result = match started {
+        Ok(()) => {
+            let mut run = Run {
+                scenario,
+                setup,
+                platform,
+                clock,
+                ledger: Ledger::new(journal),
+                events: rx,
+                capacity: Capacity::default(),
+                recoveries: Recoveries::new(
+                    scenario.recovery.timeout.get(),
+                    scenario.recovery.settle.get(),
+                ),
+                selection: SeededRng::new(setup.seed, Stream::Selection),
+                triggers: JoinSet::new(),
+                watch: Watch::default(),
+            };
+            run.execute(probers, stop).await
+        }
+        Err(e) => Err(e),
+    };
+    platform_stop.cancel();
+    if let Err(e) = platform.shutdown().await {
+        warn!("platform shutdown: {e}");
+    }
+    result
+}
+
+/// The state of one run in progress.
+struct Run<'a> {
+    scenario: &'a Scenario,
+    setup: &'a RunSetup,
+    platform: &'a dyn Platform,
+    clock: &'a dyn Clock,
+    ledger: Ledger,
+    events: mpsc::UnboundedReceiver<PlatformEvent>,
+    capacity: Capacity,
+    recoveries: Recoveries,
+    /// The seeded stream victims are drawn from.
+    selection: SeededRng,
+    triggers: JoinSet<TriggerEntry>,
+    watch: Watch,
+}
+
+impl<'a> Run<'a> {
+    /// The schedule windows this run honours.
+    fn windows(&self) -> Option<&'a Windows> {
+        let scenario: &'a Scenario = self.scenario;
+        match (&scenario.schedule.windows, self.setup.ignore_windows) {
+            (Some(w), false) => Some(w),
+            _ => None,
+        }
+    }
+
+    /// Lists every target, settles each one's desired capacity, and journals the first line.
+    async fn baseline(&mut self) -> Result<Micros, RunError> {
+        let scenario = self.scenario;
+        let mut initial = Vec::new();
+        let mut desired = BTreeMap::new();
+        for target in &scenario.targets {
+            let instances = self.platform.instances(&target.name).await?;
+            let known = self.platform.desired_capacity(&target.name).await?;
+            let healthy = instances.iter().filter(|i| i.healthy).count() as u32;
+            let want = target.capacity.or(known).unwrap_or(healthy);
+            if healthy < want {
+                warn!(
+                    "target {}: only {healthy} of {want} instances are healthy at the start",
+                    target.name
+                );
+            }
+            desired.insert(target.name.clone(), want);
+            initial.extend(instances);
+        }
+        let platform_facts = self.platform.facts().await;
+        let at = self.clock.now();
+        self.capacity = Capacity::new(desired.clone(), &initial);
+        let min_healthy_floor = scenario
+            .policy
+            .min_healthy
+            .map(|m| {
+                desired
+                    .iter()
+                    .map(|(target, want)| (target.clone(), m.resolve_ceil(*want)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.ledger.record(Entry::RunStarted(RunStarted {
+            at,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            scenario: scenario.name.clone(),
+            scenario_path: scenario.path.display().to_string(),
+            scenario_sha256: scenario.sha256.clone(),
+            seed: self.setup.seed,
+            platform: self.platform.kind().to_string(),
+            desired: desired.clone(),
+            slos: scenario.slos.iter().map(|s| s.text.clone()).collect(),
+            recovery_timeout_us: scenario.recovery.timeout.as_micros(),
+            min_healthy_floor,
+            initial,
+            platform_facts,
+            probes: probes::describe(&scenario.probes),
+            abort_when: scenario.abort_when.iter().map(|c| c.text.clone()).collect(),
+        }));
+        for (target, want) in desired {
+            let healthy = self.capacity.healthy(&target);
+            info!("target {target}: {healthy}/{want} healthy");
+            self.ledger.record(Entry::Capacity {
+                at,
+                target,
+                healthy,
+                desired: want,
+            });
+        }
+        Ok(at)
+    }
+
+    /// Whether the run is done: nothing more to decide, and nothing left to follow.
+    fn is_done(&self, timetable: &Timetable<'_>) -> bool {
+        self.ledger.write_error.is_some()
+            || (!self.scheduling(timetable)
+                && self.recoveries.is_idle()
+                && self.triggers.is_empty())
+    }
+
+    /// Whether decisions are still to come.
+    fn scheduling(&self, timetable: &Timetable<'_>) -> bool {
+        let done_killing = self
+            .scenario
+            .schedule
+            .max_kills
+            .is_some_and(|m| self.ledger.kills >= m);
+        timetable.next().is_some() && !done_killing && self.watch.stopping.is_none()
+    }
+
+    async fn execute(
+        &mut self,
+        probers: Vec<Prober>,
+        stop: CancellationToken,
+    ) -> Result<RunOutput, RunError> {
+        self.baseline().await?;
+        // Probes start before the first decision, so the report has a baseline to compare
+        // each kill's window against.
+        let (probe_tx, mut probe_rx) = mpsc::unbounded_channel();
+        let probe_stop = CancellationToken::new();
+        let mut probe_tasks = probes::start(probers, probe_tx, probe_stop.clone());
+        let started = Instant::now();
+        let cadence = Cadence::new(
+            &self.scenario.schedule,
+            self.setup.duration,
+            self.setup.seed,
+        );
+        let mut timetable = Timetable::new(cadence, self.windows());
+        timetable.follow_windows(self.clock.utc());
+        let mut ticker = tokio::time::interval(TICK);
+        let status_line = StatusLine::new();
+
+        while !self.is_done(&timetable) {
+            let scheduling = self.scheduling(&timetable);
+            tokio::select! {
+                _ = stop.cancelled(), if self.watch.stopping.is_none() => self.interrupt(),
+                Some(ev) = self.events.recv() => self.on_event(ev),
+                Some(result) = probe_rx.recv() => {
+                    self.on_probe(result);
+                    self.check_abort();
+                }
+                _ = tokio::time::sleep_until(timetable.due()),
+                    if scheduling && !timetable.waiting_for_window() => {
+                    // The windows may have closed since the last tick; then the decision
+                    // waits for the next opening instead.
+                    timetable.follow_windows(self.clock.utc());
+                    if !timetable.waiting_for_window() {
+                        self.decide_all(timetable.next().unwrap_or_default()).await;
+                        timetable.advance();
+                    }
+                }
+                Some(done) = self.triggers.join_next(), if !self.triggers.is_empty() => {
+                    if let Ok(entry) = done {
+                        self.on_trigger(entry);
+                    }
+                }
+                _ = ticker.tick() => {
+                    self.on_tick(&mut timetable);
+                    if self.past_max_runtime(started) || self.watch.drain_over() {
+                        break;
+                    }
+                    self.draw_status(&status_line, &timetable, started, scheduling);
+                }
+            }
+        }
+        status_line.clear();
+        probe_stop.cancel();
+        while probe_tasks.join_next().await.is_some() {}
+        // Anything still buffered happened before the end; keep it in the record.
+        while let Ok(ev) = self.events.try_recv() {
+            self.on_event(ev);
+        }
+        while let Ok(result) = probe_rx.try_recv() {
+            self.on_probe(result);
+        }
+        self.finish().await
+    }
+
+    /// Gives up on late recoveries, checks the stop conditions and follows the windows.
+    fn on_tick(&mut self, timetable: &mut Timetable<'_>) {
+        let found = self.recoveries.tick(Instant::now(), self.clock.now());
+        self.ledger.record_findings(found);
+        self.check_abort();
+        timetable.follow_windows(self.clock.utc());
+    }
+
+    fn draw_status(
+        &self,
+        status_line: &StatusLine,
+        timetable: &Timetable<'_>,
+        started: Instant,
+        scheduling: bool,
+    ) {
+        let (healthy, desired) = self.capacity.totals();
+        status_line.draw(&Snapshot {
+            kills: self.ledger.kills,
+            max_kills: self.scenario.schedule.max_kills,
+            in_flight: self.recoveries.in_flight(),
+            healthy,
+            desired,
+            next_in: scheduling.then(|| timetable.due().saturating_duration_since(Instant::now())),
+            elapsed: started.elapsed(),
+            note: if scheduling { self.window_note() } else { None },
+        });
+    }
+
+    fn on_trigger(&mut self, entry: TriggerEntry) {
+        info!(
+            "trigger for kill #{} exited with {:?} after {}",
+            entry.kill_id,
+            entry.exit_code,
+            format_micros(entry.duration_us)
+        );
+        self.ledger.record(Entry::Trigger(entry));
+    }
+
+    fn on_event(&mut self, ev: PlatformEvent) {
+        debug!(?ev, "platform event");
+        self.ledger.record(Entry::Event(ev.clone()));
+        if let Some(healthy) = self.capacity.apply(&ev) {
+            let desired = self.capacity.desired(&ev.target);
+            self.ledger.record(Entry::Capacity {
+                at: ev.at,
+                target: ev.target.clone(),
+                healthy,
+                desired,
+            });
+        }
+        let found = self.recoveries.on_event(&ev, &self.capacity);
+        self.ledger.record_findings(found);
+    }
+
+    /// Closes the record: what is still in flight is unrecovered, the platform's last facts,
+    /// and the `run_ended` line.
+    async fn finish(&mut self) -> Result<RunOutput, RunError> {
+        let leftover = self.recoveries.abandon(self.clock.now());
+        self.ledger.record_findings(leftover);
+        self.triggers.abort_all();
+        let (status, reason) = match (&self.ledger.write_error, self.watch.stopping.take()) {
+            (Some(e), _) => (
+                RunStatus::Failed,
+                Some(format!("journal write failed: {e}")),
+            ),
+            (None, Some(s)) => (s.status, Some(s.reason)),
+            (None, None) => (RunStatus::Completed, None),
+        };
+        let facts = self.platform.facts().await;
+        if !facts.is_null() {
+            self.ledger.record(Entry::PlatformFacts {
+                at: self.clock.now(),
+                facts,
+            });
+        }
+        self.ledger.record(Entry::RunEnded {
+            at: self.clock.now(),
+            status,
+            reason,
+        });
+        if let Some(source) = self.ledger.write_error.take() {
+            return Err(RunError::Journal {
+                path: self.ledger.path().to_path_buf(),
+                source,
+            });
+        }
+        Ok(RunOutput {
+            entries: self.ledger.entries().to_vec(),
+            status,
+        })
+    }
+}
