@@ -16,10 +16,10 @@ mod ledger;
 mod timetable;
 mod watch;
 
-// #[cfg(test)]
-// mod fake;
-// #[cfg(test)]
-// mod tests;
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -5,18 +5,13 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::process::Spawner;
 use crate::platform::{EventKind, Instance, Micros, PlatformEvent};
+use crate::vocabulary::rng::{SeededRng, Stream};
 use crate::vocabulary::units::DurationRange;
-
-/// The RNG stream of the local platform, apart from the scheduler's, so replace delays do not
-/// shift the scheduler's decisions.
-const RNG_STREAM: u64 = 2;
 
 /// Where a known process came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,7 +162,8 @@ pub(super) struct Shared {
     registry: Mutex<Registry>,
     /// Spawns managed processes; set by `start`.
     pub spawner: OnceLock<Spawner>,
-    rng: Mutex<ChaCha8Rng>,
+    /// The platform's own seeded stream, apart from the scheduler's.
+    rng: Mutex<SeededRng>,
     /// Fires on shutdown (or when the run's token fires): no replacement, probe or poll after.
     pub stop: CancellationToken,
 }
@@ -175,12 +171,10 @@ pub(super) struct Shared {
 impl Shared {
     /// Fresh state; `seed` feeds the replace-delay draws.
     pub fn new(seed: u64) -> Shared {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(RNG_STREAM);
         Shared {
             registry: Mutex::new(Registry::default()),
             spawner: OnceLock::new(),
-            rng: Mutex::new(rng),
+            rng: Mutex::new(SeededRng::new(seed, Stream::Platform)),
             stop: CancellationToken::new(),
         }
     }
@@ -198,7 +192,7 @@ impl Shared {
             return range.min.get();
         }
         let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-        std::time::Duration::from_micros(rng.gen_range(lo..=hi))
+        std::time::Duration::from_micros(rng.between(lo, hi))
     }
 }
 
@@ -220,6 +214,9 @@ mod tests {
         assert!(draws(7)
             .iter()
             .all(|d| *d >= range.min.get() && *d <= range.max.get()));
+        // Pinned: one seed gives these delays on every version.
+        let pinned: Vec<u128> = draws(7).iter().take(3).map(|d| d.as_micros()).collect();
+        assert_eq!(pinned, [609_695, 446_654, 595_888]);
         let fixed: DurationRange = "250ms".parse().unwrap();
         assert_eq!(Shared::new(1).draw_delay(fixed), fixed.min.get());
     }
