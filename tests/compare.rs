@@ -1,12 +1,12 @@
 //! `firedrill compare` on runs recorded from real local runs: a run against itself exits 0; the
 //! local demo against the breach scenario exits 1 and names the regressed percentiles.
 
-mod support;
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use support::firedrill;
+use common::firedrill;
 
 /// A run folder holding a committed journal (as a run that wrote only its journal would).
 fn run_dir(work: &Path, name: &str) -> PathBuf {

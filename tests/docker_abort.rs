@@ -2,13 +2,12 @@
 //! the run exits 4 naming the condition. Skips without an engine unless
 //! FIREDRILL_REQUIRE_DOCKER=1.
 
-#[path = "common/docker.rs"]
-mod harness;
+mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use harness::{firedrill_bin, run_folder, TestRun};
+use common::docker::TestRun;
 use serde_json::Value;
 
 #[test]
@@ -49,7 +48,7 @@ report: {{ formats: [json, junit] }}
         ),
     );
     let out_dir = run.dir.path().join("reports");
-    let output = Command::new(firedrill_bin())
+    let output = common::firedrill()
         .arg("run")
         .arg(&scenario)
         .arg("--out")
@@ -59,7 +58,7 @@ report: {{ formats: [json, junit] }}
         .expect("run firedrill");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(4), "stderr:\n{stderr}");
-    let folder = run_folder(&out_dir);
+    let folder = common::run_dir(&out_dir);
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(folder.join("report.json")).unwrap())
             .unwrap();

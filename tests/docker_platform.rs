@@ -2,17 +2,16 @@
 //! event timestamps, and an unreachable endpoint. Skips without an engine unless
 //! FIREDRILL_REQUIRE_DOCKER=1.
 
-#[path = "common/docker.rs"]
-mod harness;
+mod common;
 
 use std::time::Duration;
 
+use common::docker::{docker_ok, EventLog, TestRun};
 use firedrill::platform::docker::connect::Endpoint;
 use firedrill::platform::docker::select::{OwnContainer, TargetSpec};
 use firedrill::platform::docker::DockerPlatform;
 use firedrill::platform::{EventKind, Instance, Platform, PlatformError, PlatformEvent};
 use firedrill::scenario::{Action, Scenario};
-use harness::{docker_ok, EventLog, TestRun};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -325,7 +324,7 @@ async fn stop_sends_sigterm_with_grace_and_remove_forces_the_container_away() {
         .unwrap();
     next_event(&mut rx, &removed, EventKind::Removed).await;
     assert!(
-        harness::docker(&["inspect", &removed]).is_err(),
+        common::docker::docker(&["inspect", &removed]).is_err(),
         "container still exists"
     );
     cancel.cancel();
@@ -384,7 +383,7 @@ async fn an_engine_that_does_not_answer_is_unreachable_and_named() {
         std::path::Path::new("t.yaml"),
         "version: 1\nname: t\nplatform: { kind: docker, host: \"unix:///nonexistent.sock\" }\n\
          targets:\n  - name: web\n    select: { labels: { app: web } }\n\
-         schedule: { every: 1s }\n",
+         schedule: { every: 1s, max_kills: 1 }\n",
     )
     .unwrap();
     let err = match DockerPlatform::connect(&s).await {
@@ -469,13 +468,13 @@ fn firedrill_inside_a_container_never_lists_itself() {
         &dir_mount,
         "--entrypoint",
         "/firedrill",
-        harness::IMAGE,
+        common::docker::IMAGE,
         "targets",
         "/s/inside.yaml",
         "--output",
         "json",
     ]);
-    let own = harness::docker_ok(&["inspect", "--format", "{{.Id}}", &name]);
+    let own = common::docker::docker_ok(&["inspect", "--format", "{{.Id}}", &name]);
     let listed: serde_json::Value =
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     let ids: Vec<&str> = listed[0]["instances"]

@@ -3,14 +3,13 @@
 //! trigger that recreates the container, and an unreachable engine. Skips without an engine
 //! unless FIREDRILL_REQUIRE_DOCKER=1 (except the unreachable test, which needs none).
 
-#[path = "common/docker.rs"]
-mod harness;
+mod common;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use harness::{firedrill_bin, run_folder, EventLog, TestRun, IMAGE};
+use common::docker::{EventLog, TestRun, IMAGE};
 use serde_json::Value;
 
 /// Agreement required between firedrill's recovery and the ground truth.
@@ -18,7 +17,7 @@ const TOLERANCE_US: i64 = 5_000;
 
 fn run_firedrill(run: &TestRun, scenario: &Path) -> (Output, Value) {
     let out_dir = run.dir.path().join("reports");
-    let output = Command::new(firedrill_bin())
+    let output = common::firedrill()
         .arg("run")
         .arg(scenario)
         .arg("--out")
@@ -31,7 +30,7 @@ fn run_firedrill(run: &TestRun, scenario: &Path) -> (Output, Value) {
 }
 
 fn read_report(out_dir: &Path, output: &Output) -> Value {
-    let folder = run_folder(out_dir);
+    let folder = common::run_dir(out_dir);
     let text = std::fs::read_to_string(folder.join("report.json")).unwrap_or_else(|e| {
         panic!(
             "no report.json ({e}); stderr:\n{}",
@@ -264,7 +263,7 @@ report: {{ formats: [json] }}
         ),
     );
     let out_dir = run.dir.path().join("reports");
-    let mut child = Command::new(firedrill_bin())
+    let mut child = common::firedrill()
         .arg("run")
         .arg(&scenario)
         .arg("--out")
@@ -407,10 +406,10 @@ report: {{ formats: [json] }}
 #[test]
 fn an_unreachable_engine_exits_3_names_the_endpoint_and_leaves_no_empty_run_folder() {
     let out = tempfile::tempdir().expect("temp dir");
-    let output = Command::new(firedrill_bin())
+    let output = common::firedrill()
         .args(["run", "scenarios/docker-restart.yaml", "--out"])
         .arg(out.path())
-        .current_dir(harness::repo_root())
+        .current_dir(common::docker::repo_root())
         .env("DOCKER_HOST", "unix:///nonexistent.sock")
         .stdin(Stdio::null())
         .output()

@@ -2,20 +2,19 @@
 //! test cuts and refuses for a while. What happened meanwhile must arrive after the reconnect,
 //! with the daemon's exact times. Skips without an engine unless FIREDRILL_REQUIRE_DOCKER=1.
 
-#[path = "common/docker.rs"]
-mod harness;
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::docker::{docker_ok, EventLog, TestRun};
 use firedrill::platform::docker::connect::{Endpoint, DEFAULT_SOCKET};
 use firedrill::platform::docker::select::{OwnContainer, TargetSpec};
 use firedrill::platform::docker::DockerPlatform;
 use firedrill::platform::{EventKind, Platform, PlatformEvent};
 use firedrill::scenario::Scenario;
-use harness::{docker_ok, EventLog, TestRun};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -121,7 +120,7 @@ async fn events_during_a_lost_stream_arrive_after_reconnect_with_the_daemons_tim
         std::path::Path::new("t.yaml"),
         &format!(
             "version: 1\nname: t\nplatform: {{ kind: docker }}\ntargets:\n  - name: web\n    \
-         select: {{ labels: {{ firedrill.test: \"{}\" }} }}\nschedule: {{ every: 1s }}\n",
+         select: {{ labels: {{ firedrill.test: \"{}\" }} }}\nschedule: {{ every: 1s, max_kills: 1 }}\n",
             run.id
         ),
     )

@@ -2,16 +2,17 @@
 //! steady-state probes attributed to kill windows, stop conditions (exit 4), and schedule
 //! windows that hold the scheduler back.
 
-mod support;
+mod common;
 
 use std::net::TcpListener;
 use std::time::Duration;
 
 use chrono::{Datelike, Utc};
+use common::fleet::QuickFleet;
+use common::*;
 use firedrill::journal::{Entry, RunStatus};
 use firedrill::report::{ReportStatus, Verdict};
 use firedrill::vocabulary::phase::Phase;
-use support::*;
 
 /// A base port with `n` free ports after it, so the scenario can name a managed instance's port.
 fn free_port_base(n: u16) -> u16 {
@@ -27,37 +28,28 @@ fn free_port_base(n: u16) -> u16 {
         .expect("no free port range")
 }
 
-const PROBED: &str = r#"
-version: 1
-name: probed
-platform: { kind: local }
-targets:
-  - name: web
-    select:
-      managed:
-        command: ["{bin}", "target", "--port", "{port}"]
-        replicas: 2
-        replace_delay: 300ms..400ms
-        port_base: {base}
-    health: { http: { path: /health }, every: 20ms }
-schedule: { max_kills: 4, every: 1200ms, start_after: 1s }
-policy: { pick: 1, max_in_flight: 1 }
-recovery: { timeout: 10s, settle: 100ms }
-probes:
-  - { name: slot0, http: { url: "http://127.0.0.1:{base}/health", body: "^ok$", every: 20ms, timeout: 500ms } }
-  - { name: slot0tcp, tcp: { address: "127.0.0.1:{base}", every: 50ms, timeout: 500ms } }
-slos:
-  - unrecovered == 0
-  - probe.slot0.availability >= 50%
-  - probe.slot0.latency.p99 < 1s
-"#;
+fn probed(base: u16) -> QuickFleet {
+    QuickFleet::new("probed", 2, "300ms..400ms")
+        .port_base(base)
+        .with("schedule: { max_kills: 4, every: 1200ms, start_after: 1s }")
+        .with("policy: { pick: 1, max_in_flight: 1 }")
+        .with("recovery: { timeout: 10s, settle: 100ms }")
+        .with(&format!(
+            "probes:\n  - {{ name: slot0, http: {{ url: \"http://127.0.0.1:{base}/health\", body: \"^ok$\", \
+             every: 20ms, timeout: 500ms }} }}\n  - {{ name: slot0tcp, tcp: {{ address: \
+             \"127.0.0.1:{base}\", every: 50ms, timeout: 500ms }} }}"
+        ))
+        .with(
+            "slos:\n  - unrecovered == 0\n  - probe.slot0.availability >= 50%\n  \
+             - probe.slot0.latency.p99 < 1s",
+        )
+}
 
 #[test]
 fn probe_failures_fall_only_inside_the_kill_windows_of_the_probed_instance() {
     let tmp = tempfile::tempdir().unwrap();
     let base = free_port_base(2);
-    let yaml = PROBED.replace("{base}", &base.to_string());
-    let scenario = scenario(tmp.path(), "probed", &yaml);
+    let scenario = probed(base).write(tmp.path());
     let out = tempfile::tempdir().unwrap();
     let output = run(
         &scenario,
@@ -191,32 +183,22 @@ fn probe_failures_fall_only_inside_the_kill_windows_of_the_probed_instance() {
     // `firedrill report` rebuilds the same probe sections from the journal alone.
     let rebuilt = firedrill().arg("report").arg(&dir).output().unwrap();
     assert_eq!(rebuilt.status.code(), Some(0));
-    assert_eq!(support::report(&dir).probes, report.probes);
+    assert_eq!(common::report(&dir).probes, report.probes);
 }
 
-const NO_REPLACEMENT: &str = r#"
-version: 1
-name: no-replacement
-platform: { kind: local }
-targets:
-  - name: web
-    select:
-      managed:
-        command: ["{bin}", "target", "--port", "{port}"]
-        replicas: 4
-        replace_delay: 120s
-    health: { http: { path: /health }, every: 20ms }
-schedule: { max_kills: 10, every: 500ms, start_after: 500ms }
-policy: { pick: 1, max_in_flight: 4 }
-recovery: { timeout: 2s }
-abort_when: [ "unrecovered > 5", "capacity.current < 50%" ]
-slos: [ "kills >= 1" ]
-"#;
+fn no_replacement() -> QuickFleet {
+    QuickFleet::new("no-replacement", 4, "120s")
+        .with("schedule: { max_kills: 10, every: 500ms, start_after: 500ms }")
+        .with("policy: { pick: 1, max_in_flight: 4 }")
+        .with("recovery: { timeout: 2s }")
+        .with("abort_when: [ \"unrecovered > 5\", \"capacity.current < 50%\" ]")
+        .with("slos: [ \"kills >= 1\" ]")
+}
 
 #[test]
 fn a_stop_condition_aborts_with_exit_4_after_the_kills_needed_to_trip_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let scenario = scenario(tmp.path(), "no-replacement", NO_REPLACEMENT);
+    let scenario = no_replacement().write(tmp.path());
     let out = tempfile::tempdir().unwrap();
     let output = run(&scenario, out.path(), &[], Duration::from_secs(60));
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -275,28 +257,19 @@ fn closed_window() -> String {
     format!("{day} 00:00-24:00 UTC")
 }
 
-const WINDOWED: &str = r#"
-version: 1
-name: windowed
-platform: { kind: local }
-targets:
-  - name: web
-    select:
-      managed:
-        command: ["{bin}", "target", "--port", "{port}"]
-        replicas: 2
-        replace_delay: 100ms..200ms
-    health: { http: { path: /health }, every: 20ms }
-schedule: { max_kills: 2, every: 500ms, start_after: 300ms, windows: ["{window}"] }
-policy: { pick: 1, max_in_flight: 1 }
-recovery: { timeout: 5s }
-"#;
+fn windowed(window: &str) -> QuickFleet {
+    QuickFleet::new("windowed", 2, "100ms..200ms")
+        .with(&format!(
+            "schedule: {{ max_kills: 2, every: 500ms, start_after: 300ms, windows: [\"{window}\"] }}"
+        ))
+        .with("policy: { pick: 1, max_in_flight: 1 }")
+        .with("recovery: { timeout: 5s }")
+}
 
 #[test]
 fn outside_its_windows_the_scheduler_waits_until_max_runtime_and_ignore_windows_overrides() {
     let tmp = tempfile::tempdir().unwrap();
-    let yaml = WINDOWED.replace("{window}", &closed_window());
-    let scenario = scenario(tmp.path(), "windowed", &yaml);
+    let scenario = windowed(&closed_window()).write(tmp.path());
     let out = tempfile::tempdir().unwrap();
     let output = run(
         &scenario,
@@ -328,8 +301,7 @@ fn outside_its_windows_the_scheduler_waits_until_max_runtime_and_ignore_windows_
 fn dry_run_places_each_decision_inside_the_next_window() {
     let tmp = tempfile::tempdir().unwrap();
     let opens = (Utc::now() + chrono::Duration::days(3)).date_naive();
-    let yaml = WINDOWED.replace("{window}", &closed_window());
-    let scenario = scenario(tmp.path(), "windowed", &yaml);
+    let scenario = windowed(&closed_window()).write(tmp.path());
     let dry = firedrill()
         .args(["run", "--dry-run", "--seed", "5"])
         .arg(&scenario)

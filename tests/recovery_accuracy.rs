@@ -1,36 +1,23 @@
 //! Recovery timing against a known replacement delay. Kept in its own test binary so no other
 //! test competes for the CPU while it measures.
 
-mod support;
+mod common;
 
 use std::time::Duration;
 
-use support::*;
+use common::fleet::QuickFleet;
+use common::*;
 
 #[test]
 fn replace_delay_500ms_gives_recoveries_between_500_and_650_ms() {
     let tmp = tempfile::tempdir().unwrap();
-    let scenario = scenario(
-        tmp.path(),
-        "accuracy",
-        r#"
-version: 1
-name: accuracy
-platform: { kind: local }
-targets:
-  - name: web
-    select:
-      managed:
-        command: ["{bin}", "target", "--port", "{port}"]
-        replicas: 2
-        replace_delay: 500ms
-    health: { http: { path: /health }, every: 10ms }
-schedule: { max_kills: 6, every: 1200ms, start_after: 300ms }
-policy: { pick: 1, max_in_flight: 1 }
-recovery: { timeout: 10s, settle: 100ms }
-slos: [ "unrecovered == 0" ]
-"#,
-    );
+    let scenario = QuickFleet::new("accuracy", 2, "500ms")
+        .health_every("10ms")
+        .with("schedule: { max_kills: 6, every: 1200ms, start_after: 300ms }")
+        .with("policy: { pick: 1, max_in_flight: 1 }")
+        .with("recovery: { timeout: 10s, settle: 100ms }")
+        .with("slos: [ \"unrecovered == 0\" ]")
+        .write(tmp.path());
     let out = tempfile::tempdir().unwrap();
     let output = run(
         &scenario,

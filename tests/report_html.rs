@@ -6,16 +6,16 @@
 //! Without Chromium the tests print why and pass, except when `FIREDRILL_REQUIRE_BROWSER=1`
 //! (as in .ci), where a missing browser fails them.
 
-mod support;
+mod common;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::{firedrill, wait_with_deadline};
 use firedrill::report::RunReport;
 use serde::Deserialize;
-use support::{firedrill, wait_with_deadline};
 
 const CHARTS: [&str; 4] = [
     "chart-capacity",

@@ -3,33 +3,24 @@
 //! XML (xmllint) whose failures are exactly the breached SLOs; and `run` appends summary.md to
 //! `GITHUB_STEP_SUMMARY`.
 
-mod support;
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use common::fleet::QuickFleet;
+use common::*;
 use firedrill::report::{RunReport, Verdict};
-use support::*;
 
 /// A short real fleet: 3 processes, 4 kills, a floor of 2.
-const QUICK: &str = r#"
-version: 1
-name: rebuild
-platform: { kind: local }
-targets:
-  - name: web
-    select:
-      managed:
-        command: ["{bin}", "target", "--port", "{port}"]
-        replicas: 3
-        replace_delay: 100ms..200ms
-    health: { http: { path: /health }, every: 20ms }
-schedule: { max_kills: 4, every: 1s, jitter: 200ms, start_after: 500ms }
-policy: { pick: 1, max_in_flight: 1, min_healthy: 2 }
-recovery: { timeout: 10s, settle: 100ms }
-slos: [ "unrecovered == 0", "recovery.p99 < 10s" ]
-"#;
+fn quick() -> QuickFleet {
+    QuickFleet::new("rebuild", 3, "100ms..200ms")
+        .with("schedule: { max_kills: 4, every: 1s, jitter: 200ms, start_after: 500ms }")
+        .with("policy: { pick: 1, max_in_flight: 1, min_healthy: 2 }")
+        .with("recovery: { timeout: 10s, settle: 100ms }")
+        .with("slos: [ \"unrecovered == 0\", \"recovery.p99 < 10s\" ]")
+}
 
 const FILES: [&str; 4] = ["report.json", "summary.md", "report.html", "junit.xml"];
 
@@ -71,7 +62,7 @@ fn failing_testcases(xml: &str) -> Vec<String> {
 #[test]
 fn reports_deleted_after_a_real_run_are_rebuilt_byte_identical_from_the_journal() {
     let work = tempfile::tempdir().unwrap();
-    let scenario = scenario(work.path(), "rebuild", QUICK);
+    let scenario = quick().write(work.path());
     let out = work.path().join("out");
     let step_summary = work.path().join("step-summary.md");
     std::fs::write(&step_summary, "earlier step\n").unwrap();

@@ -11,8 +11,8 @@ use firedrill::report::{self, json, ReportStatus, RunReport, Verdict, SCHEMA_VER
 use firedrill::vocabulary::phase::{Phase, Span};
 use serde_json::Value;
 
-mod support;
-use support::schema::{manifest_dir, schema, validator, violations};
+mod common;
+use common::schema::{manifest_dir, schema, validator, violations};
 
 fn fixture_journals() -> Vec<PathBuf> {
     let dir = manifest_dir().join("tests/fixtures/journals");

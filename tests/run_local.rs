@@ -1,33 +1,26 @@
 //! End-to-end runs of the real binary against real local fleets: the demo and breach
 //! scenarios, seeded replay, Ctrl-C, and `kill -9` of firedrill itself.
 
-mod support;
+mod common;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::fleet::QuickFleet;
+use common::*;
 use firedrill::journal::{Entry, RunStatus};
 use firedrill::report::{ReportStatus, Verdict};
-use support::*;
 
 /// A short fleet: 3 processes, a kill every second, quick replacement.
-const QUICK: &str = r#"
-version: 1
-name: quick
-platform: { kind: local }
-targets:
-  - name: web
-    select:
-      managed:
-        command: ["{bin}", "target", "--port", "{port}"]
-        replicas: 3
-        replace_delay: 100ms..200ms
-    health: { http: { path: /health }, every: 20ms }
-schedule: { max_kills: 5, every: 1s, jitter: 200ms, start_after: 500ms }
-policy: { pick: 1, max_in_flight: 1, min_healthy: 2 }
-recovery: { timeout: 10s, settle: 100ms }
-slos: [ "unrecovered == 0" ]
-"#;
+fn quick(name: &str, max_kills: u32) -> QuickFleet {
+    QuickFleet::new(name, 3, "100ms..200ms")
+        .with(&format!(
+            "schedule: {{ max_kills: {max_kills}, every: 1s, jitter: 200ms, start_after: 500ms }}"
+        ))
+        .with("policy: { pick: 1, max_in_flight: 1, min_healthy: 2 }")
+        .with("recovery: { timeout: 10s, settle: 100ms }")
+        .with("slos: [ \"unrecovered == 0\" ]")
+}
 
 #[test]
 fn demo_scenario_kills_at_least_eight_processes_and_passes() {
@@ -117,7 +110,7 @@ fn breach_scenario_exits_1_and_names_each_breached_slo() {
 #[test]
 fn the_same_seed_replays_the_same_decisions() {
     let tmp = tempfile::tempdir().unwrap();
-    let scenario = scenario(tmp.path(), "quick", QUICK);
+    let scenario = quick("quick", 5).write(tmp.path());
     let decisions = |out: &std::path::Path| {
         let output = run(&scenario, out, &["--seed", "4242"], Duration::from_secs(60));
         assert_eq!(
@@ -168,8 +161,7 @@ fn long_run_after_two_kills(
     [tempfile::TempDir; 2],
 ) {
     let tmp = tempfile::tempdir().unwrap();
-    let long = QUICK.replace("max_kills: 5", "max_kills: 100");
-    let scenario = scenario(tmp.path(), "long", &long);
+    let scenario = quick("long", 100).write(tmp.path());
     let out = tempfile::tempdir().unwrap();
     let child = firedrill()
         .args(["run"])
@@ -250,7 +242,7 @@ fn kill_9_of_firedrill_leaves_a_journal_that_parses_to_its_last_line() {
 #[test]
 fn dry_run_plans_what_the_real_run_then_does() {
     let tmp = tempfile::tempdir().unwrap();
-    let scenario = scenario(tmp.path(), "quick", QUICK);
+    let scenario = quick("quick", 5).write(tmp.path());
     let dry = firedrill()
         .args(["run", "--dry-run", "--seed", "777"])
         .arg(&scenario)

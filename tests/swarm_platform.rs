@@ -5,27 +5,23 @@
 //! every kill and the report says why. Every swarm test is in this one binary and they run
 //! one at a time (see tests/common/swarm.rs for Swarm mode's lifecycle).
 
-#[path = "common/docker.rs"]
-mod harness;
-mod support;
-#[path = "common/swarm.rs"]
-mod swarm;
+mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::Instant;
 
-use harness::{firedrill_bin, run_folder, DaemonEvent, EventLog};
+use common::docker::{DaemonEvent, EventLog};
+use common::swarm::SwarmRun;
 use serde_json::Value;
-use swarm::SwarmRun;
 
 /// Agreement required between firedrill's recovery and the ground truth.
 const TOLERANCE_US: i64 = 5_000;
 
 fn run_firedrill(run: &SwarmRun, scenario: &Path) -> (Output, Value) {
     let out_dir = run.run.dir.path().join("reports");
-    let output = Command::new(firedrill_bin())
+    let output = common::firedrill()
         .arg("run")
         .arg(scenario)
         .arg("--out")
@@ -33,7 +29,7 @@ fn run_firedrill(run: &SwarmRun, scenario: &Path) -> (Output, Value) {
         .stdin(Stdio::null())
         .output()
         .expect("run firedrill");
-    let folder = run_folder(&out_dir);
+    let folder = common::run_dir(&out_dir);
     let text = std::fs::read_to_string(folder.join("report.json")).unwrap_or_else(|e| {
         panic!(
             "no report.json ({e}); stderr:\n{}",
@@ -257,19 +253,19 @@ fn five_kills_are_each_replaced_in_the_victims_slot_and_timed_against_ground_tru
     assert_eq!(by_service[0]["kills"], 5);
     assert_eq!(by_service[0]["recovered"], 5);
     let by_node = report["breakdowns"]["node"].as_array().expect("per-node");
-    let hostname = harness::docker_ok(&["info", "--format", "{{.Name}}"]);
+    let hostname = common::docker::docker_ok(&["info", "--format", "{{.Name}}"]);
     assert_eq!(by_node.len(), 1);
     assert_eq!(by_node[0]["name"], hostname.as_str());
     assert_eq!(by_node[0]["kills"], 5);
 
     // The real report.json, with its swarm fields, matches the committed schema.
     let out_dir = run.run.dir.path().join("reports");
-    support::schema::validate_report_file(&run_folder(&out_dir).join("report.json"))
+    common::schema::validate_report_file(&common::run_dir(&out_dir).join("report.json"))
         .unwrap_or_else(|e| panic!("report.json breaks the schema: {e}"));
 
     // summary.md shows the restart policy that explains the boot span.
     let summary =
-        std::fs::read_to_string(run_folder(&out_dir).join("summary.md")).expect("summary");
+        std::fs::read_to_string(common::run_dir(&out_dir).join("summary.md")).expect("summary");
     let row = summary
         .lines()
         .find(|l| l.starts_with(&format!("| {web} | replicated | 3 |")))
@@ -298,7 +294,7 @@ report: {{ formats: [json] }}
 "#
         ),
     );
-    let output = Command::new(firedrill_bin())
+    let output = common::firedrill()
         .arg("run")
         .arg(&path)
         .arg("--out")

@@ -6,10 +6,8 @@
 //! in which case they fail loudly. The harness talks to the engine through the `docker` CLI, so
 //! what it observes does not depend on firedrill's own Docker code.
 
-#![allow(dead_code)]
-
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -324,26 +322,4 @@ impl Drop for EventLog {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The firedrill binary under test.
-pub fn firedrill_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_firedrill"))
-}
-
-/// The one run folder `firedrill run --out DIR` created under `dir`.
-pub fn run_folder(dir: &Path) -> PathBuf {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("report dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    found.sort();
-    assert_eq!(
-        found.len(),
-        1,
-        "expected one run folder in {}: {found:?}",
-        dir.display()
-    );
-    found.remove(0)
 }

@@ -1,5 +1,4 @@
-//! Swarm additions to the Docker test harness (`common/docker.rs`, which must be included as
-//! `harness` beside this module). Every service a test creates carries `firedrill.test=<run
+//! Swarm additions to the Docker test harness ([`super::docker`]). Every service a test creates carries `firedrill.test=<run
 //! id>` as a service label and as a container label, and [`SwarmRun`]'s Drop removes those
 //! services (before the Docker harness removes any leftover containers), even when the test
 //! panics.
@@ -18,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::harness::{docker, docker_ok, TestRun, IMAGE};
+use super::docker::{docker, docker_ok, TestRun, IMAGE};
 
 /// Serialises the swarm tests of this binary.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());

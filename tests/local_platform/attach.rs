@@ -8,7 +8,8 @@ use std::time::Duration;
 use firedrill::platform::{EventKind, Instance, Platform};
 use firedrill::scenario::{Action, Scenario};
 
-use crate::common::{alive, scenario, started, BIN};
+use crate::common::alive;
+use crate::common::local::{scenario, started, BIN};
 
 /// A shell loop that restarts `firedrill target` on `port`, in its own process group so the
 /// test ends exactly it and its children.

@@ -2,5 +2,6 @@
 //! fleet of `firedrill target` servers, and attach mode against a shell supervisor loop.
 
 mod attach;
+#[path = "../common/mod.rs"]
 mod common;
 mod managed;

@@ -10,7 +10,8 @@ use firedrill::vocabulary::signal::Signal;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{alive, scenario, shutdown_leaves_nothing, started, web_fleet, Events, BIN};
+use crate::common::alive;
+use crate::common::local::{scenario, shutdown_leaves_nothing, started, web_fleet, Events, BIN};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fleet_of_three_comes_up_healthy_and_shutdown_leaves_no_child() {
@@ -21,7 +22,11 @@ async fn fleet_of_three_comes_up_healthy_and_shutdown_leaves_no_child() {
     assert!(fleet.iter().all(|i| i.healthy), "{fleet:#?}");
     assert!(fleet.iter().all(|i| i.started_at.is_some()));
     for i in &fleet {
-        assert!(alive(i.id.parse().unwrap()), "{} is not running", i.id);
+        assert!(
+            alive(i.id.parse::<u32>().unwrap()),
+            "{} is not running",
+            i.id
+        );
     }
     assert_eq!(platform.desired_capacity("web").await.unwrap(), Some(3));
     assert!(platform.instances("nope").await.is_err());

@@ -1,8 +1,15 @@
-//! Helpers for tests that run the real firedrill binary against a real local fleet.
+//! The one test helper every test binary includes (`mod common;`): running the real binary
+//! and reading what it wrote (here), a quick managed fleet's scenario ([`fleet`]), the local
+//! platform driven through its trait ([`local`]), the report schema ([`schema`]), and the
+//! Docker and Swarm harnesses ([`docker`], [`swarm`]). Each binary uses only a part of it.
 
 #![allow(dead_code)]
 
+pub mod docker;
+pub mod fleet;
+pub mod local;
 pub mod schema;
+pub mod swarm;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -100,7 +107,8 @@ pub fn instance_pids(entries: &[Entry]) -> Vec<i32> {
 }
 
 /// Whether a process with this PID exists and is not a zombie.
-pub fn alive(pid: i32) -> bool {
+pub fn alive(pid: impl Into<i64>) -> bool {
+    let pid = pid.into();
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => !stat
             .rsplit_once(')')

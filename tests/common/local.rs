@@ -1,4 +1,4 @@
-//! What every local-platform test needs: scenarios from YAML text, the event stream, and a
+//! What the local-platform tests need: scenarios from YAML text, the event stream, and a
 //! check that nothing outlives a shutdown.
 
 use std::path::Path;
@@ -7,6 +7,8 @@ use std::time::Duration;
 use firedrill::platform::local::LocalPlatform;
 use firedrill::platform::{Platform, PlatformEvent};
 use firedrill::scenario::Scenario;
+
+use super::alive;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -22,19 +24,10 @@ pub fn scenario(targets: &str) -> Scenario {
 
 /// A managed fleet of `firedrill target` servers with an HTTP health check.
 pub fn web_fleet(replicas: u32, replace_delay: &str) -> Scenario {
-    scenario(&format!(
-        r#"
-  - name: web
-    select:
-      managed:
-        command: ["{BIN}", target, --port, "{{port}}"]
-        replicas: {replicas}
-        replace_delay: {replace_delay}
-    health:
-      http: {{}}
-      every: 50ms
-"#
-    ))
+    super::fleet::QuickFleet::new("local-test", replicas, replace_delay)
+        .health_every("50ms")
+        .with("schedule: { every: 1s, max_kills: 1 }")
+        .scenario()
 }
 
 /// The event stream, with everything received so far.
@@ -91,10 +84,6 @@ pub async fn started(scenario: &Scenario) -> (LocalPlatform, Events) {
         seen: Vec::new(),
     };
     (platform, events)
-}
-
-pub fn alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// Shuts the platform down and checks that no process it ever reported is left.
