@@ -103,6 +103,21 @@ pub enum Entry {
         /// What it measured, for people.
         measured: String,
     },
+    /// The platform's event stream was lost: until `events_back`, nothing is decided.
+    EventsLost {
+        /// When it was lost.
+        at: Micros,
+        /// Why, as the platform saw it.
+        reason: String,
+    },
+    /// The platform's event stream is live again and its resync is done; marks the resync
+    /// supplied carry `uncertain`.
+    EventsBack {
+        /// When it was back.
+        at: Micros,
+        /// When it had been lost.
+        lost_since: Micros,
+    },
     /// The last line of a run that ended by itself or by Ctrl-C.
     RunEnded {
         /// When.

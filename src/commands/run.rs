@@ -3,13 +3,12 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
-use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use super::load;
 use crate::cli::RunArgs;
 use crate::engine::clock::WallClock;
-use crate::engine::run::{choose_seed, RunError, RunSetup};
+use crate::engine::run::{choose_seed, Interrupts, RunError, RunSetup};
 use crate::engine::{plan, run};
 use crate::journal::{Recorder, RunStatus, JOURNAL_FILE};
 use crate::platform::{self, PlatformError};
@@ -17,8 +16,9 @@ use crate::report::{self, files, RunReport, Verdict};
 use crate::scenario::{ReportFormat, Scenario};
 use crate::{Failure, Outcome};
 
-/// Cancels `stop` on the first Ctrl-C or SIGTERM; a second one exits at once.
-fn watch_signals(stop: CancellationToken) {
+/// Fires `stop.first` on the first Ctrl-C or SIGTERM and `stop.second` on the second; a third
+/// exits at once, for a run whose platform no longer answers at all.
+fn watch_signals(stop: Interrupts) {
     tokio::spawn(async move {
         let mut term =
             match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -28,16 +28,18 @@ fn watch_signals(stop: CancellationToken) {
                     None
                 }
             };
-        for round in 0..2 {
+        for round in 0..3 {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 Some(()) = async { match term.as_mut() { Some(t) => t.recv().await, None => None } } => {}
             }
-            if round == 0 {
-                stop.cancel();
-            } else {
-                eprintln!("second interrupt: exiting now; the journal is complete up to here");
-                std::process::exit(i32::from(Outcome::Interrupted.code()));
+            match round {
+                0 => stop.first.cancel(),
+                1 => stop.second.cancel(),
+                _ => {
+                    eprintln!("third interrupt: exiting now; the journal is complete up to here");
+                    std::process::exit(i32::from(Outcome::Interrupted.code()));
+                }
             }
         }
     });
@@ -81,7 +83,7 @@ pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
         scenario.platform.kind()
     );
     println!("report folder: {}", dir.display());
-    let stop = CancellationToken::new();
+    let stop = Interrupts::default();
     watch_signals(stop.clone());
     let setup = RunSetup {
         seed,
@@ -90,7 +92,7 @@ pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
         max_runtime: args.max_runtime.map(|d| d.get()),
     };
     let ran = match platform::connect(&scenario, seed).await {
-        Ok(platform) => run::run(&scenario, &*platform, &setup, journal, &WallClock, stop)
+        Ok(platform) => run::run(&scenario, &*platform, &setup, journal, &WallClock, &stop)
             .await
             .map_err(run_failure),
         Err(e) => Err(platform_failure(e)),
@@ -117,6 +119,8 @@ pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
     Ok(match output.status {
         RunStatus::Interrupted => Outcome::Interrupted,
         RunStatus::Aborted => Outcome::Aborted,
+        // The platform stopped answering mid-run; the report is written and marked partial.
+        RunStatus::Failed => Outcome::PlatformFailed,
         _ => verdict_outcome(&report),
     })
 }

@@ -92,6 +92,44 @@ pub struct KillReceipt {
     pub detail: String,
 }
 
+/// The platform's event stream is down, or back but still resyncing: firedrill cannot know the
+/// fleet's state, so no decision goes ahead until it is live again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventsLost {
+    /// When the stream was lost, on firedrill's clock.
+    pub since: Micros,
+    /// Why, as the platform saw it.
+    pub reason: String,
+}
+
+/// A cell a platform's event watcher writes and the run reads: `None` while the stream is
+/// live, `Some` from the moment it is lost until the resync after it has finished.
+#[derive(Debug, Clone, Default)]
+pub struct EventsHealth(std::sync::Arc<std::sync::Mutex<Option<EventsLost>>>);
+
+impl EventsHealth {
+    /// Notes the stream lost at `since`, unless it already was (the first loss is kept).
+    pub fn lost(&self, since: Micros, reason: impl Into<String>) {
+        let mut cell = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if cell.is_none() {
+            *cell = Some(EventsLost {
+                since,
+                reason: reason.into(),
+            });
+        }
+    }
+
+    /// Notes the stream live again, its resync done.
+    pub fn live(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// The outage now, if any.
+    pub fn current(&self) -> Option<EventsLost> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
 /// Errors from a platform.
 #[derive(Debug, thiserror::Error)]
 pub enum PlatformError {
@@ -148,6 +186,18 @@ pub trait Platform: Send + Sync {
 
     /// Undoes anything left half-done (unpauses), and stops what firedrill itself spawned.
     async fn shutdown(&self) -> Result<(), PlatformError>;
+
+    /// Undoes at once what a kill left half-done (unpauses paused instances), without stopping
+    /// anything; an interrupted run calls it before it waits for recoveries.
+    async fn undo(&self) -> Result<(), PlatformError> {
+        Ok(())
+    }
+
+    /// Whether the event stream is lost or resyncing now. Platforms whose events cannot be lost
+    /// (the local one makes its own) keep the default.
+    fn events_lost(&self) -> Option<EventsLost> {
+        None
+    }
 
     /// Facts about the platform a report reader needs (a Swarm service's restart policy and
     /// update config, its nodes, where each task ran, which clock each mark comes from), as

@@ -203,6 +203,8 @@ fn entry_time(entry: &Entry) -> Micros {
         | Entry::Unrecovered { at, .. }
         | Entry::Capacity { at, .. }
         | Entry::AbortTriggered { at, .. }
+        | Entry::EventsLost { at, .. }
+        | Entry::EventsBack { at, .. }
         | Entry::RunEnded { at, .. } => *at,
     }
 }

@@ -11,35 +11,28 @@ use crate::engine::decide::{decide, Situation};
 use crate::engine::trigger;
 use crate::journal::{Decision, Entry, KillEntry, Victim};
 use crate::platform::Instance;
+use crate::vocabulary::time::to_utc;
 
 impl Run<'_> {
     /// Takes the decision planned at `offset` for every target, in scenario order.
     pub(super) async fn decide_all(&mut self, offset: Duration) {
+        self.follow_events();
         let scenario = self.scenario;
         for target in &scenario.targets {
             self.ledger.seq += 1;
             let now = self.clock.now();
-            let mut instances = match self.platform.instances(&target.name).await {
-                Ok(list) => list,
-                Err(e) => {
-                    warn!(
-                        "decision #{}: cannot list {}: {e}",
-                        self.ledger.seq, target.name
-                    );
-                    Vec::new()
-                }
-            };
-            // The event-derived view is the one the guards and the timeline use.
-            for inst in &mut instances {
-                inst.healthy = self.capacity.is_healthy(&target.name, &inst.id);
-            }
+            let looked = self.look(&target.name).await;
             let recoveries = &self.recoveries;
             let in_recovery = |id: &str| recoveries.involves(id);
+            let (instances, blocked) = match looked {
+                Ok(instances) => (instances, None),
+                Err(why) => (Vec::new(), Some(why)),
+            };
             let situation = Situation {
                 target,
                 policy: &scenario.policy,
+                healthy: instances.iter().filter(|i| i.healthy).count() as u32,
                 instances,
-                healthy: self.capacity.healthy(&target.name),
                 desired: self.capacity.desired(&target.name),
                 in_flight: recoveries.in_flight(),
                 kills_left: scenario
@@ -50,7 +43,13 @@ impl Run<'_> {
                 now,
                 in_recovery: &in_recovery,
             };
-            let decided = decide(&situation, &mut self.selection);
+            let mut decided = decide(&situation, &mut self.selection);
+            if let Some(why) = blocked {
+                // Nothing was drawn: decide() saw no instance, so the selection stream did
+                // not move, and the journal gets the true reason, not an empty selector.
+                decided.victims.clear();
+                decided.refused = Some(format!("refused: {why}"));
+            }
             let decision = Decision {
                 seq: self.ledger.seq,
                 offset_ms: offset.as_millis() as u64,
@@ -80,6 +79,31 @@ impl Run<'_> {
                 self.kill(victim).await;
             }
         }
+    }
+
+    /// A fresh look at `target` just before a decision: the platform's listing now, each
+    /// instance healthy only when both the listing and the event stream say so, so neither a
+    /// stale event view nor a stale listing can let a kill go below the floor. Fails, with the
+    /// reason for the journal, while the event stream is lost or the listing fails.
+    async fn look(&self, target: &str) -> Result<Vec<Instance>, String> {
+        if let Some(lost) = &self.watch.events_lost {
+            let since = to_utc(lost.since)
+                .map(|t| t.format("%H:%M:%S%.3f UTC").to_string())
+                .unwrap_or_default();
+            return Err(format!(
+                "platform events lost since {since} ({})",
+                lost.reason
+            ));
+        }
+        let mut instances = self
+            .platform
+            .instances(target)
+            .await
+            .map_err(|e| format!("cannot list the instances of {target}: {e}"))?;
+        for inst in &mut instances {
+            inst.healthy = inst.healthy && self.capacity.is_healthy(target, &inst.id);
+        }
+        Ok(instances)
     }
 
     /// Hands one victim to the platform; a receipt opens its recovery and starts the trigger.

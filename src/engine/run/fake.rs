@@ -12,7 +12,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::clock::{Clock, VirtualClock};
-use crate::platform::{EventKind, Instance, KillReceipt, Platform, PlatformError, PlatformEvent};
+use crate::platform::{
+    EventKind, EventsHealth, EventsLost, Instance, KillReceipt, Platform, PlatformError,
+    PlatformEvent,
+};
 use crate::scenario::Action;
 
 /// What the platform does after a kill, each step a delay after the previous one.
@@ -44,6 +47,8 @@ pub(super) struct Seen {
     pub healthy_before_kill: Vec<u32>,
     /// Whether `shutdown` was called.
     pub shut_down: bool,
+    /// When `undo` was called, on the virtual clock.
+    pub undone_at: Vec<i64>,
 }
 
 #[derive(Debug, Default)]
@@ -51,6 +56,8 @@ struct State {
     /// Every live instance by id, with its current health.
     instances: BTreeMap<String, Instance>,
     events: Option<mpsc::UnboundedSender<PlatformEvent>>,
+    /// Events that happened while the stream was lost, for the resync to deliver.
+    missed: Vec<PlatformEvent>,
     next_id: u32,
     seen: Seen,
 }
@@ -60,6 +67,7 @@ pub(super) struct FakePlatform {
     clock: VirtualClock,
     reaction: Reaction,
     state: Arc<Mutex<State>>,
+    events_health: EventsHealth,
 }
 
 impl FakePlatform {
@@ -80,6 +88,38 @@ impl FakePlatform {
             clock,
             reaction,
             state: Arc::new(Mutex::new(state)),
+            events_health: EventsHealth::default(),
+        }
+    }
+
+    /// The event stream drops now; events are no longer sent until [`Self::events_back`].
+    pub fn lose_events(&self) {
+        self.events_health
+            .lost(self.clock.now(), "scripted stream cut");
+    }
+
+    /// The event stream is live again: the resync delivers what was missed, flagged
+    /// uncertain, and only then is the stream live.
+    pub fn events_back(&self) {
+        let mut state = self.state.lock().unwrap();
+        let missed = std::mem::take(&mut state.missed);
+        if let Some(tx) = &state.events {
+            for ev in missed {
+                let _ = tx.send(PlatformEvent {
+                    uncertain: true,
+                    ..ev
+                });
+            }
+        }
+        self.events_health.live();
+    }
+
+    /// What an engine restart does behind the stream's back: every instance fails its check
+    /// and no event says so, so only a fresh look can tell.
+    pub fn silently_unhealthy(&self) {
+        let mut state = self.state.lock().unwrap();
+        for inst in state.instances.values_mut() {
+            inst.healthy = false;
         }
     }
 
@@ -106,6 +146,7 @@ fn instance(slot: &str, id: &str, started_at: i64) -> Instance {
 struct Script {
     clock: VirtualClock,
     state: Arc<Mutex<State>>,
+    events_health: EventsHealth,
 }
 
 impl Script {
@@ -130,16 +171,19 @@ impl Script {
             }
             _ => {}
         }
-        if let Some(tx) = &state.events {
-            let _ = tx.send(PlatformEvent {
-                at: self.clock.now(),
-                kind,
-                instance: id.to_string(),
-                target: "web".to_string(),
-                slot: slot.to_string(),
-                uncertain: false,
-                detail: None,
-            });
+        let event = PlatformEvent {
+            at: self.clock.now(),
+            kind,
+            instance: id.to_string(),
+            target: "web".to_string(),
+            slot: slot.to_string(),
+            uncertain: false,
+            detail: None,
+        };
+        if self.events_health.current().is_some() {
+            state.missed.push(event);
+        } else if let Some(tx) = &state.events {
+            let _ = tx.send(event);
         }
     }
 
@@ -234,6 +278,7 @@ impl Platform for FakePlatform {
         let script = Script {
             clock: self.clock,
             state: Arc::clone(&self.state),
+            events_health: self.events_health.clone(),
         };
         tokio::spawn(script.play(
             self.reaction,
@@ -245,6 +290,16 @@ impl Platform for FakePlatform {
             at: self.clock.now(),
             detail: "scripted".to_string(),
         })
+    }
+
+    async fn undo(&self) -> Result<(), PlatformError> {
+        let now = self.clock.now();
+        self.state.lock().unwrap().seen.undone_at.push(now);
+        Ok(())
+    }
+
+    fn events_lost(&self) -> Option<EventsLost> {
+        self.events_health.current()
     }
 
     async fn shutdown(&self) -> Result<(), PlatformError> {

@@ -44,7 +44,7 @@ use crate::platform::{Platform, PlatformError, PlatformEvent};
 use crate::scenario::Scenario;
 use crate::vocabulary::rng::{SeededRng, Stream};
 use crate::vocabulary::time::Micros;
-use crate::vocabulary::units::format_micros;
+use crate::vocabulary::units::{format_micros, HumanDuration};
 use crate::vocabulary::window::Windows;
 
 /// How often timeouts are checked and the status line redrawn.
@@ -94,21 +94,35 @@ pub enum RunError {
     },
 }
 
+/// Ctrl-C (or SIGTERM) as the run sees it. The first stops scheduling and undoes pauses at
+/// once, then gives recoveries in flight a bounded time; the second ends the run without
+/// waiting, still undoing pauses (within [`UNDO_BOUND`]) and closing the journal.
+#[derive(Debug, Clone, Default)]
+pub struct Interrupts {
+    /// Fired by the first interrupt.
+    pub first: CancellationToken,
+    /// Fired by the second.
+    pub second: CancellationToken,
+}
+
+/// How long the platform may take to undo pauses and stop once the run is over, so an engine
+/// that no longer answers cannot hold the journal's last line and the report hostage.
+pub const UNDO_BOUND: Duration = Duration::from_secs(5);
+
 /// The seed a run uses: the flag, then the scenario, then a fresh random one.
 pub fn choose_seed(flag: Option<u64>, scenario: Option<u64>) -> u64 {
     flag.or(scenario).unwrap_or_else(rand::random)
 }
 
 /// Runs `scenario` against `platform`, journalling into `journal`, with marks of its own from
-/// `clock`. `stop` ends the run early (Ctrl-C): scheduling stops, recoveries in flight get a
-/// bounded time, the journal is closed.
+/// `clock`. `stop` ends the run early (see [`Interrupts`]); the journal is closed either way.
 pub async fn run(
     scenario: &Scenario,
     platform: &dyn Platform,
     setup: &RunSetup,
     journal: Recorder,
     clock: &dyn Clock,
-    stop: CancellationToken,
+    stop: &Interrupts,
 ) -> Result<RunOutput, RunError> {
     // Probes are prepared before anything is touched, so a bad one costs nothing.
     let probers = scenario
@@ -121,7 +135,7 @@ pub async fn run(
     let platform_stop = CancellationToken::new();
     let started = tokio::select! {
         r = platform.start(tx, platform_stop.clone()) => r.map_err(RunError::Platform),
-        _ = stop.cancelled() => Err(RunError::InterruptedWhileStarting),
+        _ = stop.first.cancelled() => Err(RunError::InterruptedWhileStarting),
     };
     let result = match started {
         Ok(()) => {
@@ -146,8 +160,13 @@ pub async fn run(
         Err(e) => Err(e),
     };
     platform_stop.cancel();
-    if let Err(e) = platform.shutdown().await {
-        warn!("platform shutdown: {e}");
+    match tokio::time::timeout(UNDO_BOUND, platform.shutdown()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => warn!("platform shutdown: {e}"),
+        Err(_) => warn!(
+            "platform shutdown took longer than {}; left as it was",
+            HumanDuration(UNDO_BOUND)
+        ),
     }
     result
 }
@@ -261,7 +280,7 @@ impl<'a> Run<'a> {
     async fn execute(
         &mut self,
         probers: Vec<Prober>,
-        stop: CancellationToken,
+        stop: &Interrupts,
     ) -> Result<RunOutput, RunError> {
         self.baseline().await?;
         // Probes start before the first decision, so the report has a baseline to compare
@@ -283,7 +302,11 @@ impl<'a> Run<'a> {
         while !self.is_done(&timetable) {
             let scheduling = self.scheduling(&timetable);
             tokio::select! {
-                _ = stop.cancelled(), if self.watch.stopping.is_none() => self.interrupt(),
+                _ = stop.first.cancelled(), if !self.watch.interrupted => self.interrupt().await,
+                _ = stop.second.cancelled() => {
+                    self.interrupt_again();
+                    break;
+                }
                 Some(ev) = self.events.recv() => self.on_event(ev),
                 Some(result) = probe_rx.recv() => {
                     self.on_probe(result);
@@ -330,6 +353,7 @@ impl<'a> Run<'a> {
     fn on_tick(&mut self, timetable: &mut Timetable<'_>) {
         let found = self.recoveries.tick(Instant::now(), self.clock.now());
         self.ledger.record_findings(found);
+        self.follow_events();
         self.check_abort();
         timetable.follow_windows(self.clock.utc());
     }
@@ -394,7 +418,10 @@ impl<'a> Run<'a> {
             (None, Some(s)) => (s.status, Some(s.reason)),
             (None, None) => (RunStatus::Completed, None),
         };
-        let facts = self.platform.facts().await;
+        // Bounded: a platform that stopped answering must not keep the journal from closing.
+        let facts = tokio::time::timeout(UNDO_BOUND, self.platform.facts())
+            .await
+            .unwrap_or_default();
         if !facts.is_null() {
             self.ledger.record(Entry::PlatformFacts {
                 at: self.clock.now(),

@@ -4,10 +4,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
-
 use super::fake::{FakePlatform, Reaction};
-use super::{run, RunOutput, RunSetup};
+use super::{run, Interrupts, RunOutput, RunSetup};
 use crate::engine::clock::{Clock, VirtualClock};
 use crate::journal::{Decision, Entry, Recorder, RunStatus, JOURNAL_FILE};
 use crate::scenario::Scenario;
@@ -32,28 +30,33 @@ const FAST: Reaction = Reaction::Replace {
     healthy: Duration::from_millis(200),
 };
 
-/// Runs `s` on `platform` to its end; `stop_after` cancels the run like a Ctrl-C.
+/// Runs `s` on `platform` to its end; each of `interrupts` is a Ctrl-C that long after the
+/// start.
 async fn drive(
     s: &Scenario,
     platform: &FakePlatform,
     clock: &VirtualClock,
-    stop_after: Option<Duration>,
+    interrupts: &[Duration],
 ) -> RunOutput {
     let dir = tempfile::tempdir().unwrap();
     let journal = Recorder::create(&dir.path().join(JOURNAL_FILE)).unwrap();
-    let stop = CancellationToken::new();
-    if let Some(after) = stop_after {
-        let stop = stop.clone();
+    let stop = Interrupts::default();
+    for (n, after) in interrupts.iter().copied().enumerate() {
+        let token = if n == 0 {
+            stop.first.clone()
+        } else {
+            stop.second.clone()
+        };
         tokio::spawn(async move {
             tokio::time::sleep(after).await;
-            stop.cancel();
+            token.cancel();
         });
     }
     let setup = RunSetup {
         seed: 7,
         ..RunSetup::default()
     };
-    let output = run(s, platform, &setup, journal, clock, stop)
+    let output = run(s, platform, &setup, journal, clock, &stop)
         .await
         .expect("the run ends with a journal");
     assert!(
@@ -102,7 +105,7 @@ async fn the_guards_refuse_a_kill_that_would_go_below_the_floor() {
          policy: {min_healthy: 2, max_in_flight: 3}\n\
          recovery: {timeout: 20s}\n",
     );
-    let out = drive(&s, &platform, &clock, None).await;
+    let out = drive(&s, &platform, &clock, &[]).await;
 
     // The floor is 2 of 3: one kill is allowed, every later decision is refused.
     assert_eq!(platform.seen(|s| s.kills.len()), 1);
@@ -133,7 +136,7 @@ async fn a_kill_that_is_never_replaced_times_out_as_unrecovered() {
         },
     );
     let s = scenario("schedule: {every: 1s, max_kills: 1}\nrecovery: {timeout: 5s}\n");
-    let out = drive(&s, &platform, &clock, None).await;
+    let out = drive(&s, &platform, &clock, &[]).await;
 
     let kill_at = out
         .entries
@@ -178,7 +181,7 @@ async fn a_replacement_failing_in_its_settle_window_is_a_flap_and_the_kill_still
         },
     );
     let s = scenario("schedule: {every: 1s, max_kills: 1}\nrecovery: {timeout: 30s, settle: 2s}\n");
-    let out = drive(&s, &platform, &clock, None).await;
+    let out = drive(&s, &platform, &clock, &[]).await;
 
     let phases: Vec<Phase> = out
         .entries
@@ -219,7 +222,7 @@ async fn a_stop_condition_ends_the_schedule_and_the_run_is_aborted() {
          recovery: {timeout: 2500ms}\n\
          abort_when: [\"unrecovered >= 1\"]\n",
     );
-    let out = drive(&s, &platform, &clock, None).await;
+    let out = drive(&s, &platform, &clock, &[]).await;
 
     let aborted_at = out
         .entries
@@ -246,7 +249,7 @@ async fn decisions_wait_while_every_window_is_closed_and_resume_when_one_opens()
         "schedule:\n  every: 25s\n  duration: 110s\n  windows: [\"daily 09:00-09:01 UTC\", \
          \"daily 09:02-09:03 UTC\"]\n",
     );
-    let out = drive(&s, &platform, &clock, None).await;
+    let out = drive(&s, &platform, &clock, &[]).await;
 
     let windows = s.schedule.windows.as_ref().unwrap();
     let at: Vec<Micros> = decisions(&out).iter().map(|d| d.at).collect();
@@ -275,7 +278,7 @@ async fn ctrl_c_stops_the_schedule_and_the_run_ends_interrupted_with_the_platfor
     let platform = FakePlatform::new(clock, 4, FAST);
     let s = scenario("schedule: {every: 1s, max_kills: 100, duration: 1m}\n");
     let stop_at = clock.now() + 3_500_000;
-    let out = drive(&s, &platform, &clock, Some(Duration::from_millis(3_500))).await;
+    let out = drive(&s, &platform, &clock, &[Duration::from_millis(3_500)]).await;
 
     assert_eq!(kills(&out), 3, "kills at 1, 2 and 3 s");
     assert!(decisions(&out).iter().all(|d| d.at < stop_at));
@@ -285,4 +288,187 @@ async fn ctrl_c_stops_the_schedule_and_the_run_ends_interrupted_with_the_platfor
         .entries
         .iter()
         .any(|e| matches!(e, Entry::Unrecovered { .. })));
+}
+
+/// Runs `script` beside the run, on the same paused clock.
+async fn alongside(
+    run: impl std::future::Future<Output = RunOutput>,
+    script: impl std::future::Future<Output = ()>,
+) -> RunOutput {
+    let (out, ()) = tokio::join!(run, script);
+    out
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_decision_goes_ahead_while_the_event_stream_is_lost() {
+    let clock = VirtualClock::starting_at(MONDAY_BEFORE_NINE);
+    let platform = FakePlatform::new(clock, 4, FAST);
+    let s = scenario("schedule: {every: 1s, duration: 6500ms}\nrecovery: {timeout: 30s}\n");
+    let out = alongside(drive(&s, &platform, &clock, &[]), async {
+        // Lost from 1.1 s, mid-recovery of the first kill, to 4.2 s: the decisions at 2, 3
+        // and 4 s are refused.
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        platform.lose_events();
+        tokio::time::sleep(Duration::from_millis(3_100)).await;
+        platform.events_back();
+    })
+    .await;
+
+    let verdicts: Vec<Option<&str>> = decisions(&out)
+        .iter()
+        .map(|d| d.refused.as_deref())
+        .collect();
+    assert_eq!(verdicts.len(), 6, "{verdicts:?}");
+    for (n, v) in verdicts.iter().enumerate() {
+        let lost = (1..=3).contains(&n);
+        match v {
+            Some(why) => assert!(
+                lost && why.starts_with(
+                    "refused: platform events lost since 08:59:31.100 UTC (scripted stream cut)"
+                ),
+                "decision {n}: {why}"
+            ),
+            None => assert!(!lost, "decision {n} went ahead while the stream was lost"),
+        }
+    }
+    assert_eq!(kills(&out), 3);
+    let lost = out
+        .entries
+        .iter()
+        .filter(|e| matches!(e, Entry::EventsLost { .. }))
+        .count();
+    let back: Vec<(Micros, Micros)> = out
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::EventsBack { at, lost_since } => Some((*at, *lost_since)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lost, 1);
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].1, MONDAY_BEFORE_NINE + 1_100_000);
+    assert!(back[0].0 >= MONDAY_BEFORE_NINE + 4_200_000);
+    // The first kill's recovery happened during the outage: the resync supplied its marks,
+    // flagged uncertain.
+    assert!(out.entries.iter().any(|e| matches!(
+        e,
+        Entry::Phase {
+            kill_id: 1,
+            uncertain: true,
+            ..
+        }
+    )));
+    assert_eq!(ended(&out), RunStatus::Completed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn events_lost_past_the_recovery_timeout_end_the_run_as_failed() {
+    let clock = VirtualClock::starting_at(MONDAY_BEFORE_NINE);
+    let platform = FakePlatform::new(clock, 4, FAST);
+    let s = scenario("schedule: {every: 1s, duration: 1m}\nrecovery: {timeout: 3s}\n");
+    let out = alongside(drive(&s, &platform, &clock, &[]), async {
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        platform.lose_events();
+    })
+    .await;
+
+    assert_eq!(ended(&out), RunStatus::Failed);
+    let ended_at = match out.entries.last() {
+        Some(Entry::RunEnded { at, reason, .. }) => {
+            assert!(
+                reason
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("longer than recovery.timeout (3s)"),
+                "{reason:?}"
+            );
+            *at
+        }
+        other => panic!("{other:?}"),
+    };
+    // 3 s after the loss, within a tick.
+    let bound = MONDAY_BEFORE_NINE + 4_500_000;
+    assert!(
+        (bound..bound + 200_000).contains(&ended_at),
+        "ended at {ended_at}"
+    );
+    assert_eq!(kills(&out), 1);
+    assert!(platform.seen(|s| s.shut_down));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fresh_look_before_each_kill_catches_what_the_events_missed() {
+    let clock = VirtualClock::starting_at(MONDAY_BEFORE_NINE);
+    let platform = FakePlatform::new(clock, 3, FAST);
+    let s = scenario(
+        "schedule: {every: 1s, duration: 3500ms}\npolicy: {min_healthy: 2}\nrecovery: {timeout: 30s}\n",
+    );
+    let out = alongside(drive(&s, &platform, &clock, &[]), async {
+        // After the first kill has recovered, the engine restarts behind the stream's back.
+        tokio::time::sleep(Duration::from_millis(1_800)).await;
+        platform.silently_unhealthy();
+    })
+    .await;
+
+    assert_eq!(kills(&out), 1, "no kill after the silent restart");
+    let later: Vec<&Decision> = decisions(&out).into_iter().skip(1).collect();
+    assert_eq!(later.len(), 2);
+    for d in later {
+        assert_eq!(d.healthy, 0, "the guard judged the fresh count");
+        assert!(
+            d.refused
+                .as_deref()
+                .unwrap_or_default()
+                .contains("min_healthy 2: 0 healthy"),
+            "{:?}",
+            d.refused
+        );
+    }
+    assert!(platform.seen(|s| s.healthy_before_kill.iter().all(|&h| h > 2)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_first_interrupt_undoes_pauses_at_once_and_the_second_ends_the_wait() {
+    let clock = VirtualClock::starting_at(MONDAY_BEFORE_NINE);
+    let platform = FakePlatform::new(
+        clock,
+        4,
+        Reaction::Never {
+            down: Duration::from_millis(50),
+        },
+    );
+    let s = scenario("schedule: {every: 1s, duration: 1m}\npolicy: {max_in_flight: 4}\nrecovery: {timeout: 1m}\n");
+    let out = drive(
+        &s,
+        &platform,
+        &clock,
+        &[Duration::from_millis(2_500), Duration::from_millis(4_000)],
+    )
+    .await;
+
+    // Undone at the first interrupt, not after the 10 s wait.
+    let undone = platform.seen(|s| s.undone_at.clone());
+    assert_eq!(undone, [MONDAY_BEFORE_NINE + 2_500_000]);
+    let ended_at = match out.entries.last() {
+        Some(Entry::RunEnded { at, status, .. }) => {
+            assert_eq!(*status, RunStatus::Interrupted);
+            *at
+        }
+        other => panic!("{other:?}"),
+    };
+    // The second interrupt ends the run at once, well before the first's 10 s wait.
+    assert!(
+        ended_at < MONDAY_BEFORE_NINE + 4_200_000,
+        "ended at {ended_at}"
+    );
+    assert_eq!(kills(&out), 2);
+    // Both kills were in flight: closed as unrecovered, not left open.
+    let unrecovered = out
+        .entries
+        .iter()
+        .filter(|e| matches!(e, Entry::Unrecovered { .. }))
+        .count();
+    assert_eq!(unrecovered, 2);
+    assert!(platform.seen(|s| s.shut_down));
 }

@@ -8,9 +8,12 @@ use tokio::time::Instant;
 use tracing::{info, warn};
 
 use super::Run;
+use super::UNDO_BOUND;
 use crate::engine::abort::{first_tripped, Observed, ProbeTally};
 use crate::journal::{Entry, ProbeEntry, RunStatus};
-use crate::vocabulary::units::HumanDuration;
+use crate::platform::EventsLost;
+use crate::vocabulary::time::micros_of;
+use crate::vocabulary::units::{format_micros, HumanDuration};
 
 /// How long an interrupted run waits for recoveries already in flight.
 pub(super) const INTERRUPT_DRAIN: Duration = Duration::from_secs(10);
@@ -41,6 +44,10 @@ pub(super) struct Watch {
     failing: BTreeMap<String, u32>,
     /// Set once scheduling stops.
     pub stopping: Option<Stopping>,
+    /// Set by the first interrupt.
+    pub interrupted: bool,
+    /// The platform's event stream outage in progress, as last journalled.
+    pub events_lost: Option<EventsLost>,
 }
 
 impl Watch {
@@ -150,16 +157,92 @@ impl Run<'_> {
         true
     }
 
-    /// Ctrl-C or SIGTERM: no more kills; recoveries in flight get a bounded time.
-    pub(super) fn interrupt(&mut self) {
+    /// Ctrl-C or SIGTERM: no more kills, pauses undone at once (a paused instance cannot
+    /// recover until it is thawed); recoveries in flight get a bounded time.
+    pub(super) async fn interrupt(&mut self) {
+        self.watch.interrupted = true;
         info!(
-            "interrupted: no more kills; waiting up to {} for recoveries in flight",
+            "interrupted: no more kills; undoing pauses, then waiting up to {} for recoveries \
+             in flight (interrupt again to stop waiting)",
             HumanDuration(INTERRUPT_DRAIN)
         );
+        // A stop condition may have stopped scheduling already; the interrupt still ends the
+        // run as interrupted, with the shorter of the two waits.
+        let drain = self
+            .watch
+            .stopping
+            .as_ref()
+            .map_or(INTERRUPT_DRAIN, |s| s.drain.min(INTERRUPT_DRAIN));
+        self.watch.stopping = None;
         self.watch.stop(
-            INTERRUPT_DRAIN,
+            drain,
             RunStatus::Interrupted,
             "interrupted by signal".to_string(),
         );
+        match tokio::time::timeout(UNDO_BOUND, self.platform.undo()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!("undoing pauses: {e}"),
+            Err(_) => warn!(
+                "undoing pauses took longer than {}; trying again at shutdown",
+                HumanDuration(UNDO_BOUND)
+            ),
+        }
+    }
+
+    /// A second Ctrl-C: stop waiting for recoveries; the run closes its journal now.
+    pub(super) fn interrupt_again(&mut self) {
+        warn!("interrupted again: no more waiting; undoing pauses and closing the journal");
+        self.watch.stopping = None;
+        self.watch.stop(
+            Duration::ZERO,
+            RunStatus::Interrupted,
+            "interrupted twice by signal".to_string(),
+        );
+    }
+
+    /// Follows the platform's event stream: journals its loss and its return, and ends the
+    /// run (exit 3) when it stays lost longer than `recovery.timeout`, since by then no
+    /// recovery in flight can be timed and the fleet's state is unknown.
+    pub(super) fn follow_events(&mut self) {
+        let now_lost = self.platform.events_lost();
+        match (&self.watch.events_lost, &now_lost) {
+            (None, Some(lost)) => {
+                warn!(
+                    "platform events lost: {}; no kill until they are back",
+                    lost.reason
+                );
+                self.ledger.record(Entry::EventsLost {
+                    at: lost.since,
+                    reason: lost.reason.clone(),
+                });
+            }
+            (Some(was), None) => {
+                let at = self.clock.now();
+                info!(
+                    "platform events back after {}",
+                    format_micros(u64::try_from(at - was.since).unwrap_or(0))
+                );
+                self.ledger.record(Entry::EventsBack {
+                    at,
+                    lost_since: was.since,
+                });
+            }
+            _ => {}
+        }
+        self.watch.events_lost = now_lost;
+        let Some(lost) = &self.watch.events_lost else {
+            return;
+        };
+        let bound = self.scenario.recovery.timeout.get();
+        let for_us = self.clock.now().saturating_sub(lost.since);
+        if for_us > micros_of(bound) as i64 && self.watch.stopping.is_none() {
+            let reason = format!(
+                "the platform's events were lost for longer than recovery.timeout ({}): {}",
+                HumanDuration(bound),
+                lost.reason
+            );
+            warn!("{reason}; ending the run");
+            self.watch.stop(Duration::ZERO, RunStatus::Failed, reason);
+        }
     }
 }

@@ -394,4 +394,8 @@ impl Platform for DockerPlatform {
         }
         unpaused
     }
+
+    async fn undo(&self) -> Result<(), PlatformError> {
+        action::unpause_all(&self.shared.book).await
+    }
 }

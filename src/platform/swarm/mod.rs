@@ -338,6 +338,10 @@ impl Platform for SwarmPlatform {
         unpaused
     }
 
+    async fn undo(&self) -> Result<(), PlatformError> {
+        unpause_all(&self.shared.book).await
+    }
+
     async fn facts(&self) -> serde_json::Value {
         if let Ok(covered) = self.shared.covered_services().await {
             let tasks = self.shared.tasks_of(&covered).await.unwrap_or_default();
