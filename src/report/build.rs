@@ -6,6 +6,7 @@ mod capacity;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod kills;
+mod outages;
 mod probes;
 #[cfg(test)]
 mod tests;
@@ -74,6 +75,7 @@ pub fn from_journal(entries: &[Entry]) -> Result<RunReport, BuildError> {
         .or_else(|| (!start.platform_facts.is_null()).then(|| start.platform_facts.clone()));
     let breakdowns = breakdown::fold(platform_facts.as_ref(), &kills);
     let probes = probes::fold(entries, start, ended_at);
+    let outages = outages::fold(entries, ended_at);
     let abort = entries.iter().find_map(|e| match e {
         Entry::AbortTriggered {
             at,
@@ -108,6 +110,7 @@ pub fn from_journal(entries: &[Entry]) -> Result<RunReport, BuildError> {
         platform_facts,
         probes,
         abort,
+        outages,
     };
     report.slos = slos
         .iter()
@@ -115,11 +118,13 @@ pub fn from_journal(entries: &[Entry]) -> Result<RunReport, BuildError> {
         .collect();
     let any_unrecovered = report.kills.iter().any(|k| k.unrecovered.is_some());
     let any_breach = report.slos.iter().any(|s| !s.passed);
+    // A recovery whose marks contradict its kill proves nothing either way, so it cannot pass.
+    let any_invalid = report.kills.iter().any(|k| k.invalid.is_some());
     // An aborted run says so above all else: its SLOs are still shown, but the run did not do
     // what it set out to, and CI must see exit 4, not a pass.
     report.verdict = if status == ReportStatus::Aborted {
         Verdict::Aborted
-    } else if any_unrecovered || any_breach {
+    } else if any_unrecovered || any_breach || any_invalid {
         Verdict::Fail
     } else {
         Verdict::Pass

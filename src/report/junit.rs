@@ -50,6 +50,25 @@ pub fn render(report: &RunReport) -> Vec<u8> {
     for kill in report.kills.iter().filter(|k| k.unrecovered.is_some()) {
         suite.add_test_case(unrecovered_case(name, kill));
     }
+    for kill in report.kills.iter() {
+        if let Some(why) = &kill.invalid {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status.set_type("invalid");
+            status.set_message(format!(
+                "kill #{}'s recovery is invalid: {why}",
+                kill.kill_id
+            ));
+            let mut case = TestCase::new(
+                format!(
+                    "kill #{} {} has valid marks",
+                    kill.kill_id, kill.victim_name
+                ),
+                status,
+            );
+            case.set_classname(format!("firedrill.{name}.kill"));
+            suite.add_test_case(case);
+        }
+    }
     if let Some(abort) = &report.abort {
         // An aborted run must fail in CI even when every SLO measured so far held.
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);

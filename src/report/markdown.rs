@@ -20,6 +20,7 @@ pub fn render(report: &RunReport) -> Vec<u8> {
     slos(&mut doc, report);
     spans(&mut doc, report);
     capacity(&mut doc, report);
+    outages(&mut doc, report);
     probes::section(&mut doc, report);
     kills(&mut doc, report);
     platform::render(&mut doc, report);
@@ -168,6 +169,32 @@ fn capacity(doc: &mut Doc, report: &RunReport) {
     ));
 }
 
+/// The spans the platform's events were lost; a run without one has no such section.
+fn outages(doc: &mut Doc, report: &RunReport) {
+    if report.outages.is_empty() {
+        return;
+    }
+    doc.heading("Platform outages");
+    doc.line(
+        "The platform's event stream was lost; no decision went ahead until it was back and \
+         resynced.",
+    );
+    doc.line("");
+    doc.line("| Lost at | Back at | Lost for | Uncertain marks | Reason |");
+    doc.line("|---|---|---:|---:|---|");
+    for o in &report.outages {
+        doc.line(format!(
+            "| {} | {} | {} | {} | {} |",
+            format_utc(o.lost_at),
+            o.back_at
+                .map_or_else(|| "not before the end".to_string(), format_utc),
+            format_micros((o.seconds * 1e6).round() as u64),
+            o.uncertain_marks,
+            cell(&o.reason)
+        ));
+    }
+}
+
 fn kills(doc: &mut Doc, report: &RunReport) {
     doc.heading("Kills");
     if report.kills.is_empty() {
@@ -202,6 +229,16 @@ fn kills(doc: &mut Doc, report: &RunReport) {
              observation, not from the platform's record of the moment."
         ));
     }
+    for k in &report.kills {
+        if let Some(why) = &k.invalid {
+            doc.line("");
+            doc.line(format!(
+                "**Kill {} is invalid** and fails the run: {}.",
+                k.kill_id,
+                cell(why)
+            ));
+        }
+    }
 }
 
 fn refused(doc: &mut Doc, report: &RunReport) {
@@ -228,6 +265,7 @@ fn refused(doc: &mut Doc, report: &RunReport) {
 /// A kill's recovery time, or where it stalled.
 fn outcome(k: &KillReport) -> String {
     let mut text = match (&k.unrecovered, k.recovery_us) {
+        _ if k.invalid.is_some() => "**invalid**".to_string(),
         (Some(u), _) => format!("**unrecovered** (stalled in {})", u.stalled_in),
         (None, Some(us)) => format_micros(us),
         (None, None) => "–".to_string(),

@@ -80,6 +80,25 @@ pub struct RunReport {
     /// config, its nodes, which clock each mark comes from).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform_facts: Option<serde_json::Value>,
+    /// Spans during which the platform's event stream was lost. Decisions were refused while
+    /// one lasted, and marks recovered by the resync after it are flagged uncertain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outages: Vec<Outage>,
+}
+
+/// A span during which the platform's event stream was lost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outage {
+    /// When the stream was lost, UTC.
+    pub lost_at: DateTime<Utc>,
+    /// When it came back and was resynced; absent when the run ended first.
+    pub back_at: Option<DateTime<Utc>>,
+    /// Seconds lost, up to the end of the run when the stream never came back.
+    pub seconds: f64,
+    /// Why, as the platform client saw it.
+    pub reason: String,
+    /// Marks journaled after the loss that only the resync saw, flagged uncertain.
+    pub uncertain_marks: u32,
 }
 
 /// The kills of one group (one service, one node).
@@ -203,6 +222,10 @@ pub struct KillReport {
     pub flaps: Vec<DateTime<Utc>>,
     /// What the recovery trigger did, when the scenario has one.
     pub trigger: Option<TriggerEntry>,
+    /// Why this recovery's times cannot be trusted (a mark well before its kill); set, it
+    /// fails the verdict and keeps the kill out of the span histograms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid: Option<String>,
 }
 
 /// A mark's time.

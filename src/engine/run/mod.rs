@@ -374,7 +374,10 @@ impl<'a> Run<'a> {
             desired,
             next_in: scheduling.then(|| timetable.due().saturating_duration_since(Instant::now())),
             elapsed: started.elapsed(),
-            note: if scheduling { self.window_note() } else { None },
+            // A lost event stream matters more than a closed window: it is why nothing happens.
+            note: self
+                .events_note()
+                .or(if scheduling { self.window_note() } else { None }),
         });
     }
 

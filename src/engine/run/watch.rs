@@ -94,6 +94,16 @@ impl Run<'_> {
         self.ledger.record(Entry::Probe(entry));
     }
 
+    /// The status line's note while the platform's events are lost.
+    pub(super) fn events_note(&self) -> Option<String> {
+        let lost = self.watch.events_lost.as_ref()?;
+        let for_us = u64::try_from(self.clock.now().saturating_sub(lost.since)).unwrap_or(0);
+        Some(format!(
+            "platform events lost for {}; no kill until they are back",
+            format_micros(for_us)
+        ))
+    }
+
     /// The status line's note while every schedule window is closed.
     pub(super) fn window_note(&self) -> Option<String> {
         let w = self.windows()?;

@@ -6,6 +6,7 @@ use crate::journal::{Entry, KillEntry, TriggerEntry};
 use crate::report::{utc, HistogramSummary, KillReport, PhaseMark, Unrecovered};
 use crate::vocabulary::phase::{Phase, Span};
 use crate::vocabulary::time::Micros;
+use crate::vocabulary::units::format_micros;
 
 /// One mark as the journal last stated it.
 #[derive(Debug, Clone)]
@@ -135,7 +136,29 @@ fn kill_report(kill: &KillEntry, recovery: Recovery, ended_at: Micros) -> KillRe
         unrecovered,
         flaps: recovery.flaps.into_iter().map(utc).collect(),
         trigger: recovery.trigger,
+        invalid: invalid(&marks, kill_at),
     }
+}
+
+/// How far a mark may precede its kill before the recovery is called invalid. Marks and the
+/// refined kill mark come from the same engine's clock, so an honest mark never precedes the
+/// kill by more than timestamp rounding; a larger gap means the marks belong to something else
+/// (an engine that restarted the victim itself, say) and the recovery times mean nothing.
+const MARK_BEFORE_KILL_TOLERANCE_US: i64 = 100_000;
+
+/// Why a recovery cannot be trusted, when a mark precedes its kill by more than the tolerance.
+fn invalid(marks: &BTreeMap<Phase, Mark>, kill_at: Micros) -> Option<String> {
+    let early: Vec<String> = marks
+        .iter()
+        .filter(|(phase, m)| {
+            **phase != Phase::Kill && kill_at.saturating_sub(m.at) > MARK_BEFORE_KILL_TOLERANCE_US
+        })
+        .map(|(phase, m)| {
+            let before = u64::try_from(kill_at.saturating_sub(m.at)).unwrap_or(0);
+            format!("{phase} {} before the kill", format_micros(before))
+        })
+        .collect();
+    (!early.is_empty()).then(|| format!("marks precede the kill: {}", early.join(", ")))
 }
 
 /// The first mark, in recovery order, that the kill never reached.
@@ -148,14 +171,15 @@ fn first_missing(marks: &BTreeMap<Phase, Mark>) -> Phase {
 
 /// A span's length from two marks. A negative length means the platform's events disagree
 /// with their order (say a `kill` mark refined to a daemon timestamp just after the `down`
-/// event); it is clamped to 0 and still counted, so a span's count always equals the kills
-/// that reached both of its marks.
+/// event); it is clamped to 0 and still counted, so a span's count always equals the valid
+/// kills that reached both of its marks.
 fn non_negative(us: i64) -> u64 {
     u64::try_from(us).unwrap_or(0)
 }
 
 /// One histogram per span, every span present (empty when no kill reached both its marks).
-/// `total` only takes kills that reached `restored`, since it runs kill → restored.
+/// `total` only takes kills that reached `restored`, since it runs kill → restored. An invalid
+/// recovery is left out: its times would skew every percentile.
 pub(super) fn histograms(kills: &[KillReport]) -> BTreeMap<Span, HistogramSummary> {
     Span::ALL
         .into_iter()
@@ -163,6 +187,7 @@ pub(super) fn histograms(kills: &[KillReport]) -> BTreeMap<Span, HistogramSummar
             let (from, to) = span.bounds();
             let samples: Vec<u64> = kills
                 .iter()
+                .filter(|k| k.invalid.is_none())
                 .filter_map(|k| {
                     let from = k.phases.get(&from)?.since_kill_us;
                     let to = k.phases.get(&to)?.since_kill_us;

@@ -11,6 +11,7 @@ use crate::vocabulary::time::Micros;
 use super::{from_journal, BuildError};
 
 mod capacity;
+mod faults;
 mod probes;
 
 /// The run's start, 2026-11-20T02:00:00Z.

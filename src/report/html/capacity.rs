@@ -1,6 +1,8 @@
 //! `chart-capacity`: the pool's healthy count over the run, with the desired capacity, the
 //! `min_healthy` floor, degraded spans shaded and one marker per kill.
 
+use chrono::{DateTime, Utc};
+
 use crate::report::RunReport;
 use crate::vocabulary::phase::Phase;
 use crate::vocabulary::units::format_micros;
@@ -113,6 +115,27 @@ pub fn chart(report: &RunReport) -> String {
                 p.healthy,
                 c.desired,
                 format_micros(((to - from) * 1e6).round() as u64)
+            ),
+        );
+    }
+
+    // Spans the platform's events were lost: capacity there is what firedrill last knew, not
+    // what the platform did, so the reader must see where the line stops being evidence.
+    for o in &report.outages {
+        let secs =
+            |at: DateTime<Utc>| (at - report.started_at).num_milliseconds().max(0) as f64 / 1e3;
+        let from = secs(o.lost_at).min(end_s);
+        let to = o.back_at.map_or(end_s, secs).min(end_s);
+        svg.rect(
+            "outage",
+            x.at(from),
+            TOP,
+            x.at(to) - x.at(from),
+            HEIGHT - BOTTOM - TOP,
+            &format!(
+                "platform events lost for {}: {}",
+                format_micros((o.seconds * 1e6).round() as u64),
+                o.reason
             ),
         );
     }

@@ -7,6 +7,7 @@
 
 mod capacity;
 mod histogram;
+mod outages;
 mod probes;
 mod style;
 mod svg;
@@ -44,6 +45,7 @@ pub fn render(report: &RunReport) -> Vec<u8> {
     charts(&mut page, report);
     probes::section(&mut page, report);
     unrecovered(&mut page, report);
+    outages::sections(&mut page, report);
     refused(&mut page, report);
     kills(&mut page, report);
     let _ = write!(
@@ -307,6 +309,7 @@ fn kills(page: &mut String, report: &RunReport) {
             let _ = write!(page, "<td class=\"num\">{cell}</td>");
         }
         let outcome = match (&k.unrecovered, k.recovery_us) {
+            _ if k.invalid.is_some() => "<strong class=\"fail\">invalid</strong>".to_string(),
             (Some(u), _) => format!(
                 "<strong class=\"fail\">unrecovered</strong> ({})",
                 u.stalled_in

@@ -42,6 +42,7 @@ svg .max-tick{stroke:var(--fg);stroke-width:2}
 svg .pct{stroke:var(--fg);stroke-width:1.5;stroke-dasharray:3 2}
 svg .stalled{fill:var(--fail);opacity:.35}
 svg .degraded{fill:var(--fail);opacity:.12}
+svg .outage{fill:#777;opacity:.25}
 svg .desired{stroke:var(--pass);stroke-width:1.5;stroke-dasharray:6 4}
 svg .floor{stroke:var(--fail);stroke-width:1.5;stroke-dasharray:2 3}
 svg .desired-label{fill:var(--pass)}svg .floor-label{fill:var(--fail)}
