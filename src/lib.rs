@@ -1,8 +1,10 @@
 //! firedrill: a chaos-monkey resilience tester for immutable ("phoenix") infrastructure.
 //!
 //! Where things happen:
-//! - a kill is *decided* in [`engine::scheduler`] (when, whom, and the guards);
-//! - it is *carried out* by a [`platform::Platform`] ([`platform::local`], ...);
+//! - a kill is *decided* in [`engine::decide`] (whom, and the guards), at times from
+//!   [`engine::cadence`];
+//! - it is *carried out* by the run loop ([`engine::run`]) through a [`platform::Platform`]
+//!   ([`platform::local`], [`platform::docker`], [`platform::swarm`]);
 //! - it is *timed* by [`engine::recovery`], from the platform's own event timestamps;
 //! - everything is written as it happens by [`journal::Recorder`] and folded into a
 //!   [`report::RunReport`].

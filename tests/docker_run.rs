@@ -240,7 +240,21 @@ fn decoys_are_untouched_across_twenty_kills() {
 
 #[test]
 fn sigint_during_a_pause_leaves_the_container_unpaused() {
-    let Some(run) = TestRun::start("pause-sigint") else {
+    interrupt_a_pause("pause-sigint", 1);
+}
+
+/// The second Ctrl-C must not strand the pause either: it undoes it within its bound and
+/// still closes the journal with `run_ended`.
+#[test]
+fn a_second_sigint_during_a_pause_still_unpauses_and_closes_the_journal() {
+    interrupt_a_pause("pause-sigint-twice", 2);
+}
+
+/// Pauses one of two containers for far longer than the run, then sends `interrupts` SIGINTs
+/// 200 ms apart: the run exits 130 within seconds, the container runs unpaused, and the journal
+/// ends with `run_ended`.
+fn interrupt_a_pause(test: &str, interrupts: usize) {
+    let Some(run) = TestRun::start(test) else {
         return;
     };
     let fleet = start_fleet(&run, 2, &[]);
@@ -285,28 +299,43 @@ report: {{ formats: [json] }}
         std::thread::sleep(Duration::from_millis(100));
     };
     let pid = libc::pid_t::try_from(child.id()).unwrap();
-    // SAFETY: signalling the child this test spawned.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    for i in 0..interrupts {
+        if i > 0 {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        // SAFETY: signalling the child this test spawned; it has not been reaped.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    }
     let waited = Instant::now();
     let output = loop {
         if child.try_wait().unwrap().is_some() {
             break child.wait_with_output().unwrap();
         }
+        // The undo is bounded at 5 s; the rest is slack for a loaded engine.
         assert!(
-            waited.elapsed() < Duration::from_secs(30),
-            "firedrill did not end after SIGINT"
+            waited.elapsed() < Duration::from_secs(20),
+            "firedrill did not end after {interrupts} SIGINT(s)"
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert_eq!(
-        output.status.code(),
-        Some(130),
-        "stderr:\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "stderr:\n{stderr}");
+    println!(
+        "{interrupts} SIGINT(s): firedrill ended {} ms after the first",
+        waited.elapsed().as_millis()
     );
     let state = run.inspect(&paused);
     assert_eq!(state["State"]["Paused"], false, "still paused after SIGINT");
     assert_eq!(state["State"]["Running"], true);
+    let journal = common::journal(&common::run_dir(&out_dir));
+    assert!(
+        matches!(
+            journal.last(),
+            Some(firedrill::journal::Entry::RunEnded { .. })
+        ),
+        "the journal does not end with run_ended: {:?}",
+        journal.last()
+    );
     let report = read_report(&out_dir, &output);
     assert_eq!(report["partial"], true);
 }

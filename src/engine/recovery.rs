@@ -311,29 +311,45 @@ mod tests {
             .collect()
     }
 
-    fn setup() -> (Recoveries, Capacity, Vec<Instance>) {
-        let fleet = vec![inst("a", "web/0"), inst("b", "web/1")];
-        let desired = BTreeMap::from([("web".to_string(), 2)]);
-        let cap = Capacity::new(desired, &fleet);
-        let recs = Recoveries::new(Duration::from_secs(60), Duration::from_secs(2));
-        (recs, cap, fleet)
+    /// A pool `web` of two (`a` in web/0, `b` in web/1), its capacity, and its recoveries.
+    struct Bench {
+        recs: Recoveries,
+        cap: Capacity,
+        fleet: Vec<Instance>,
+    }
+
+    impl Bench {
+        fn new() -> Bench {
+            let fleet = vec![inst("a", "web/0"), inst("b", "web/1")];
+            let desired = BTreeMap::from([("web".to_string(), 2)]);
+            Bench {
+                recs: Recoveries::new(Duration::from_secs(60), Duration::from_secs(2)),
+                cap: Capacity::new(desired, &fleet),
+                fleet,
+            }
+        }
+
+        /// Opens kill `kill_id` of the pool's instance `victim` at `at`.
+        fn kill(&mut self, kill_id: u32, victim: usize, at: Micros) {
+            self.recs.open(kill_id, &self.fleet[victim], at);
+        }
+
+        fn feed(&mut self, events: &[PlatformEvent]) -> Vec<Entry> {
+            feed(&mut self.recs, &mut self.cap, events)
+        }
     }
 
     #[test]
     fn a_new_instance_in_the_slot_is_timed_through_every_mark() {
-        let (mut recs, mut cap, fleet) = setup();
-        recs.open(1, &fleet[0], 1_000);
-        let found = feed(
-            &mut recs,
-            &mut cap,
-            &[
-                ev(1_200, EventKind::Died, "a", "web/0"),
-                ev(1_300, EventKind::Created, "other", "web/9"),
-                ev(1_700, EventKind::Created, "c", "web/0"),
-                ev(1_750, EventKind::Started, "c", "web/0"),
-                ev(2_500, EventKind::Healthy, "c", "web/0"),
-            ],
-        );
+        let mut bench = Bench::new();
+        bench.kill(1, 0, 1_000);
+        let found = bench.feed(&[
+            ev(1_200, EventKind::Died, "a", "web/0"),
+            ev(1_300, EventKind::Created, "other", "web/9"),
+            ev(1_700, EventKind::Created, "c", "web/0"),
+            ev(1_750, EventKind::Started, "c", "web/0"),
+            ev(2_500, EventKind::Healthy, "c", "web/0"),
+        ]);
         assert_eq!(
             marks(&found),
             vec![
@@ -344,23 +360,19 @@ mod tests {
                 (Phase::Restored, 2_500, "c".into()),
             ]
         );
-        assert_eq!(recs.in_flight(), 0);
+        assert_eq!(bench.recs.in_flight(), 0);
     }
 
     #[test]
     fn a_victim_restarted_in_place_is_its_own_replacement() {
-        let (mut recs, mut cap, fleet) = setup();
-        recs.open(1, &fleet[1], 10);
-        let found = feed(
-            &mut recs,
-            &mut cap,
-            &[
-                ev(15, EventKind::Killed, "b", "web/1"),
-                ev(20, EventKind::Died, "b", "web/1"),
-                ev(90, EventKind::Started, "b", "web/1"),
-                ev(400, EventKind::Healthy, "b", "web/1"),
-            ],
-        );
+        let mut bench = Bench::new();
+        bench.kill(1, 1, 10);
+        let found = bench.feed(&[
+            ev(15, EventKind::Killed, "b", "web/1"),
+            ev(20, EventKind::Died, "b", "web/1"),
+            ev(90, EventKind::Started, "b", "web/1"),
+            ev(400, EventKind::Healthy, "b", "web/1"),
+        ]);
         let m = marks(&found);
         assert_eq!(m[0], (Phase::Kill, 15, "b".into()));
         assert_eq!(m[2], (Phase::Replaced, 90, "b".into()));
@@ -370,20 +382,16 @@ mod tests {
 
     #[test]
     fn restored_waits_for_the_whole_pool() {
-        let (mut recs, mut cap, fleet) = setup();
-        recs.open(1, &fleet[0], 0);
-        let found = feed(
-            &mut recs,
-            &mut cap,
-            &[
-                ev(10, EventKind::Died, "a", "web/0"),
-                ev(20, EventKind::Unhealthy, "b", "web/1"),
-                ev(30, EventKind::Created, "c", "web/0"),
-                ev(31, EventKind::Started, "c", "web/0"),
-                ev(40, EventKind::Healthy, "c", "web/0"),
-                ev(90, EventKind::Healthy, "b", "web/1"),
-            ],
-        );
+        let mut bench = Bench::new();
+        bench.kill(1, 0, 0);
+        let found = bench.feed(&[
+            ev(10, EventKind::Died, "a", "web/0"),
+            ev(20, EventKind::Unhealthy, "b", "web/1"),
+            ev(30, EventKind::Created, "c", "web/0"),
+            ev(31, EventKind::Started, "c", "web/0"),
+            ev(40, EventKind::Healthy, "c", "web/0"),
+            ev(90, EventKind::Healthy, "b", "web/1"),
+        ]);
         assert_eq!(
             marks(&found).last().unwrap(),
             &(Phase::Restored, 90, "c".into())
@@ -392,19 +400,15 @@ mod tests {
 
     #[test]
     fn a_replacement_failing_inside_the_settle_window_is_a_flap() {
-        let (mut recs, mut cap, fleet) = setup();
-        recs.open(1, &fleet[0], 0);
-        let found = feed(
-            &mut recs,
-            &mut cap,
-            &[
-                ev(10, EventKind::Died, "a", "web/0"),
-                ev(30, EventKind::Created, "c", "web/0"),
-                ev(31, EventKind::Started, "c", "web/0"),
-                ev(40, EventKind::Healthy, "c", "web/0"),
-                ev(1_000_040, EventKind::Unhealthy, "c", "web/0"),
-            ],
-        );
+        let mut bench = Bench::new();
+        bench.kill(1, 0, 0);
+        let found = bench.feed(&[
+            ev(10, EventKind::Died, "a", "web/0"),
+            ev(30, EventKind::Created, "c", "web/0"),
+            ev(31, EventKind::Started, "c", "web/0"),
+            ev(40, EventKind::Healthy, "c", "web/0"),
+            ev(1_000_040, EventKind::Unhealthy, "c", "web/0"),
+        ]);
         assert!(found.iter().any(|f| matches!(
             f,
             Entry::Flap {
@@ -417,24 +421,16 @@ mod tests {
 
     #[test]
     fn killing_a_replacement_inside_its_settle_window_is_not_a_flap() {
-        let (mut recs, mut cap, fleet) = setup();
-        recs.open(1, &fleet[0], 0);
-        feed(
-            &mut recs,
-            &mut cap,
-            &[
-                ev(10, EventKind::Died, "a", "web/0"),
-                ev(30, EventKind::Created, "c", "web/0"),
-                ev(31, EventKind::Started, "c", "web/0"),
-                ev(40, EventKind::Healthy, "c", "web/0"),
-            ],
-        );
-        recs.open(2, &inst("c", "web/0"), 50);
-        let found = feed(
-            &mut recs,
-            &mut cap,
-            &[ev(60, EventKind::Died, "c", "web/0")],
-        );
+        let mut bench = Bench::new();
+        bench.kill(1, 0, 0);
+        bench.feed(&[
+            ev(10, EventKind::Died, "a", "web/0"),
+            ev(30, EventKind::Created, "c", "web/0"),
+            ev(31, EventKind::Started, "c", "web/0"),
+            ev(40, EventKind::Healthy, "c", "web/0"),
+        ]);
+        bench.recs.open(2, &inst("c", "web/0"), 50);
+        let found = bench.feed(&[ev(60, EventKind::Died, "c", "web/0")]);
         assert!(
             !found.iter().any(|f| matches!(f, Entry::Flap { .. })),
             "{found:?}"
@@ -444,16 +440,11 @@ mod tests {
 
     #[test]
     fn a_timeout_names_the_phase_it_stalled_in() {
-        let (mut recs, mut cap, fleet) = setup();
-        let mut recs_short = Recoveries::new(Duration::ZERO, Duration::ZERO);
-        std::mem::swap(&mut recs, &mut recs_short);
-        recs.open(1, &fleet[0], 0);
-        feed(
-            &mut recs,
-            &mut cap,
-            &[ev(10, EventKind::Died, "a", "web/0")],
-        );
-        let found = recs.tick(Instant::now(), 99);
+        let mut bench = Bench::new();
+        bench.recs = Recoveries::new(Duration::ZERO, Duration::ZERO);
+        bench.kill(1, 0, 0);
+        bench.feed(&[ev(10, EventKind::Died, "a", "web/0")]);
+        let found = bench.recs.tick(Instant::now(), 99);
         assert_eq!(
             found,
             vec![Entry::Unrecovered {
@@ -462,6 +453,6 @@ mod tests {
                 stalled_in: Phase::Replaced
             }]
         );
-        assert!(recs.is_idle());
+        assert!(bench.recs.is_idle());
     }
 }

@@ -43,6 +43,16 @@ impl Doc {
         self.line(format!("## {text}"));
         self.line("");
     }
+
+    /// A `##` section that holds only `when_empty` when `empty`; false then, so the caller
+    /// writes nothing more.
+    fn section(&mut self, text: &str, empty: bool, when_empty: &str) -> bool {
+        self.heading(text);
+        if empty {
+            self.line(when_empty);
+        }
+        !empty
+    }
 }
 
 fn title(doc: &mut Doc, report: &RunReport) {
@@ -95,9 +105,7 @@ fn metadata(doc: &mut Doc, report: &RunReport) {
 }
 
 fn slos(doc: &mut Doc, report: &RunReport) {
-    doc.heading("SLOs");
-    if report.slos.is_empty() {
-        doc.line("The scenario sets no SLOs.");
+    if !doc.section("SLOs", report.slos.is_empty(), "The scenario sets no SLOs.") {
         return;
     }
     doc.line("| Result | Metric | Measured | Threshold |");
@@ -183,12 +191,9 @@ fn outages(doc: &mut Doc, report: &RunReport) {
     doc.line("| Lost at | Back at | Lost for | Uncertain marks | Reason |");
     doc.line("|---|---|---:|---:|---|");
     for o in &report.outages {
+        let [lost, back, lost_for] = o.describe();
         doc.line(format!(
-            "| {} | {} | {} | {} | {} |",
-            format_utc(o.lost_at),
-            o.back_at
-                .map_or_else(|| "not before the end".to_string(), format_utc),
-            format_micros((o.seconds * 1e6).round() as u64),
+            "| {lost} | {back} | {lost_for} | {} | {} |",
             o.uncertain_marks,
             cell(&o.reason)
         ));
@@ -196,9 +201,7 @@ fn outages(doc: &mut Doc, report: &RunReport) {
 }
 
 fn kills(doc: &mut Doc, report: &RunReport) {
-    doc.heading("Kills");
-    if report.kills.is_empty() {
-        doc.line("No kills.");
+    if !doc.section("Kills", report.kills.is_empty(), "No kills.") {
         return;
     }
     doc.line("| # | Target | Victim | Slot | Replacement | Recovery | Trigger |");
@@ -242,9 +245,11 @@ fn kills(doc: &mut Doc, report: &RunReport) {
 }
 
 fn refused(doc: &mut Doc, report: &RunReport) {
-    doc.heading("Refused decisions");
-    if report.refused.is_empty() {
-        doc.line("None: every decision went ahead as planned.");
+    if !doc.section(
+        "Refused decisions",
+        report.refused.is_empty(),
+        "None: every decision went ahead as planned.",
+    ) {
         return;
     }
     doc.line("| Decision | At | Target | Killed | Reason |");

@@ -21,6 +21,7 @@ use crate::journal::{RunStatus, TriggerEntry};
 use crate::vocabulary::phase::{Phase, Span};
 use crate::vocabulary::slo::SloResult;
 use crate::vocabulary::time::Micros;
+use crate::vocabulary::units::format_micros;
 
 pub use build::from_journal;
 pub use histogram::HistogramSummary;
@@ -99,6 +100,18 @@ pub struct Outage {
     pub reason: String,
     /// Marks journaled after the loss that only the resync saw, flagged uncertain.
     pub uncertain_marks: u32,
+}
+
+impl Outage {
+    /// The loss, the return and the time lost, as every renderer shows them.
+    pub fn describe(&self) -> [String; 3] {
+        [
+            format_utc(self.lost_at),
+            self.back_at
+                .map_or_else(|| "not before the end".to_string(), format_utc),
+            format_micros((self.seconds * 1e6).round() as u64),
+        ]
+    }
 }
 
 /// The kills of one group (one service, one node).

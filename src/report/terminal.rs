@@ -2,7 +2,7 @@
 //! of every run. Plain text with no colour codes, so it reads the same in a CI log, a pipe and
 //! a terminal.
 
-use crate::report::{format_utc, ReportStatus, RunReport, Verdict};
+use crate::report::{ReportStatus, RunReport, Verdict};
 use crate::vocabulary::phase::Span;
 use crate::vocabulary::slo::{format_value, Unit};
 use crate::vocabulary::units::format_micros;
@@ -216,12 +216,10 @@ fn outcome_lines(lines: &mut Vec<String>, report: &RunReport) {
         }
     }
     for o in &report.outages {
+        let [lost, _, lost_for] = o.describe();
         lines.push(format!(
-            "  events lost: at {} for {} ({}), {} uncertain marks after",
-            format_utc(o.lost_at),
-            format_micros((o.seconds * 1e6).round() as u64),
-            o.reason,
-            o.uncertain_marks
+            "  events lost: at {lost} for {lost_for} ({}), {} uncertain marks after",
+            o.reason, o.uncertain_marks
         ));
     }
     for r in &report.refused {

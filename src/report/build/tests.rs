@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::journal::{Decision, Entry, KillEntry, RunStarted, RunStatus, TriggerEntry, Victim};
-use crate::report::{utc, ReportStatus, Verdict};
+use crate::report::{utc, ReportStatus, RunReport, Verdict};
 use crate::vocabulary::phase::{Phase, Span};
 use crate::vocabulary::slo::Stat;
 use crate::vocabulary::time::Micros;
@@ -126,14 +126,21 @@ fn journal(parts: Vec<Vec<Entry>>) -> Vec<Entry> {
     parts.into_iter().flatten().collect()
 }
 
+/// The report of a run on one target `web` of 3, no SLOs, with `parts` between its start and
+/// its end at `ended_ms`.
+fn web_run(parts: Vec<Vec<Entry>>, ended_ms: i64) -> RunReport {
+    let mut entries = vec![started(&[("web", 3)], &[])];
+    entries.extend(parts.into_iter().flatten());
+    entries.push(ended(ended_ms));
+    from_journal(&entries).unwrap()
+}
+
 #[test]
 fn marks_are_timed_from_the_kill_and_the_replacement_is_the_replaced_instance() {
-    let entries = journal(vec![
-        vec![started(&[("web", 3)], &[])],
-        recovered(1, [1_000, 1_250, 2_000, 2_500, 6_000, 6_000]),
-        vec![ended(10_000)],
-    ]);
-    let report = from_journal(&entries).unwrap();
+    let report = web_run(
+        vec![recovered(1, [1_000, 1_250, 2_000, 2_500, 6_000, 6_000])],
+        10_000,
+    );
     let k = &report.kills[0];
     assert_eq!(k.phases.len(), 6);
     assert_eq!(k.phases[&Phase::Kill].since_kill_us, 0);
@@ -178,13 +185,13 @@ fn the_kill_line_is_the_kill_mark_until_a_phase_line_states_one() {
 fn spans_take_only_kills_that_reached_both_marks() {
     let mut stalled = recovered(2, [20_000, 20_100, 21_000, 22_000, 0, 0]);
     stalled.truncate(5); // kill line + kill, down, replaced, running
-    let entries = journal(vec![
-        vec![started(&[("web", 3)], &[])],
-        recovered(1, [1_000, 1_250, 2_000, 2_500, 6_000, 6_000]),
-        stalled,
-        vec![ended(90_000)],
-    ]);
-    let report = from_journal(&entries).unwrap();
+    let report = web_run(
+        vec![
+            recovered(1, [1_000, 1_250, 2_000, 2_500, 6_000, 6_000]),
+            stalled,
+        ],
+        90_000,
+    );
     let h = &report.histograms;
     assert_eq!(h.len(), Span::ALL.len());
     assert_eq!(h[&Span::Boot].count, 2);
@@ -202,12 +209,10 @@ fn spans_take_only_kills_that_reached_both_marks() {
 #[test]
 fn a_negative_span_is_clamped_to_zero_and_still_counted() {
     // The down event predates the refined kill mark by 50 ms.
-    let entries = journal(vec![
-        vec![started(&[("web", 3)], &[])],
-        recovered(1, [1_300, 1_250, 2_000, 2_500, 6_000, 6_000]),
-        vec![ended(10_000)],
-    ]);
-    let report = from_journal(&entries).unwrap();
+    let report = web_run(
+        vec![recovered(1, [1_300, 1_250, 2_000, 2_500, 6_000, 6_000])],
+        10_000,
+    );
     let detect = &report.histograms[&Span::Detect];
     assert_eq!(detect.count, 1);
     assert_eq!(detect.max_us, 0);

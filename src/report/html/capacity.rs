@@ -27,6 +27,36 @@ pub fn tick_step(range: f64, max_ticks: f64) -> f64 {
         .unwrap_or(range / max_ticks)
 }
 
+/// The time axis along a chart's foot: a grid line and a label every `step` of `x`'s domain
+/// from 0 to `end`, between `top` and `bottom`, and the caption centred below. `per_s` is how
+/// many domain units make a second, for the labels.
+pub fn time_axis(
+    svg: &mut Svg,
+    x: &Linear,
+    (top, bottom): (f64, f64),
+    (end, step, per_s): (f64, f64, f64),
+    (caption, caption_y): (&str, f64),
+) {
+    let mut t = 0.0;
+    while t <= end + 1e-9 {
+        svg.line("grid", (x.at(t), top), (x.at(t), bottom), "");
+        svg.text(
+            "tick",
+            (x.at(t), bottom + 16.0),
+            "middle",
+            &axis_time(t / per_s),
+        );
+        t += step;
+    }
+    let (left, right) = x.range();
+    svg.text(
+        "axis-label",
+        ((left + right) / 2.0, caption_y),
+        "middle",
+        caption,
+    );
+}
+
 /// A time-axis label: `0` at the origin, human durations elsewhere.
 pub fn axis_time(seconds: f64) -> String {
     if seconds <= 0.0 {
@@ -74,23 +104,12 @@ pub fn chart(report: &RunReport) -> String {
         );
         v += y_step;
     }
-    let x_step = tick_step(end_s, 12.0);
-    let mut t = 0.0;
-    while t <= end_s + 1e-9 {
-        svg.line("grid", (x.at(t), TOP), (x.at(t), HEIGHT - BOTTOM), "");
-        svg.text(
-            "tick",
-            (x.at(t), HEIGHT - BOTTOM + 16.0),
-            "middle",
-            &axis_time(t),
-        );
-        t += x_step;
-    }
-    svg.text(
-        "axis-label",
-        ((LEFT + WIDTH - RIGHT) / 2.0, HEIGHT - 8.0),
-        "middle",
-        "time since the run started",
+    time_axis(
+        &mut svg,
+        &x,
+        (TOP, HEIGHT - BOTTOM),
+        (end_s, tick_step(end_s, 12.0), 1.0),
+        ("time since the run started", HEIGHT - 8.0),
     );
     svg.text("axis-label", (14.0, TOP - 8.0), "start", "healthy");
 

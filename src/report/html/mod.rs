@@ -56,6 +56,16 @@ pub fn render(report: &RunReport) -> Vec<u8> {
     page.into_bytes()
 }
 
+/// Opens `<section id>` with its heading. When `empty`, the section holds only `when_empty`,
+/// is closed, and false tells the caller to write nothing more.
+fn section(page: &mut String, (id, title): (&str, &str), empty: bool, when_empty: &str) -> bool {
+    let _ = writeln!(page, "<section id=\"{id}\"><h2>{title}</h2>");
+    if empty {
+        let _ = writeln!(page, "<p>{when_empty}</p></section>");
+    }
+    !empty
+}
+
 fn verdict_word(report: &RunReport) -> &'static str {
     match (report.verdict, report.partial) {
         (Verdict::Pass, false) => "pass",
@@ -209,14 +219,18 @@ fn charts(page: &mut String, report: &RunReport) {
 }
 
 fn unrecovered(page: &mut String, report: &RunReport) {
-    page.push_str("<section id=\"unrecovered\"><h2>Unrecovered kills</h2>\n");
     let stalled: Vec<&KillReport> = report
         .kills
         .iter()
         .filter(|k| k.unrecovered.is_some())
         .collect();
-    if stalled.is_empty() {
-        page.push_str("<p>None: every kill recovered.</p></section>\n");
+    let none = "None: every kill recovered.";
+    if !section(
+        page,
+        ("unrecovered", "Unrecovered kills"),
+        stalled.is_empty(),
+        none,
+    ) {
         return;
     }
     page.push_str("<ul class=\"reasons\">\n");
@@ -244,9 +258,9 @@ fn unrecovered(page: &mut String, report: &RunReport) {
 }
 
 fn refused(page: &mut String, report: &RunReport) {
-    page.push_str("<section id=\"refused\"><h2>Refused decisions</h2>\n");
-    if report.refused.is_empty() {
-        page.push_str("<p>None: every decision went ahead as planned.</p></section>\n");
+    let empty = report.refused.is_empty();
+    let none = "None: every decision went ahead as planned.";
+    if !section(page, ("refused", "Refused decisions"), empty, none) {
         return;
     }
     page.push_str(
@@ -270,9 +284,12 @@ fn refused(page: &mut String, report: &RunReport) {
 }
 
 fn kills(page: &mut String, report: &RunReport) {
-    page.push_str("<section id=\"kills\"><h2>Kills</h2>\n");
-    if report.kills.is_empty() {
-        page.push_str("<p>No kills.</p></section>\n");
+    if !section(
+        page,
+        ("kills", "Kills"),
+        report.kills.is_empty(),
+        "No kills.",
+    ) {
         return;
     }
     page.push_str("<table><thead><tr><th class=\"num\">#</th><th>Target</th><th>Victim</th><th>Slot</th><th>Action</th>");

@@ -3,8 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::report::{format_utc, RunReport};
-use crate::vocabulary::units::format_micros;
+use crate::report::RunReport;
 
 use super::svg::escape;
 
@@ -45,14 +44,11 @@ pub fn sections(page: &mut String, report: &RunReport) {
          <th class=\"num\">Uncertain marks</th><th>Reason</th></tr></thead><tbody>\n",
     );
     for o in &report.outages {
+        let [lost, back, lost_for] = o.describe();
         let _ = writeln!(
             page,
-            "<tr class=\"outage\"><td>{}</td><td>{}</td><td class=\"num\">{}</td>\
+            "<tr class=\"outage\"><td>{lost}</td><td>{back}</td><td class=\"num\">{lost_for}</td>\
              <td class=\"num\">{}</td><td>{}</td></tr>",
-            format_utc(o.lost_at),
-            o.back_at
-                .map_or_else(|| "not before the end".to_string(), format_utc),
-            format_micros((o.seconds * 1e6).round() as u64),
             o.uncertain_marks,
             escape(&o.reason)
         );

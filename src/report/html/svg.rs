@@ -156,6 +156,11 @@ impl Linear {
         let t = ((v - self.lo) / (self.hi - self.lo)).clamp(0.0, 1.0);
         self.from + t * (self.to - self.from)
     }
+
+    /// The pixel range, `(from, to)`.
+    pub fn range(&self) -> (f64, f64) {
+        (self.from, self.to)
+    }
 }
 
 /// Maps microseconds onto pixels on a log₁₀ axis spanning whole decades.

@@ -5,7 +5,7 @@ use crate::report::{KillReport, RunReport};
 use crate::vocabulary::phase::{Phase, Span};
 use crate::vocabulary::units::format_micros;
 
-use super::capacity::{axis_time, tick_step};
+use super::capacity::{tick_step, time_axis};
 use super::svg::{Linear, Svg};
 
 const WIDTH: f64 = 960.0;
@@ -49,23 +49,12 @@ pub fn chart(report: &RunReport) -> String {
         "Per-kill timeline: each recovery's phases from the kill onwards",
     );
     let bottom = TOP + ROW * rows;
-    let step = tick_step(longest, 10.0);
-    let mut t = 0.0;
-    while t <= longest + 1e-9 {
-        svg.line("grid", (x.at(t), TOP), (x.at(t), bottom), "");
-        svg.text(
-            "tick",
-            (x.at(t), bottom + 16.0),
-            "middle",
-            &axis_time(t / 1e3),
-        );
-        t += step;
-    }
-    svg.text(
-        "axis-label",
-        ((LEFT + WIDTH - RIGHT) / 2.0, height - 6.0),
-        "middle",
-        "time since the kill",
+    time_axis(
+        &mut svg,
+        &x,
+        (TOP, bottom),
+        (longest, tick_step(longest, 10.0), 1e3),
+        ("time since the kill", height - 6.0),
     );
     if report.kills.is_empty() {
         svg.text(

@@ -6,7 +6,7 @@ use crate::report::{utc, Verdict};
 use crate::vocabulary::phase::{Phase, Span};
 
 use super::super::from_journal;
-use super::{ended, journal, phase, recovered, started, t};
+use super::{ended, journal, phase, recovered, started, t, web_run};
 
 fn lost(ms: i64, reason: &str) -> Entry {
     Entry::EventsLost {
@@ -81,13 +81,13 @@ fn a_run_without_outages_serialises_no_outages_field() {
 fn a_mark_well_before_its_kill_makes_the_recovery_invalid_and_fails_the_run() {
     // Kill #1 is honest. Kill #2's `down` mark comes 1.56 s before its kill: the engine was
     // restarting the victim on its own, so these times say nothing about the kill.
-    let entries = journal(vec![
-        vec![started(&[("web", 3)], &[])],
-        recovered(1, [1_000, 1_100, 1_500, 2_000, 2_500, 2_600]),
-        recovered(2, [10_000, 8_440, 9_680, 10_500, 11_000, 11_200]),
-        vec![ended(20_000)],
-    ]);
-    let report = from_journal(&entries).unwrap();
+    let report = web_run(
+        vec![
+            recovered(1, [1_000, 1_100, 1_500, 2_000, 2_500, 2_600]),
+            recovered(2, [10_000, 8_440, 9_680, 10_500, 11_000, 11_200]),
+        ],
+        20_000,
+    );
     assert_eq!(report.kills[0].invalid, None);
     let why = report.kills[1]
         .invalid
@@ -103,12 +103,10 @@ fn a_mark_well_before_its_kill_makes_the_recovery_invalid_and_fails_the_run() {
 
 #[test]
 fn a_mark_a_little_before_its_kill_is_rounding_not_invalid() {
-    let entries = journal(vec![
-        vec![started(&[("web", 3)], &[])],
-        recovered(1, [1_000, 950, 1_500, 2_000, 2_500, 2_600]),
-        vec![ended(10_000)],
-    ]);
-    let report = from_journal(&entries).unwrap();
+    let report = web_run(
+        vec![recovered(1, [1_000, 950, 1_500, 2_000, 2_500, 2_600])],
+        10_000,
+    );
     assert_eq!(report.kills[0].invalid, None);
     assert_eq!(report.verdict, Verdict::Pass);
 }
