@@ -3,24 +3,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 use common::firedrill;
-
-/// A run folder holding a committed journal (as a run that wrote only its journal would).
-fn run_dir(work: &Path, name: &str) -> PathBuf {
-    let dir = work.join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/journals")
-            .join(format!("{name}.jsonl")),
-        dir.join("journal.jsonl"),
-    )
-    .unwrap();
-    dir
-}
 
 fn compare(baseline: &Path, current: &Path, args: &[&str]) -> (Output, String) {
     let out = firedrill()
@@ -37,7 +23,7 @@ fn compare(baseline: &Path, current: &Path, args: &[&str]) -> (Output, String) {
 #[test]
 fn a_run_compared_with_itself_exits_0() {
     let work = tempfile::tempdir().unwrap();
-    let demo = run_dir(work.path(), "recorded-local-demo-full");
+    let demo = common::fixture_run_dir(work.path(), "recorded-local-demo-full");
     let (out, stdout) = compare(&demo, &demo, &[]);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("verdict: no regression"), "{stdout}");
@@ -47,8 +33,8 @@ fn a_run_compared_with_itself_exits_0() {
 #[test]
 fn the_breach_run_against_the_demo_exits_1_naming_the_regressed_percentiles() {
     let work = tempfile::tempdir().unwrap();
-    let demo = run_dir(work.path(), "recorded-local-demo-full");
-    let breach = run_dir(work.path(), "recorded-local-breach");
+    let demo = common::fixture_run_dir(work.path(), "recorded-local-demo-full");
+    let breach = common::fixture_run_dir(work.path(), "recorded-local-breach");
     let (out, stdout) = compare(&demo, &breach, &["--output", "json"]);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -98,8 +84,8 @@ fn the_breach_run_against_the_demo_exits_1_naming_the_regressed_percentiles() {
 #[test]
 fn too_few_samples_is_inconclusive_and_exits_0() {
     let work = tempfile::tempdir().unwrap();
-    let demo = run_dir(work.path(), "recorded-local-demo-full");
-    let breach = run_dir(work.path(), "recorded-local-breach");
+    let demo = common::fixture_run_dir(work.path(), "recorded-local-demo-full");
+    let breach = common::fixture_run_dir(work.path(), "recorded-local-breach");
     let (out, text) = compare(&demo, &breach, &["--min-samples", "5"]);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("verdict: inconclusive"), "{text}");
@@ -108,7 +94,7 @@ fn too_few_samples_is_inconclusive_and_exits_0() {
 #[test]
 fn a_report_json_is_a_baseline_too() {
     let work = tempfile::tempdir().unwrap();
-    let demo = run_dir(work.path(), "recorded-local-demo-full");
+    let demo = common::fixture_run_dir(work.path(), "recorded-local-demo-full");
     let render = firedrill()
         .arg("report")
         .arg(&demo)

@@ -4,11 +4,9 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::docker::TestRun;
-use serde_json::Value;
 
 #[test]
 fn an_abort_during_pauses_leaves_nothing_paused_and_exits_4() {
@@ -47,21 +45,9 @@ report: {{ formats: [json, junit] }}
             run.id
         ),
     );
-    let out_dir = run.dir.path().join("reports");
-    let output = common::firedrill()
-        .arg("run")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out_dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run firedrill");
+    let (output, report) = common::run_for_report(&scenario, &run.dir.path().join("reports"));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(4), "stderr:\n{stderr}");
-    let folder = common::run_dir(&out_dir);
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(folder.join("report.json")).unwrap())
-            .unwrap();
     assert_eq!(report["verdict"], "aborted");
     assert_eq!(report["status"], "aborted");
     assert_eq!(report["abort"]["condition"], "in_flight >= 2");

@@ -26,6 +26,22 @@ fn scenario(run: &TestRun, select: &str, extra: &str) -> Scenario {
         .unwrap_or_else(|e| panic!("{e:?}\n{yaml}"))
 }
 
+/// The platform over every container of `run` (target `web`, with `extra` target lines), its
+/// event stream started.
+async fn watch_run(
+    run: &TestRun,
+    extra: &str,
+) -> (
+    DockerPlatform,
+    mpsc::UnboundedReceiver<PlatformEvent>,
+    CancellationToken,
+) {
+    let select = format!("{{ labels: {{ firedrill.test: \"{}\" }} }}", run.id);
+    let p = platform(&scenario(run, &select, extra)).await;
+    let (rx, cancel) = events(&p).await;
+    (p, rx, cancel)
+}
+
 async fn platform(s: &Scenario) -> DockerPlatform {
     DockerPlatform::connect(s).await.expect("connect")
 }
@@ -59,17 +75,9 @@ async fn next_event(
     id: &str,
     kind: EventKind,
 ) -> PlatformEvent {
-    let wait = async {
-        loop {
-            let ev = rx.recv().await.expect("event stream open");
-            if ev.instance == id && ev.kind == kind {
-                return ev;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(20), wait)
+    common::docker::next_event(rx, id, kind, Duration::from_secs(20))
         .await
-        .unwrap_or_else(|_| panic!("no {kind:?} event for {id} within 20s"))
+        .0
 }
 
 fn daemon_micros_after(log: &EventLog, id: &str, action: &str, after: i64) -> i64 {
@@ -212,13 +220,7 @@ async fn kill_is_a_manual_stop_and_every_event_carries_the_daemons_time() {
     let log = EventLog::start(&run);
     let id = run.run_container("k", &["--restart", "always"]);
     run.wait_healthy(&id, Duration::from_secs(20));
-    let s = scenario(
-        &run,
-        &format!("{{ labels: {{ firedrill.test: \"{}\" }} }}", run.id),
-        "",
-    );
-    let p = platform(&s).await;
-    let (mut rx, cancel) = events(&p).await;
+    let (p, mut rx, cancel) = watch_run(&run, "").await;
     let victim = instance_of(&p.instances("web").await.unwrap(), &id);
     assert!(victim.healthy, "HEALTHCHECK status is used: {victim:?}");
     let receipt = p
@@ -259,13 +261,7 @@ async fn crash_fires_the_restart_policy_and_the_same_container_comes_back_health
     let log = EventLog::start(&run);
     let id = run.run_container("c", &["--restart", "always"]);
     run.wait_healthy(&id, Duration::from_secs(20));
-    let s = scenario(
-        &run,
-        &format!("{{ labels: {{ firedrill.test: \"{}\" }} }}", run.id),
-        "",
-    );
-    let p = platform(&s).await;
-    let (mut rx, cancel) = events(&p).await;
+    let (p, mut rx, cancel) = watch_run(&run, "").await;
     let victim = instance_of(&p.instances("web").await.unwrap(), &id);
     let receipt = p.kill(&victim, &Action::Crash {}).await.unwrap();
     assert!(receipt.detail.contains("host PID"), "{receipt:?}");
@@ -291,13 +287,7 @@ async fn stop_sends_sigterm_with_grace_and_remove_forces_the_container_away() {
     };
     let stopped = run.run_container("s", &[]);
     let removed = run.run_container("r", &[]);
-    let s = scenario(
-        &run,
-        &format!("{{ labels: {{ firedrill.test: \"{}\" }} }}", run.id),
-        "",
-    );
-    let p = platform(&s).await;
-    let (mut rx, cancel) = events(&p).await;
+    let (p, mut rx, cancel) = watch_run(&run, "").await;
     let listed = p.instances("web").await.unwrap();
 
     let grace = Action::Stop {
@@ -338,13 +328,7 @@ async fn pause_is_undone_by_its_timer_and_by_shutdown() {
     let short = run.run_container("short", &[]);
     let long = run.run_container("long", &[]);
     run.wait_healthy(&short, Duration::from_secs(20));
-    let s = scenario(
-        &run,
-        &format!("{{ labels: {{ firedrill.test: \"{}\" }} }}", run.id),
-        "",
-    );
-    let p = platform(&s).await;
-    let (mut rx, cancel) = events(&p).await;
+    let (p, mut rx, cancel) = watch_run(&run, "").await;
     let listed = p.instances("web").await.unwrap();
     let pause = |d: u64| Action::Pause {
         duration: firedrill::vocabulary::units::HumanDuration(Duration::from_millis(d)),
@@ -404,13 +388,11 @@ async fn an_http_probe_against_the_containers_address_decides_health() {
         return;
     };
     let id = run.run_container("p", &["--restart", "always"]);
-    let s = scenario(
+    let (p, mut rx, cancel) = watch_run(
         &run,
-        &format!("{{ labels: {{ firedrill.test: \"{}\" }} }}", run.id),
         "    health: { http: { port: 8080, path: /health }, every: 100ms }\n",
-    );
-    let p = platform(&s).await;
-    let (mut rx, cancel) = events(&p).await;
+    )
+    .await;
     let first = next_event(&mut rx, &id, EventKind::Healthy).await;
     assert_eq!(first.detail.as_deref(), Some("probe passed"));
     let victim = instance_of(&p.instances("web").await.unwrap(), &id);

@@ -16,37 +16,15 @@ use serde_json::Value;
 const TOLERANCE_US: i64 = 5_000;
 
 fn run_firedrill(run: &TestRun, scenario: &Path) -> (Output, Value) {
-    let out_dir = run.dir.path().join("reports");
-    let output = common::firedrill()
-        .arg("run")
-        .arg(scenario)
-        .arg("--out")
-        .arg(&out_dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run firedrill");
-    let report = read_report(&out_dir, &output);
-    (output, report)
-}
-
-fn read_report(out_dir: &Path, output: &Output) -> Value {
-    let folder = common::run_dir(out_dir);
-    let text = std::fs::read_to_string(folder.join("report.json")).unwrap_or_else(|e| {
-        panic!(
-            "no report.json ({e}); stderr:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    serde_json::from_str(&text).expect("report.json parses")
+    common::run_for_report(scenario, &run.dir.path().join("reports"))
 }
 
 fn micros(mark: &Value) -> i64 {
-    let text = mark["at"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no time in {mark}"));
-    chrono::DateTime::parse_from_rfc3339(text)
-        .unwrap_or_else(|e| panic!("{text}: {e}"))
-        .timestamp_micros()
+    common::rfc3339_micros(
+        mark["at"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no time in {mark}")),
+    )
 }
 
 fn start_fleet(run: &TestRun, n: usize, extra: &[&str]) -> Vec<String> {
@@ -336,7 +314,7 @@ report: {{ formats: [json] }}
         "the journal does not end with run_ended: {:?}",
         journal.last()
     );
-    let report = read_report(&out_dir, &output);
+    let report = common::report_json(&out_dir, &output);
     assert_eq!(report["partial"], true);
 }
 

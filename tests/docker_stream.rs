@@ -94,18 +94,14 @@ async fn next_of(
     id: &str,
     kind: EventKind,
 ) -> PlatformEvent {
-    let wait = async {
-        loop {
-            let ev = rx.recv().await.expect("event stream open");
-            assert!(!ev.uncertain, "nothing should need a resync here: {ev:?}");
-            if ev.instance == id && ev.kind == kind {
-                return ev;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(30), wait)
-        .await
-        .unwrap_or_else(|_| panic!("no {kind:?} for {id} within 30s"))
+    let (ev, passed) = common::docker::next_event(rx, id, kind, Duration::from_secs(30)).await;
+    for seen in passed.iter().chain([&ev]) {
+        assert!(
+            !seen.uncertain,
+            "nothing should need a resync here: {seen:?}"
+        );
+    }
+    ev
 }
 
 #[tokio::test]

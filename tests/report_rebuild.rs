@@ -145,15 +145,7 @@ fn reports_deleted_after_a_real_run_are_rebuilt_byte_identical_from_the_journal(
 
 /// Copies a committed journal into a fresh run folder and renders every format from it.
 fn rebuild_fixture(work: &Path, name: &str) -> (PathBuf, std::process::Output) {
-    let dir = work.join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/journals")
-            .join(format!("{name}.jsonl")),
-        dir.join("journal.jsonl"),
-    )
-    .unwrap();
+    let dir = common::fixture_run_dir(work, name);
     let out = firedrill().arg("report").arg(&dir).output().unwrap();
     (dir, out)
 }
@@ -235,11 +227,7 @@ fn a_crashed_run_is_still_reported_in_every_format() {
     let xml = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
     let report: RunReport =
         serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
-    let unrecovered = report
-        .kills
-        .iter()
-        .filter(|k| k.unrecovered.is_some())
-        .count();
+    let unrecovered = report.unrecovered().count();
     assert_eq!(
         failing_testcases(&xml)
             .iter()

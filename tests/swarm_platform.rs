@@ -20,36 +20,11 @@ use serde_json::Value;
 const TOLERANCE_US: i64 = 5_000;
 
 fn run_firedrill(run: &SwarmRun, scenario: &Path) -> (Output, Value) {
-    let out_dir = run.run.dir.path().join("reports");
-    let output = common::firedrill()
-        .arg("run")
-        .arg(scenario)
-        .arg("--out")
-        .arg(&out_dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run firedrill");
-    let folder = common::run_dir(&out_dir);
-    let text = std::fs::read_to_string(folder.join("report.json")).unwrap_or_else(|e| {
-        panic!(
-            "no report.json ({e}); stderr:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    (
-        output,
-        serde_json::from_str(&text).expect("report.json parses"),
-    )
-}
-
-fn micros_of(text: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(text)
-        .unwrap_or_else(|e| panic!("{text}: {e}"))
-        .timestamp_micros()
+    common::run_for_report(scenario, &run.run.dir.path().join("reports"))
 }
 
 fn mark(kill: &Value, phase: &str) -> i64 {
-    micros_of(
+    common::rfc3339_micros(
         kill["phases"][phase]["at"]
             .as_str()
             .unwrap_or_else(|| panic!("no {phase} mark in {kill:#}")),
@@ -184,7 +159,8 @@ fn five_kills_are_each_replaced_in_the_victims_slot_and_timed_against_ground_tru
         let replacement_container = container_of(&replacement);
         let kill_truth = log.time_of(&victim_container, "kill", mark(kill, "kill") - 1_000_000);
         let die_truth = log.time_of(&victim_container, "die", kill_truth);
-        let created_truth = micros_of(replacement["CreatedAt"].as_str().expect("CreatedAt"));
+        let created_truth =
+            common::rfc3339_micros(replacement["CreatedAt"].as_str().expect("CreatedAt"));
         let start_truth = log.time_of(&replacement_container, "start", kill_truth);
         let healthy_truth = log.time_of(
             &replacement_container,

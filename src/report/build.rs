@@ -116,7 +116,7 @@ pub fn from_journal(entries: &[Entry]) -> Result<RunReport, BuildError> {
         .iter()
         .map(|slo| slo.evaluate(measure(&report, slo)))
         .collect();
-    let any_unrecovered = report.kills.iter().any(|k| k.unrecovered.is_some());
+    let any_unrecovered = report.unrecovered().next().is_some();
     let any_breach = report.slos.iter().any(|s| !s.passed);
     // A recovery whose marks contradict its kill proves nothing either way, so it cannot pass.
     let any_invalid = report.kills.iter().any(|k| k.invalid.is_some());
@@ -171,13 +171,7 @@ fn measure(report: &RunReport, slo: &Slo) -> Option<f64> {
     let probe = |name: &str| report.probes.iter().find(|p| p.name == name);
     match &slo.metric {
         Metric::Recovery { span, stat } => report.histograms.get(span)?.stat(*stat),
-        Metric::Unrecovered => count(
-            report
-                .kills
-                .iter()
-                .filter(|k| k.unrecovered.is_some())
-                .count(),
-        ),
+        Metric::Unrecovered => count(report.unrecovered().count()),
         Metric::Kills => count(report.kills.len()),
         Metric::Refused => count(report.refused.len()),
         Metric::Flaps => count(report.kills.iter().map(|k| k.flaps.len()).sum()),

@@ -47,7 +47,7 @@ pub fn render(report: &RunReport) -> Vec<u8> {
         case.set_classname(format!("firedrill.{name}.slo"));
         suite.add_test_case(case);
     }
-    for kill in report.kills.iter().filter(|k| k.unrecovered.is_some()) {
+    for kill in report.unrecovered() {
         suite.add_test_case(unrecovered_case(name, kill));
     }
     for kill in report.kills.iter() {
@@ -146,11 +146,7 @@ mod tests {
         let report = fixtures::report("shop-nightly");
         let xml = junit("shop-nightly");
         let breached = report.slos.iter().filter(|s| !s.passed).count();
-        let unrecovered = report
-            .kills
-            .iter()
-            .filter(|k| k.unrecovered.is_some())
-            .count();
+        let unrecovered = report.unrecovered().count();
         assert!(
             breached + unrecovered > 0,
             "the fixture must fail something"

@@ -124,11 +124,7 @@ fn slos(doc: &mut Doc, report: &RunReport) {
 
 fn spans(doc: &mut Doc, report: &RunReport) {
     doc.heading("Recovery times");
-    let unrecovered = report
-        .kills
-        .iter()
-        .filter(|k| k.unrecovered.is_some())
-        .count();
+    let unrecovered = report.unrecovered().count();
     let flaps: usize = report.kills.iter().map(|k| k.flaps.len()).sum();
     doc.line(format!(
         "{}, **{unrecovered}** unrecovered, {}, {}.",

@@ -87,6 +87,13 @@ pub struct RunReport {
     pub outages: Vec<Outage>,
 }
 
+impl RunReport {
+    /// The kills that never reached `restored`.
+    pub fn unrecovered(&self) -> impl Iterator<Item = &KillReport> {
+        self.kills.iter().filter(|k| k.unrecovered.is_some())
+    }
+}
+
 /// A span during which the platform's event stream was lost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outage {

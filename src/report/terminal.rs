@@ -55,11 +55,7 @@ fn headline(lines: &mut Vec<String>, report: &RunReport) {
     if let Some(why) = partial {
         lines.push(format!("  partial report: {why}"));
     }
-    let unrecovered = report
-        .kills
-        .iter()
-        .filter(|k| k.unrecovered.is_some())
-        .count();
+    let unrecovered = report.unrecovered().count();
     let flaps: usize = report.kills.iter().map(|k| k.flaps.len()).sum();
     lines.push(format!(
         "  kills {}  unrecovered {unrecovered}  refused {}  flaps {flaps}",

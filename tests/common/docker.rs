@@ -323,3 +323,30 @@ impl Drop for EventLog {
         let _ = self.child.wait();
     }
 }
+
+/// The next event of `kind` for instance `id` on a platform's event stream, and every event
+/// that went by before it; panics when none comes within `within`.
+pub async fn next_event(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<firedrill::platform::PlatformEvent>,
+    id: &str,
+    kind: firedrill::platform::EventKind,
+    within: Duration,
+) -> (
+    firedrill::platform::PlatformEvent,
+    Vec<firedrill::platform::PlatformEvent>,
+) {
+    let mut passed = Vec::new();
+    let wait = async {
+        loop {
+            let ev = rx.recv().await.expect("event stream open");
+            if ev.instance == id && ev.kind == kind {
+                return ev;
+            }
+            passed.push(ev);
+        }
+    };
+    let ev = tokio::time::timeout(within, wait)
+        .await
+        .unwrap_or_else(|_| panic!("no {kind:?} event for {id} within {within:?}"));
+    (ev, passed)
+}

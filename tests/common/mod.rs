@@ -46,6 +46,56 @@ pub fn run(scenario: &Path, out: &Path, args: &[&str], deadline: Duration) -> Ou
     child.wait_with_output().expect("collect output")
 }
 
+/// A run folder under `work` holding only the committed journal `tests/fixtures/journals/
+/// NAME.jsonl`, as a run that died before writing its reports would leave it.
+pub fn fixture_run_dir(work: &Path, name: &str) -> PathBuf {
+    let dir = work.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/journals")
+            .join(format!("{name}.jsonl")),
+        dir.join("journal.jsonl"),
+    )
+    .unwrap();
+    dir
+}
+
+/// Runs `firedrill run SCENARIO --out OUT` with no input to its end, and returns its output
+/// and the `report.json` it wrote.
+pub fn run_for_report(scenario: &Path, out: &Path) -> (Output, serde_json::Value) {
+    let output = firedrill()
+        .arg("run")
+        .arg(scenario)
+        .arg("--out")
+        .arg(out)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run firedrill");
+    let report = report_json(out, &output);
+    (output, report)
+}
+
+/// The `report.json` of the one run under `out`; without one, panics showing firedrill's
+/// stderr, which says why.
+pub fn report_json(out: &Path, output: &Output) -> serde_json::Value {
+    let folder = run_dir(out);
+    let text = std::fs::read_to_string(folder.join("report.json")).unwrap_or_else(|e| {
+        panic!(
+            "no report.json ({e}); stderr:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    serde_json::from_str(&text).expect("report.json parses")
+}
+
+/// An RFC 3339 time as microseconds since the epoch.
+pub fn rfc3339_micros(text: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+        .timestamp_micros()
+}
+
 /// Waits for `child` to exit; kills it (only it, by PID) and panics past the deadline.
 pub fn wait_with_deadline(child: &mut Child, deadline: Duration) {
     let start = Instant::now();

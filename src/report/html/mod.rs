@@ -219,11 +219,7 @@ fn charts(page: &mut String, report: &RunReport) {
 }
 
 fn unrecovered(page: &mut String, report: &RunReport) {
-    let stalled: Vec<&KillReport> = report
-        .kills
-        .iter()
-        .filter(|k| k.unrecovered.is_some())
-        .collect();
+    let stalled: Vec<&KillReport> = report.unrecovered().collect();
     let none = "None: every kill recovered.";
     if !section(
         page,

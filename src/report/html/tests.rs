@@ -49,11 +49,7 @@ fn breached_slos_and_unrecovered_kills_are_named() {
     for slo in report.slos.iter().filter(|s| !s.passed) {
         assert!(page.contains(&escape(&slo.slo)), "{}", slo.slo);
     }
-    let unrecovered = report
-        .kills
-        .iter()
-        .filter(|k| k.unrecovered.is_some())
-        .count();
+    let unrecovered = report.unrecovered().count();
     assert_eq!(
         page.matches("<li class=\"unrecovered\">").count(),
         unrecovered

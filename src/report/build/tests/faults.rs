@@ -43,18 +43,18 @@ fn uncertain(kill_id: u32, p: Phase, ms: i64) -> Entry {
 
 #[test]
 fn an_outage_spans_lost_to_back_and_counts_the_uncertain_marks_after_it() {
-    let entries = journal(vec![
-        vec![started(&[("web", 3)], &[])],
-        recovered(1, [1_000, 1_100, 1_500, 2_000, 2_500, 2_600]),
+    let report = web_run(
         vec![
-            lost(3_000, "connection reset"),
-            uncertain(1, Phase::Healthy, 2_550),
-            back(11_000, 3_000),
-            lost(20_000, "engine gone"),
-            ended(25_000),
+            recovered(1, [1_000, 1_100, 1_500, 2_000, 2_500, 2_600]),
+            vec![
+                lost(3_000, "connection reset"),
+                uncertain(1, Phase::Healthy, 2_550),
+                back(11_000, 3_000),
+                lost(20_000, "engine gone"),
+            ],
         ],
-    ]);
-    let report = from_journal(&entries).unwrap();
+        25_000,
+    );
     assert_eq!(report.outages.len(), 2);
     let first = &report.outages[0];
     assert_eq!(first.lost_at, utc(t(3_000)));
@@ -113,16 +113,13 @@ fn a_mark_a_little_before_its_kill_is_rounding_not_invalid() {
 
 #[test]
 fn every_renderer_shows_outages_and_invalid_recoveries() {
-    let entries = journal(vec![
-        vec![started(&[("web", 3)], &[])],
-        recovered(1, [10_000, 8_440, 9_680, 10_500, 11_000, 11_200]),
+    let report = web_run(
         vec![
-            lost(3_000, "connection reset"),
-            back(11_000, 3_000),
-            ended(20_000),
+            recovered(1, [10_000, 8_440, 9_680, 10_500, 11_000, 11_200]),
+            vec![lost(3_000, "connection reset"), back(11_000, 3_000)],
         ],
-    ]);
-    let report = from_journal(&entries).unwrap();
+        20_000,
+    );
     let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap();
 
     let md = text(crate::report::markdown::render(&report));
