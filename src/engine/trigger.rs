@@ -61,11 +61,11 @@ pub async fn run(
         .kill_on_drop(true)
         .spawn()
     {
-        Ok(c) => c,
+        Ok(c) => Group(c),
         Err(e) => return entry(None, false, format!("cannot start {program}: {e}")),
     };
-    let mut stdout = child.stdout.take();
-    let mut stderr = child.stderr.take();
+    let mut stdout = child.0.stdout.take();
+    let mut stderr = child.0.stderr.take();
     let collect = async {
         let mut out = Vec::new();
         let mut err = Vec::new();
@@ -80,7 +80,7 @@ pub async fn run(
             }
         };
         tokio::join!(read_out, read_err);
-        let status = child.wait().await;
+        let status = child.0.wait().await;
         (status, out, err)
     };
     match tokio::time::timeout(timeout, collect).await {
@@ -89,11 +89,22 @@ pub async fn run(
             entry(code, false, tail(&out, &err))
         }
         Err(_) => {
-            kill_group(&child);
+            kill_group(&child.0);
             // Reaped, so no zombie is left behind; the group is dead, so this returns at once.
-            let _ = child.wait().await;
+            let _ = child.0.wait().await;
             entry(None, true, format!("killed after {timeout:?}"))
         }
+    }
+}
+
+/// The trigger's process. A run that ends while a trigger is still running drops it, and
+/// `kill_on_drop` alone would end only the trigger, not what it started.
+struct Group(tokio::process::Child);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        // A no-op once the trigger has been reaped, as it is on every path that completes.
+        kill_group(&self.0);
     }
 }
 
@@ -190,20 +201,38 @@ mod tests {
         let cmd: Vec<String> = vec!["sh".into(), "-c".into(), script];
         let e = run(1, &cmd, &victim(), Duration::from_millis(500)).await;
         assert!(e.timed_out);
-        let grandchild: i32 = std::fs::read_to_string(&pidfile)
-            .expect("the script wrote its background job's PID before the timeout")
+        assert_gone(&pidfile).await;
+    }
+
+    /// A trigger still running when the run stops waiting for it is dropped, not timed out.
+    #[tokio::test]
+    async fn an_abandoned_trigger_takes_the_processes_it_started_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("grandchild.pid");
+        let script = format!("sleep 300 & echo $! > {}; wait", pidfile.display());
+        let cmd: Vec<String> = vec!["sh".into(), "-c".into(), script];
+        let abandoned = tokio::time::timeout(
+            Duration::from_millis(500),
+            run(1, &cmd, &victim(), Duration::from_secs(60)),
+        )
+        .await;
+        assert!(abandoned.is_err(), "the trigger finished on its own");
+        assert_gone(&pidfile).await;
+    }
+
+    /// Waits briefly for the PID in `pidfile` to be gone; fails if it still runs.
+    async fn assert_gone(pidfile: &std::path::Path) {
+        let pid: i32 = std::fs::read_to_string(pidfile)
+            .expect("the script wrote its background job's PID")
             .trim()
             .parse()
             .unwrap();
         // SIGKILL is delivered before kill returns; give the kernel a moment to tear down.
         let deadline = Instant::now() + Duration::from_secs(2);
-        while alive(grandchild) && Instant::now() < deadline {
+        while alive(pid) && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert!(
-            !alive(grandchild),
-            "sleep {grandchild} outlived its trigger"
-        );
+        assert!(!alive(pid), "sleep {pid} outlived its trigger");
     }
 
     #[tokio::test]
