@@ -105,6 +105,17 @@ mod tests {
     }
 
     #[test]
+    fn a_symlink_is_judged_by_what_it_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("s.yaml");
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        assert!(matches!(
+            read(&link),
+            Err(ReadError::NotRegular("a character device"))
+        ));
+    }
+
+    #[test]
     fn a_fifo_without_a_writer_is_refused_at_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("fifo.yaml");
