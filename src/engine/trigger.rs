@@ -1,6 +1,9 @@
 //! The recovery trigger: a command run after each kill, for teams whose replacement is a
 //! pipeline (`docker compose up -d`, a rebuild job) rather than a restart. It runs with no
 //! shell; its exit status, duration and the tail of its output go into the journal.
+//!
+//! The command runs in a process group of its own, so a timeout ends everything it started (a
+//! `sh -c` script's background jobs too), not only the process firedrill spawned.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -53,14 +56,16 @@ pub async fn run(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        // A new group whose id is the child's PID; see `kill_group`.
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
     {
-        Ok(c) => c,
+        Ok(c) => Group(c),
         Err(e) => return entry(None, false, format!("cannot start {program}: {e}")),
     };
-    let mut stdout = child.stdout.take();
-    let mut stderr = child.stderr.take();
+    let mut stdout = child.0.stdout.take();
+    let mut stderr = child.0.stderr.take();
     let collect = async {
         let mut out = Vec::new();
         let mut err = Vec::new();
@@ -75,7 +80,7 @@ pub async fn run(
             }
         };
         tokio::join!(read_out, read_err);
-        let status = child.wait().await;
+        let status = child.0.wait().await;
         (status, out, err)
     };
     match tokio::time::timeout(timeout, collect).await {
@@ -83,8 +88,37 @@ pub async fn run(
             let code = status.ok().and_then(|s| s.code());
             entry(code, false, tail(&out, &err))
         }
-        // Dropping the future drops the child, and kill_on_drop ends it.
-        Err(_) => entry(None, true, format!("killed after {timeout:?}")),
+        Err(_) => {
+            kill_group(&child.0);
+            // Reaped, so no zombie is left behind; the group is dead, so this returns at once.
+            let _ = child.0.wait().await;
+            entry(None, true, format!("killed after {timeout:?}"))
+        }
+    }
+}
+
+/// The trigger's process. A run that ends while a trigger is still running drops it, and
+/// `kill_on_drop` alone would end only the trigger, not what it started.
+struct Group(tokio::process::Child);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        // A no-op once the trigger has been reaped, as it is on every path that completes.
+        kill_group(&self.0);
+    }
+}
+
+/// SIGKILLs the trigger's process group: the trigger and everything it started that stayed in
+/// its group.
+fn kill_group(child: &tokio::process::Child) {
+    // `id` is `None` once the child has been reaped; until then its PID, and so the group id,
+    // cannot have been reused by anyone else, so the signal reaches only what firedrill started.
+    let Some(pgid) = child.id().and_then(|id| libc::pid_t::try_from(id).ok()) else {
+        return;
+    };
+    // SAFETY: kill has no memory effects; a negative pid addresses the process group.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
     }
 }
 
@@ -146,6 +180,59 @@ mod tests {
         assert!(e.timed_out);
         assert_eq!(e.exit_code, None);
         assert!(e.duration_us < 2_000_000);
+    }
+
+    /// Whether `pid` runs: it exists and is not a zombie waiting for a parent outside this
+    /// test to reap it.
+    fn alive(pid: i32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            !stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+    }
+
+    /// A timeout used to kill only the trigger, so a shell script's background job outlived it.
+    #[tokio::test]
+    async fn a_timed_out_trigger_takes_the_processes_it_started_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("grandchild.pid");
+        let script = format!("sleep 300 & echo $! > {}; wait", pidfile.display());
+        let cmd: Vec<String> = vec!["sh".into(), "-c".into(), script];
+        let e = run(1, &cmd, &victim(), Duration::from_millis(500)).await;
+        assert!(e.timed_out);
+        assert_gone(&pidfile).await;
+    }
+
+    /// A trigger still running when the run stops waiting for it is dropped, not timed out.
+    #[tokio::test]
+    async fn an_abandoned_trigger_takes_the_processes_it_started_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("grandchild.pid");
+        let script = format!("sleep 300 & echo $! > {}; wait", pidfile.display());
+        let cmd: Vec<String> = vec!["sh".into(), "-c".into(), script];
+        let abandoned = tokio::time::timeout(
+            Duration::from_millis(500),
+            run(1, &cmd, &victim(), Duration::from_secs(60)),
+        )
+        .await;
+        assert!(abandoned.is_err(), "the trigger finished on its own");
+        assert_gone(&pidfile).await;
+    }
+
+    /// Waits briefly for the PID in `pidfile` to be gone; fails if it still runs.
+    async fn assert_gone(pidfile: &std::path::Path) {
+        let pid: i32 = std::fs::read_to_string(pidfile)
+            .expect("the script wrote its background job's PID")
+            .trim()
+            .parse()
+            .unwrap();
+        // SIGKILL is delivered before kill returns; give the kernel a moment to tear down.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while alive(pid) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!alive(pid), "sleep {pid} outlived its trigger");
     }
 
     #[tokio::test]

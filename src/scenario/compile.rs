@@ -59,6 +59,20 @@ impl Checked {
     }
 }
 
+/// Why `regex` refused a pattern, in one line. The regex crate explains on several lines, with
+/// the whole pattern and a caret; its last line says why, and the pattern is echoed (shortened)
+/// by the caller.
+fn regex_reason(e: &regex::Error) -> String {
+    let text = e.to_string();
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid")
+        .trim()
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
 /// Compiles a scenario file read from `path` (whose bytes hash to `sha256`), running every
 /// check.
 pub fn compile(file: &ScenarioFile, path: &Path, sha256: &str) -> Compiled {

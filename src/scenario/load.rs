@@ -1,5 +1,8 @@
 //! Reads a scenario file: YAML to the file's shape with file:line:column and the field path on
 //! every error, then [`compile`](super::compile), collecting every error before reporting.
+//!
+//! Every error leaves through [`ScenarioError::new`], which shortens any value it echoes, so a
+//! megabyte scalar in a file gives a message of a line, whichever check found it.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -8,8 +11,10 @@ use sha2::{Digest, Sha256};
 
 use super::compile::{compile, Finding};
 use super::file::ScenarioFile;
+use super::read::{self, MAX_SCENARIO_BYTES};
 use super::yaml::{self, Positions};
 use super::Scenario;
+use crate::vocabulary::echo::{echo, shorten_quoted};
 
 /// One problem in a scenario file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +32,20 @@ pub struct ScenarioError {
     pub message: String,
 }
 
+impl ScenarioError {
+    /// An error at `line:column` (when known) and `field`, with any value that `field` or
+    /// `message` echo shortened.
+    fn new(file: &Path, at: Option<yaml::Position>, field: &str, message: &str) -> ScenarioError {
+        ScenarioError {
+            file: file.to_path_buf(),
+            line: at.map(|a| a.line),
+            column: at.map(|a| a.column),
+            field: echo(field).to_string(),
+            message: shorten_quoted(message),
+        }
+    }
+}
+
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.file.display())?;
@@ -42,54 +61,43 @@ impl fmt::Display for ScenarioError {
 
 /// Loads and compiles a scenario file, returning every error found.
 pub fn load(path: &Path) -> Result<Scenario, Vec<ScenarioError>> {
-    let at_file = |message: String| ScenarioError {
-        file: path.to_path_buf(),
-        line: None,
-        column: None,
-        field: String::new(),
-        message,
-    };
-    let bytes = std::fs::read(path)
-        .map_err(|e| vec![at_file(format!("cannot read the scenario file: {e}"))])?;
+    let bytes =
+        read::read(path).map_err(|e| vec![ScenarioError::new(path, None, "", &e.to_string())])?;
     let sha256 = hex_sha256(&bytes);
     let text = String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let (line, column) = end_position(valid);
-        vec![ScenarioError {
-            line: Some(line),
-            column: Some(column),
-            ..at_file("the file is not valid UTF-8 text; save it as UTF-8".to_string())
-        }]
+        let at = yaml::Position { line, column };
+        let message = "the file is not valid UTF-8 text; save it as UTF-8";
+        vec![ScenarioError::new(path, Some(at), "", message)]
     })?;
     compile_text(path, &text, &sha256)
 }
 
-/// Compiles scenario text as if read from `path`; for tests and tools that hold the text.
+/// Compiles scenario text as if read from `path`; for tests and tools that hold the text. The
+/// size limit of a file holds here too, so every later pass stays cheap whatever the source.
 pub fn parse_str(path: &Path, text: &str) -> Result<Scenario, Vec<ScenarioError>> {
+    if text.len() as u64 > MAX_SCENARIO_BYTES {
+        let message = read::ReadError::TooLarge.to_string();
+        return Err(vec![ScenarioError::new(path, None, "", &message)]);
+    }
     compile_text(path, text, &hex_sha256(text.as_bytes()))
 }
 
 fn compile_text(path: &Path, text: &str, sha256: &str) -> Result<Scenario, Vec<ScenarioError>> {
     let file: ScenarioFile = yaml::parse(text).map_err(|e| {
-        vec![ScenarioError {
-            file: path.to_path_buf(),
-            line: Some(e.position.line),
-            column: Some(e.position.column),
-            field: e.path,
-            message: e.message,
-        }]
+        vec![ScenarioError::new(
+            path,
+            Some(e.position),
+            &e.path,
+            &e.message,
+        )]
     })?;
     let compiled = compile(&file, path, sha256);
     let positions = Positions::of(text);
     let locate = |finding: Finding| {
         let at = positions.locate(&finding.field);
-        ScenarioError {
-            file: path.to_path_buf(),
-            line: Some(at.line),
-            column: Some(at.column),
-            field: finding.field,
-            message: finding.message,
-        }
+        ScenarioError::new(path, Some(at), &finding.field, &finding.message)
     };
     let errors: Vec<ScenarioError> = compiled.errors.into_iter().map(locate).collect();
     match compiled.scenario {
@@ -100,13 +108,12 @@ fn compile_text(path: &Path, text: &str, sha256: &str) -> Result<Scenario, Vec<S
         // Every path without a scenario has recorded an error; the fallback keeps a file
         // from ever passing silently should one not.
         _ if !errors.is_empty() => Err(errors),
-        _ => Err(vec![ScenarioError {
-            file: path.to_path_buf(),
-            line: None,
-            column: None,
-            field: String::new(),
-            message: "the scenario did not compile".to_string(),
-        }]),
+        _ => Err(vec![ScenarioError::new(
+            path,
+            None,
+            "",
+            "the scenario did not compile",
+        )]),
     }
 }
 

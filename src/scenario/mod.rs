@@ -1,13 +1,14 @@
 //! The scenario, compiled: what to kill, when, how, and what counts as a good recovery, with
-//! every expression already parsed into the vocabulary's types. [`load`] reads a file,
-//! [`compile`] turns its YAML shape ([`file`]) into a [`Scenario`] and collects every error at
-//! once, each located at file:line:column with its field path. Nothing downstream parses
-//! scenario text again.
+//! every expression already parsed into the vocabulary's types. [`load`] reads a file through
+//! [`read`], which refuses anything but a regular file of at most 1 MiB; [`compile`] turns its
+//! YAML shape ([`file`]) into a [`Scenario`] and collects every error at once, each located at
+//! file:line:column with its field path. Nothing downstream parses scenario text again.
 
 pub mod compile;
 pub mod file;
 pub mod health;
 pub mod load;
+pub mod read;
 pub mod yaml;
 
 use std::fmt;

@@ -7,6 +7,8 @@
 //! a line and column. serde_yaml alone loses positions inside internally tagged enums, whose
 //! content it buffers.
 
+mod depth;
+
 use std::fmt;
 
 use serde::de::DeserializeOwned;
@@ -53,6 +55,16 @@ impl fmt::Display for YamlError {
 pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     // Some editors start UTF-8 files with a byte-order mark; it is not part of the document.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some(position) = depth::too_deep(text) {
+        return Err(YamlError {
+            path: String::new(),
+            position,
+            message: format!(
+                "the text nests deeper than {} levels here; a scenario needs fewer than ten",
+                depth::MAX_DEPTH
+            ),
+        });
+    }
     let deserializer = serde_yaml::Deserializer::from_str(text);
     let error = match serde_path_to_error::deserialize::<_, T>(deserializer) {
         Ok(value) => return Ok(value),

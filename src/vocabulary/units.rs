@@ -30,8 +30,9 @@ impl From<Duration> for HumanDuration {
     }
 }
 
-const DURATION_HINT: &str =
-    "expected a number and a unit (us, ms, s, m or h), such as 250ms, 1.5s or 10m";
+/// What a duration looks like. serde puts its own "expected" before [`de::Visitor::expecting`],
+/// so the word is added here only where firedrill writes the sentence itself.
+const DURATION_FORM: &str = "a number and a unit (us, ms, s, m or h), such as 250ms, 1.5s or 10m";
 
 impl FromStr for HumanDuration {
     type Err = String;
@@ -44,12 +45,12 @@ impl FromStr for HumanDuration {
             let split = rest
                 .find(|c: char| !(c.is_ascii_digit() || c == '.'))
                 .ok_or_else(|| {
-                    format!("invalid duration {text:?}: missing unit; {DURATION_HINT}")
+                    format!("invalid duration {text:?}: missing unit; expected {DURATION_FORM}")
                 })?;
             let (number, tail) = rest.split_at(split);
             let value: f64 = number
                 .parse()
-                .map_err(|_| format!("invalid duration {text:?}: {DURATION_HINT}"))?;
+                .map_err(|_| format!("invalid duration {text:?}: expected {DURATION_FORM}"))?;
             let unit_end = tail
                 .find(|c: char| c.is_ascii_digit() || c == '.')
                 .unwrap_or(tail.len());
@@ -62,8 +63,8 @@ impl FromStr for HumanDuration {
                 "h" => 3600e6,
                 other => {
                     return Err(format!(
-                        "invalid duration {text:?}: unknown unit {other:?}; {DURATION_HINT}"
-                    ))
+                    "invalid duration {text:?}: unknown unit {other:?}; expected {DURATION_FORM}"
+                ))
                 }
             };
             micros += value * micros_per_unit;
@@ -125,14 +126,14 @@ impl<'de> Deserialize<'de> for HumanDuration {
         impl de::Visitor<'_> for V {
             type Value = HumanDuration;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(DURATION_HINT)
+                f.write_str(DURATION_FORM)
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
                 v.parse().map_err(E::custom)
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
                 Err(E::custom(format!(
-                    "invalid duration {v}: missing unit; {DURATION_HINT}"
+                    "invalid duration {v}: missing unit; expected {DURATION_FORM}"
                 )))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
@@ -140,7 +141,7 @@ impl<'de> Deserialize<'de> for HumanDuration {
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
                 Err(E::custom(format!(
-                    "invalid duration {v}: missing unit; {DURATION_HINT}"
+                    "invalid duration {v}: missing unit; expected {DURATION_FORM}"
                 )))
             }
         }
@@ -345,6 +346,17 @@ impl<'de> Deserialize<'de> for DurationRange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_duration_of_the_wrong_type_says_expected_once() {
+        let e = serde_json::from_str::<HumanDuration>("true").unwrap_err();
+        let message = e.to_string();
+        assert!(!message.contains("expected expected"), "{message}");
+        assert!(
+            message.contains("expected a number and a unit"),
+            "{message}"
+        );
+    }
 
     #[test]
     fn durations_parse_in_human_form() {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use regex::Regex;
 
-use super::{is_zero, Checked};
+use super::{is_zero, regex_reason, Checked};
 use crate::scenario::file::{ScenarioFile, TargetFile};
 use crate::scenario::{
     HealthCheck, HealthSource, OptIn, PlatformConfig, Selector, Target, EXEMPT_LABEL,
@@ -199,15 +199,7 @@ fn check_selector(c: &mut Checked, at: &str, select: &Selector, platform: &Platf
 
 fn check_regex(c: &mut Checked, field: &str, pattern: &str) {
     if let Err(e) = Regex::new(pattern) {
-        // The regex crate explains on several lines with a caret; its last line says why.
-        let text = e.to_string();
-        let why = text
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("invalid")
-            .trim()
-            .trim_start_matches("error: ");
+        let why = regex_reason(&e);
         c.error(
             field,
             format!("{pattern:?} is not a valid regular expression: {why}"),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 
-use super::{is_zero, Checked};
+use super::{is_zero, regex_reason, Checked};
 use crate::check::http::parse_url;
 use crate::scenario::file::{ProbeFile, ScenarioFile};
 use crate::scenario::{Probe, ProbeRequest, DEFAULT_PROBE_EVERY, DEFAULT_PROBE_TIMEOUT};
@@ -62,9 +62,13 @@ pub(super) fn check_probes(c: &mut Checked, probes: &[ProbeFile]) -> Vec<Probe> 
                     .ok();
                 let body = match http.body.as_deref().map(regex::Regex::new) {
                     Some(Err(e)) => {
+                        let pattern = http.body.as_deref().unwrap_or_default();
                         c.error(
                             format!("{at}.http.body"),
-                            format!("not a regular expression: {e}"),
+                            format!(
+                                "{pattern:?} is not a valid regular expression: {}",
+                                regex_reason(&e)
+                            ),
                         );
                         None
                     }
