@@ -1,6 +1,8 @@
 //! Losing the event stream: firedrill reaches the engine through a unix-socket proxy that the
 //! test cuts and refuses for a while. What happened meanwhile must arrive after the reconnect,
-//! with the daemon's exact times. Skips without an engine unless FIREDRILL_REQUIRE_DOCKER=1.
+//! with the daemon's exact times; and when the engine no longer holds those events (the proxy
+//! makes the replay start after them), the resync must still report them, flagged uncertain.
+//! Skips without an engine unless FIREDRILL_REQUIRE_DOCKER=1.
 
 mod common;
 
@@ -20,10 +22,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-/// A unix-socket proxy to the engine that can drop every connection and refuse new ones.
+/// A unix-socket proxy to the engine that can drop every connection and refuse new ones, and
+/// can make the engine seem to have forgotten its buffered events.
 struct Proxy {
     path: PathBuf,
     refusing: Arc<AtomicBool>,
+    forgetting: Arc<AtomicBool>,
     cut: Arc<tokio::sync::Notify>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -37,22 +41,24 @@ impl Proxy {
             .unwrap_or_else(|| DEFAULT_SOCKET.to_string());
         let listener = UnixListener::bind(&path).expect("bind proxy socket");
         let refusing = Arc::new(AtomicBool::new(false));
+        let forgetting = Arc::new(AtomicBool::new(false));
         let cut = Arc::new(tokio::sync::Notify::new());
-        let (r, c) = (refusing.clone(), cut.clone());
+        let (r, f, c) = (refusing.clone(), forgetting.clone(), cut.clone());
         let task = tokio::spawn(async move {
             let mut conns = JoinSet::new();
             loop {
                 tokio::select! {
                     accepted = listener.accept() => {
-                        let Ok((mut down, _)) = accepted else { break };
+                        let Ok((down, _)) = accepted else { break };
                         if r.load(Ordering::SeqCst) {
                             drop(down);
                             continue;
                         }
                         let upstream = upstream.clone();
+                        let forgetting = f.clone();
                         conns.spawn(async move {
-                            if let Ok(mut up) = UnixStream::connect(&upstream).await {
-                                let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+                            if let Ok(up) = UnixStream::connect(&upstream).await {
+                                relay(down, up, forgetting).await;
                             }
                         });
                     }
@@ -63,6 +69,7 @@ impl Proxy {
         Proxy {
             path,
             refusing,
+            forgetting,
             cut,
             task,
         }
@@ -81,6 +88,44 @@ impl Proxy {
     fn reopen(&self) {
         self.refusing.store(false, Ordering::SeqCst);
     }
+
+    /// From now on every `since=` the client asks the engine for becomes the present moment,
+    /// as if the engine's event buffer had dropped everything older.
+    fn forget_buffered_events(&self) {
+        self.forgetting.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Copies both ways; client-to-engine bytes have their `since=` rewritten while `forgetting`.
+/// A request line is one small write by the client, so it is not split across reads here.
+async fn relay(down: UnixStream, up: UnixStream, forgetting: Arc<AtomicBool>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let since = regex::bytes::Regex::new(r"since=[0-9]+(\.[0-9]+)?").unwrap();
+    let (mut down_r, mut down_w) = down.into_split();
+    let (mut up_r, mut up_w) = up.into_split();
+    let to_client = tokio::spawn(async move {
+        let _ = tokio::io::copy(&mut up_r, &mut down_w).await;
+    });
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match down_r.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let bytes = if forgetting.load(Ordering::SeqCst) {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap();
+            let to = format!("since={}.{:09}", now.as_secs(), now.subsec_nanos());
+            since.replace_all(&buf[..n], to.as_bytes()).into_owned()
+        } else {
+            buf[..n].to_vec()
+        };
+        if up_w.write_all(&bytes).await.is_err() {
+            break;
+        }
+    }
+    to_client.abort();
 }
 
 impl Drop for Proxy {
@@ -104,14 +149,16 @@ async fn next_of(
     ev
 }
 
-#[tokio::test]
-async fn events_during_a_lost_stream_arrive_after_reconnect_with_the_daemons_times() {
-    let Some(run) = TestRun::start("stream-loss") else {
-        return;
-    };
-    let log = EventLog::start(&run);
-    let id = run.run_container("s", &[]);
-    run.wait_healthy(&id, Duration::from_secs(20));
+/// The platform over `run`'s containers, reaching the engine through a fresh [`Proxy`], with
+/// its event stream started.
+async fn through_proxy(
+    run: &TestRun,
+) -> (
+    Proxy,
+    DockerPlatform,
+    mpsc::UnboundedReceiver<PlatformEvent>,
+    CancellationToken,
+) {
     let scenario: Scenario = firedrill::scenario::parse_str(
         std::path::Path::new("t.yaml"),
         &format!(
@@ -130,9 +177,22 @@ async fn events_during_a_lost_stream_arrive_after_reconnect_with_the_daemons_tim
         .map(|t| TargetSpec::compile(t).unwrap())
         .collect();
     let platform = DockerPlatform::from_parts(docker, endpoint, targets, OwnContainer::default());
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, rx) = mpsc::unbounded_channel();
     let cancel = CancellationToken::new();
     platform.start(tx, cancel.clone()).await.expect("start");
+
+    (proxy, platform, rx, cancel)
+}
+
+#[tokio::test]
+async fn events_during_a_lost_stream_arrive_after_reconnect_with_the_daemons_times() {
+    let Some(run) = TestRun::start("stream-loss") else {
+        return;
+    };
+    let log = EventLog::start(&run);
+    let id = run.run_container("s", &[]);
+    run.wait_healthy(&id, Duration::from_secs(20));
+    let (proxy, _platform, mut rx, cancel) = through_proxy(&run).await;
 
     proxy.cut();
     // While firedrill cannot see the engine, the container restarts.
@@ -149,5 +209,47 @@ async fn events_during_a_lost_stream_arrive_after_reconnect_with_the_daemons_tim
     docker_ok(&["kill", &id]);
     let died_again = next_of(&mut rx, &id, EventKind::Died).await;
     assert_eq!(died_again.at, daemon_after("die", started.at));
+    cancel.cancel();
+}
+
+#[tokio::test]
+async fn a_restart_the_engine_no_longer_buffers_is_found_by_the_resync_and_flagged_uncertain() {
+    let Some(run) = TestRun::start("stream-forgotten") else {
+        return;
+    };
+    let id = run.run_container("f", &[]);
+    run.wait_healthy(&id, Duration::from_secs(20));
+    let (proxy, platform, mut rx, cancel) = through_proxy(&run).await;
+    // The platform has seen the container before the cut.
+    let listed = platform.instances("web").await.expect("list");
+    assert!(listed.iter().any(|i| i.id == id && i.healthy), "{listed:?}");
+
+    proxy.cut();
+    proxy.forget_buffered_events();
+    // Let the proxy drop its connections before the restart: `docker_ok` blocks this runtime's
+    // only thread, and the relays would otherwise pass the restart's events on first.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    docker_ok(&["restart", "--time", "0", &id]);
+    // Let the restart's events fall before the moment the replay will be asked to start at.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    proxy.reopen();
+
+    // The replay starts after the restart, so only the resync can tell of it.
+    let (started, passed) =
+        common::docker::next_event(&mut rx, &id, EventKind::Started, Duration::from_secs(30)).await;
+    assert!(started.uncertain, "{started:?}");
+    let died = passed
+        .iter()
+        .find(|e| e.instance == id && e.kind == EventKind::Died)
+        .unwrap_or_else(|| panic!("no died event before the start: {passed:?}"));
+    assert!(died.uncertain, "{died:?}");
+    // The restarted container's real start time, from the engine, bounds the resync's guess.
+    let state = run.inspect(&id);
+    let started_at = common::rfc3339_micros(state["State"]["StartedAt"].as_str().unwrap());
+    assert!(
+        (started.at - started_at).abs() < 1_000_000,
+        "resync start {} vs engine {started_at}",
+        started.at
+    );
     cancel.cancel();
 }
