@@ -9,7 +9,7 @@
 //! host's docker0, so it is never used.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -209,13 +209,15 @@ impl PrivateEngine {
         run("docker", &full)
     }
 
-    /// Kills the dockerd with SIGKILL, as a crash would, and waits for it; its containerd
-    /// and containers live on, as they do after a real crash.
+    /// Kills the dockerd with SIGKILL, as a crash would, and waits for it and for its
+    /// containerd, which dockerd starts to die with it. A restart that found that containerd
+    /// still dying would wait on it and fail.
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
+        self.stop_containerd();
     }
 
     /// Starts the dockerd again on the same roots, socket and flags, after [`kill9`].
@@ -246,7 +248,9 @@ impl PrivateEngine {
         let _ = child.wait();
     }
 
-    /// The containerd this dockerd started, which outlives a killed dockerd.
+    /// Ends the containerd this dockerd started, and waits until it is reaped. dockerd starts
+    /// it to die with dockerd, but until init reaps it a new dockerd takes the zombie for a
+    /// live containerd and waits on it in vain, so its pid file goes too.
     fn stop_containerd(&self) {
         let pidfile = self.path("exec").join("containerd").join("containerd.pid");
         let Some(pid) = std::fs::read_to_string(&pidfile)
@@ -256,20 +260,31 @@ impl PrivateEngine {
         else {
             return;
         };
-        // Only a containerd whose command line names this engine's exec root is ours.
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let ours = String::from_utf8_lossy(&cmdline).contains(&*self.dir.path().to_string_lossy());
-        if !ours {
-            return;
-        }
-        // SAFETY: kill(2) on a PID checked above to be this engine's containerd.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
+        // (running and ours, zombie): a zombie's command line is empty, so it is judged by
+        // state alone, and only a live process whose command line names this engine's
+        // folder is killed.
+        let look = || {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let state = stat.rsplit_once(')')?.1.trim_start().chars().next()?;
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let ours =
+                String::from_utf8_lossy(&cmdline).contains(&*self.dir.path().to_string_lossy());
+            Some((ours && state != 'Z', state == 'Z'))
+        };
+        if let Some((true, _)) = look() {
+            // SAFETY: kill(2) on a PID checked just above to be this engine's containerd.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
         }
         let deadline = Instant::now() + Duration::from_secs(10);
-        while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(100));
+        while let Some((live, zombie)) = look() {
+            if !(live || zombie) || Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
+        let _ = std::fs::remove_file(&pidfile);
     }
 }
 
