@@ -18,7 +18,7 @@ use super::model::{is_terminal, slot_of, Task};
 use super::node_events::{daemon_now_nanos, subscribe, Feed, SERVICE_LABEL};
 use super::Shared;
 use crate::platform::docker::fleet::Observed;
-use crate::platform::{now_micros, EventKind, Micros, PlatformEvent};
+use crate::platform::{now_micros, EventKind, EventsHealth, Micros, PlatformEvent};
 
 /// How often the manager's task list is read. It only decides when a change is *noticed*;
 /// the times reported are the manager's own timestamps.
@@ -34,6 +34,27 @@ const MANAGER: &str = "the manager's task list";
 /// when and why. The platform's events count as lost while any is.
 #[derive(Default)]
 struct Outages(BTreeMap<String, (Micros, String)>);
+
+impl Outages {
+    /// Notes `source` down since `at`; the platform's events are lost from the first such
+    /// moment.
+    fn lost(&mut self, health: &EventsHealth, source: &str, at: Micros, reason: String) {
+        health.lost(at, reason.clone());
+        self.0.entry(source.to_string()).or_insert((at, reason));
+    }
+
+    /// Notes `source` live again; the platform's events are live once no source is down.
+    fn back(&mut self, health: &EventsHealth, source: &str) {
+        if self.0.remove(source).is_none() {
+            return;
+        }
+        health.live();
+        // Another source still down keeps the outage, from its own start.
+        if let Some((at, reason)) = self.0.values().min_by_key(|(at, _)| *at) {
+            health.lost(*at, reason.clone());
+        }
+    }
+}
 
 /// What the watcher knows about one task.
 #[derive(Debug, Clone)]
@@ -147,26 +168,13 @@ impl Watcher {
         }
     }
 
-    /// Notes a source down; the platform's events are lost from the first such moment.
     fn source_lost(&mut self, source: &str, reason: String) {
-        let at = now_micros();
-        self.shared.events_health.lost(at, reason.clone());
         self.outages
-            .0
-            .entry(source.to_string())
-            .or_insert((at, reason));
+            .lost(&self.shared.events_health, source, now_micros(), reason);
     }
 
-    /// Notes a source live again; the platform's events are live once no source is down.
     fn source_back(&mut self, source: &str) {
-        if self.outages.0.remove(source).is_none() {
-            return;
-        }
-        self.shared.events_health.live();
-        // Another source still down keeps the outage, from its own start.
-        if let Some((at, reason)) = self.outages.0.values().min_by_key(|(at, _)| *at) {
-            self.shared.events_health.lost(*at, reason.clone());
-        }
+        self.outages.back(&self.shared.events_health, source);
     }
 
     fn running_is_healthy(&self, book: &Book) -> bool {
@@ -445,4 +453,29 @@ pub async fn inspect_health(
         .ok()?;
     let o = Observed::from_inspect(&c);
     Some(o.running && (running_is_healthy || !o.has_healthcheck || o.health_ok))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_stay_lost_until_every_source_is_back() {
+        let health = EventsHealth::default();
+        let mut outages = Outages::default();
+        outages.back(&health, MANAGER);
+        assert_eq!(
+            health.current(),
+            None,
+            "a source never lost changes nothing"
+        );
+        outages.lost(&health, "node-a", 10, "node a lost".into());
+        outages.lost(&health, MANAGER, 20, "manager lost".into());
+        assert_eq!(health.current().map(|l| l.since), Some(10));
+        outages.back(&health, "node-a");
+        let still = health.current().expect("the manager is still down");
+        assert_eq!((still.since, still.reason.as_str()), (20, "manager lost"));
+        outages.back(&health, MANAGER);
+        assert_eq!(health.current(), None);
+    }
 }
