@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::platform::{Instance, PlatformEvent};
+use crate::platform::{Instance, PlatformEvent, PlatformFacts};
 use crate::vocabulary::phase::Phase;
 use crate::vocabulary::time::Micros;
 
@@ -89,8 +89,8 @@ pub enum Entry {
     PlatformFacts {
         /// When.
         at: Micros,
-        /// A JSON object, platform-specific.
-        facts: serde_json::Value,
+        /// What the platform said; boxed, as it is far larger than any other entry.
+        facts: Box<PlatformFacts>,
     },
     /// One request of a steady-state probe.
     Probe(ProbeEntry),
@@ -202,9 +202,10 @@ pub struct RunStarted {
     pub min_healthy_floor: BTreeMap<String, u32>,
     /// The instances seen at start.
     pub initial: Vec<Instance>,
-    /// The platform's facts at the start (see `Platform::facts`), when it has any.
-    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
-    pub platform_facts: serde_json::Value,
+    /// The platform's facts at the start (see `Platform::facts`), when it has any; boxed, as
+    /// they are far larger than the rest of the entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_facts: Option<Box<PlatformFacts>>,
     /// The steady-state probes, so the report lists each even when it never answered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub probes: Vec<ProbeInfo>,

@@ -3,6 +3,7 @@
 //! events the platform streams, each stamped with the platform's own clock.
 
 pub mod docker;
+pub mod facts;
 pub mod health;
 pub mod local;
 pub mod swarm;
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub use self::facts::PlatformFacts;
 use crate::scenario::{Action, PlatformConfig, Scenario};
 
 // Every platform stamps its events in the shared time vocabulary.
@@ -200,11 +202,11 @@ pub trait Platform: Send + Sync {
     }
 
     /// Facts about the platform a report reader needs (a Swarm service's restart policy and
-    /// update config, its nodes, where each task ran, which clock each mark comes from), as
-    /// a JSON object; `null` when there are none. Journalled at the start and the end of a
-    /// run; the report keeps the last.
-    async fn facts(&self) -> serde_json::Value {
-        serde_json::Value::Null
+    /// update config, its nodes, where each task ran, which clock each mark comes from);
+    /// `None` when there are none. Journalled at the start and the end of a run; the report
+    /// keeps the last.
+    async fn facts(&self) -> Option<PlatformFacts> {
+        None
     }
 }
 

@@ -69,10 +69,10 @@ pub fn from_journal(entries: &[Entry]) -> Result<RunReport, BuildError> {
         .iter()
         .rev()
         .find_map(|e| match e {
-            Entry::PlatformFacts { facts, .. } => Some(facts.clone()),
+            Entry::PlatformFacts { facts, .. } => Some(facts.as_ref().clone()),
             _ => None,
         })
-        .or_else(|| (!start.platform_facts.is_null()).then(|| start.platform_facts.clone()));
+        .or_else(|| start.platform_facts.as_deref().cloned());
     let breakdowns = breakdown::fold(platform_facts.as_ref(), &kills);
     let probes = probes::fold(entries, start, ended_at);
     let outages = outages::fold(entries, ended_at);

@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::journal::{RunStatus, TriggerEntry};
+use crate::platform::PlatformFacts;
 use crate::vocabulary::phase::{Phase, Span};
 use crate::vocabulary::slo::SloResult;
 use crate::vocabulary::time::Micros;
@@ -80,7 +81,7 @@ pub struct RunReport {
     /// What the platform said about itself (Swarm: each service's restart policy and update
     /// config, its nodes, which clock each mark comes from).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub platform_facts: Option<serde_json::Value>,
+    pub platform_facts: Option<PlatformFacts>,
     /// Spans during which the platform's event stream was lost. Decisions were refused while
     /// one lasted, and marks recovered by the resync after it are flagged uncertain.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -216,7 +216,7 @@ impl<'a> Run<'a> {
             desired.insert(target.name.clone(), want);
             initial.extend(instances);
         }
-        let platform_facts = self.platform.facts().await;
+        let platform_facts = self.platform.facts().await.map(Box::new);
         let at = self.clock.now();
         self.capacity = Capacity::new(desired.clone(), &initial);
         let min_healthy_floor = scenario
@@ -425,10 +425,10 @@ impl<'a> Run<'a> {
         let facts = tokio::time::timeout(UNDO_BOUND, self.platform.facts())
             .await
             .unwrap_or_default();
-        if !facts.is_null() {
+        if let Some(facts) = facts {
             self.ledger.record(Entry::PlatformFacts {
                 at: self.clock.now(),
-                facts,
+                facts: Box::new(facts),
             });
         }
         self.ledger.record(Entry::RunEnded {

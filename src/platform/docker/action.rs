@@ -7,7 +7,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use bollard::container::{KillContainerOptions, RemoveContainerOptions, StopContainerOptions};
+use bollard::query_parameters::{
+    InspectContainerOptions, KillContainerOptions, RemoveContainerOptions, StopContainerOptions,
+};
 use bollard::Docker;
 use tokio_util::sync::CancellationToken;
 
@@ -98,7 +100,12 @@ pub async fn carry_out(
             book.expect_kill_event(id);
             let at = now_micros();
             let sent = docker
-                .kill_container(id, Some(KillContainerOptions { signal: name }))
+                .kill_container(
+                    id,
+                    Some(KillContainerOptions {
+                        signal: name.to_string(),
+                    }),
+                )
                 .await;
             if let Err(e) = sent {
                 book.take_kill_expectation(id);
@@ -112,14 +119,17 @@ pub async fn carry_out(
         Action::Crash {} => crash(victim).await,
         Action::Stop { grace } => {
             // Docker's stop timeout is whole seconds; round up so the grace is never shorter.
-            let grace_secs = grace.get().as_millis().div_ceil(1000) as i64;
+            let grace_secs = grace.get().as_millis().div_ceil(1000) as i32;
             book.expect_kill_event(id);
             let at = now_micros();
             // A stop returns only after the container exits, up to the grace period; the
             // engine must not wait for it, because the phases are timed from events anyway.
             let (docker, owned_id, label) = (docker.clone(), id.to_string(), label.to_string());
             tokio::spawn(async move {
-                let stop = StopContainerOptions { t: grace_secs };
+                let stop = StopContainerOptions {
+                    t: Some(grace_secs),
+                    signal: None,
+                };
                 if let Err(e) = docker.stop_container(&owned_id, Some(stop)).await {
                     tracing::warn!("docker stop of {label} failed: {e}");
                 }
@@ -216,7 +226,7 @@ async fn crash(victim: &Victim<'_>) -> Result<KillReceipt, PlatformError> {
         Some(pid) => pid,
         None => victim
             .docker
-            .inspect_container(id, None)
+            .inspect_container(id, None::<InspectContainerOptions>)
             .await
             .map_err(|e| unreachable(format!("inspect failed: {e}")))?
             .state

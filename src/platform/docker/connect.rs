@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use bollard::{Docker, API_DEFAULT_VERSION};
 
+use super::tls;
 use crate::platform::PlatformError;
 
 /// The socket Docker listens on when nothing else is configured.
@@ -30,7 +31,8 @@ pub enum Endpoint {
     /// Plain HTTP over tcp, `host:port`.
     Tcp(String),
     /// HTTPS over tcp with client certificates from `cert_dir` (`key.pem`, `cert.pem`,
-    /// `ca.pem`). The server certificate is always verified against `ca.pem`.
+    /// `ca.pem`). The server certificate is verified against `ca.pem` alone, never the
+    /// system store (see [`tls`]).
     Tls {
         /// `host:port`.
         addr: String,
@@ -136,20 +138,17 @@ impl Endpoint {
                 &path.to_string_lossy(),
                 REQUEST_TIMEOUT_SECS,
                 API_DEFAULT_VERSION,
-            ),
+            )
+            .map_err(|e| self.unreachable(e))?,
             Endpoint::Tcp(addr) => {
                 Docker::connect_with_http(addr, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
+                    .map_err(|e| self.unreachable(e))?
             }
-            Endpoint::Tls { addr, cert_dir } => Docker::connect_with_ssl(
-                addr,
-                &cert_dir.join("key.pem"),
-                &cert_dir.join("cert.pem"),
-                &cert_dir.join("ca.pem"),
-                REQUEST_TIMEOUT_SECS,
-                API_DEFAULT_VERSION,
-            ),
-        }
-        .map_err(|e| self.unreachable(e))?;
+            Endpoint::Tls { addr, cert_dir } => {
+                tls::connect(addr, cert_dir, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
+                    .map_err(|e| self.unreachable(e))?
+            }
+        };
         ping(&docker)
             .await
             .map_err(|reason| self.unreachable(reason))?;

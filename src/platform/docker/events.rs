@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::models::EventMessage;
-use bollard::system::EventsOptions;
+use bollard::query_parameters::EventsOptions;
 use bollard::Docker;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
@@ -19,7 +19,7 @@ use super::fleet::{resync_events, HealthMode, Known, Observed, Transition};
 use super::probe::Prober;
 use super::select::{slot_of, ContainerFacts};
 use super::Shared;
-use crate::platform::{EventKind, Micros, PlatformEvent};
+use crate::platform::{now_micros, EventKind, Micros, PlatformEvent};
 
 /// Longest wait between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -93,7 +93,9 @@ impl Watcher {
         Ok(())
     }
 
-    /// Runs until cancelled: subscribe, and on loss reconnect, replay and resync.
+    /// Runs until cancelled: subscribe, and on loss reconnect, replay and resync. From the
+    /// loss until a resync succeeds the platform reports its events lost, so no decision is
+    /// made on a fleet whose state firedrill does not know.
     pub async fn run(mut self) {
         let mut backoff = Duration::from_millis(100);
         loop {
@@ -101,34 +103,49 @@ impl Watcher {
                 StreamEnd::Cancelled => break,
                 StreamEnd::Lost(why) => {
                     tracing::warn!(endpoint = %self.shared.endpoint, "docker event stream lost: {why}; reconnecting");
+                    self.shared.events_health.lost(
+                        now_micros(),
+                        format!(
+                            "the event stream of {} was lost: {why}",
+                            self.shared.endpoint
+                        ),
+                    );
                 }
             }
-            // Reconnect: wait for the engine to answer again.
+            // Reconnect and catch up, until one catch-up succeeds.
             loop {
-                tokio::select! {
-                    _ = self.cancel.cancelled() => { self.prober.stop_all(); return; }
-                    _ = tokio::time::sleep(backoff) => {}
+                // Wait for the engine to answer again.
+                loop {
+                    tokio::select! {
+                        _ = self.cancel.cancelled() => { self.prober.stop_all(); return; }
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    if super::connect::ping(&self.shared.docker).await.is_ok() {
+                        break;
+                    }
                 }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-                if super::connect::ping(&self.shared.docker).await.is_ok() {
-                    break;
+                // Replay what the daemon still buffers, with its exact times, up to now...
+                let until = daemon_now_nanos(&self.shared.docker).await;
+                if let Some(until) = until {
+                    if let StreamEnd::Cancelled = self.follow(Some(until)).await {
+                        self.prober.stop_all();
+                        return;
+                    }
+                }
+                // ...then catch up on whatever fell out of that buffer, marked uncertain.
+                match self.resync(until.map(|n| n / 1_000)).await {
+                    Ok(()) => {
+                        if let Some(until) = until {
+                            self.last_nano = self.last_nano.max(until);
+                        }
+                        break;
+                    }
+                    Err(why) => tracing::warn!("docker resync after stream loss failed: {why}"),
                 }
             }
             backoff = Duration::from_millis(100);
-            // Replay what the daemon still buffers, with its exact times, up to now...
-            let until = daemon_now_nanos(&self.shared.docker).await;
-            if let Some(until) = until {
-                if let StreamEnd::Cancelled = self.follow(Some(until)).await {
-                    break;
-                }
-            }
-            // ...then catch up on whatever fell out of that buffer, marked uncertain.
-            if let Err(why) = self.resync(until.map(|n| n / 1_000)).await {
-                tracing::warn!("docker resync after stream loss failed: {why}");
-            }
-            if let Some(until) = until {
-                self.last_nano = self.last_nano.max(until);
-            }
+            self.shared.events_health.live();
         }
         self.prober.stop_all();
     }
@@ -141,10 +158,10 @@ impl Watcher {
         if !labels.is_empty() {
             filters.insert("label".into(), labels);
         }
-        let options = EventsOptions::<String> {
+        let options = EventsOptions {
             since: (self.last_nano > 0).then(|| nanos_to_docker(self.last_nano)),
             until: until.map(nanos_to_docker),
-            filters,
+            filters: Some(filters),
         };
         let mut stream = self.shared.docker.events(Some(options));
         loop {

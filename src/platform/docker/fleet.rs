@@ -71,24 +71,21 @@ impl Observed {
         let running = state.and_then(|s| s.running).unwrap_or(false);
         let paused = state.and_then(|s| s.paused).unwrap_or(false);
         let networks = c.network_settings.as_ref();
-        let ip = networks
-            .and_then(|n| n.ip_address.clone())
-            .filter(|ip| !ip.is_empty())
-            .or_else(|| {
-                networks.and_then(|n| n.networks.as_ref()).and_then(|nets| {
-                    let mut names: Vec<&String> = nets.keys().collect();
-                    names.sort();
-                    names
-                        .into_iter()
-                        .filter_map(|k| nets.get(k)?.ip_address.clone())
-                        .find(|ip| !ip.is_empty())
-                })
-            });
+        // The default bridge first, where the engine's old top-level address came from, then
+        // the other networks by name, so the same container always gives the same address.
+        let ip = networks.and_then(|n| n.networks.as_ref()).and_then(|nets| {
+            let mut names: Vec<&String> = nets.keys().collect();
+            names.sort_by_key(|name| (name.as_str() != "bridge", name.as_str()));
+            names
+                .into_iter()
+                .filter_map(|k| nets.get(k)?.ip_address.clone())
+                .find(|ip| !ip.is_empty())
+        });
         let exposed_port = config
             .and_then(|c| c.exposed_ports.as_ref())
             .and_then(|ports| {
                 let mut tcp: Vec<u16> = ports
-                    .keys()
+                    .iter()
                     .filter_map(|p| p.strip_suffix("/tcp")?.parse().ok())
                     .collect();
                 tcp.sort_unstable();

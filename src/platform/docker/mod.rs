@@ -9,7 +9,8 @@
 //! - [`action`]: kill, crash, stop, remove, pause (always unpaused);
 //! - [`events`]: the event subscription, reconnect and resync;
 //! - [`fleet`]: what an inspect says, and what changed unseen;
-//! - [`probe`]: http/tcp health probes against containers.
+//! - [`probe`]: http/tcp health probes against containers;
+//! - [`tls`]: TLS that trusts exactly `ca.pem`.
 
 pub mod action;
 pub mod connect;
@@ -17,12 +18,13 @@ pub mod events;
 pub mod fleet;
 pub mod probe;
 pub mod select;
+pub mod tls;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use bollard::container::ListContainersOptions;
+use bollard::query_parameters::{InspectContainerOptions, ListContainersOptions};
 use bollard::Docker;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -31,7 +33,9 @@ use self::connect::Endpoint;
 use self::events::{health_mode, Watcher};
 use self::fleet::{HealthMode, Observed};
 use self::select::{slot_of, ContainerFacts, OwnContainer, TargetSpec};
-use super::{Instance, KillReceipt, Platform, PlatformError, PlatformEvent};
+use super::{
+    EventsHealth, EventsLost, Instance, KillReceipt, Platform, PlatformError, PlatformEvent,
+};
 use crate::scenario::{Action, Scenario};
 
 /// Containers on one Docker engine.
@@ -58,6 +62,8 @@ pub struct Shared {
     vacancies: Mutex<Vec<(String, String, String)>>,
     /// Slots given to replacements whose own name does not say which victim they replace.
     slot_overrides: Mutex<HashMap<String, String>>,
+    /// Whether the watcher's event stream is live; decisions wait while it is not.
+    pub events_health: EventsHealth,
 }
 
 /// Locks a mutex; a panic elsewhere while holding it leaves plain data that is still usable.
@@ -110,6 +116,7 @@ impl DockerPlatform {
                 probe_health: Mutex::new(HashMap::new()),
                 vacancies: Mutex::new(Vec::new()),
                 slot_overrides: Mutex::new(HashMap::new()),
+                events_health: EventsHealth::default(),
             }),
             watcher_stop: Mutex::new(None),
         }
@@ -133,7 +140,7 @@ impl Shared {
     pub async fn inspect(&self, id: &str) -> Result<Observed, String> {
         let c = self
             .docker
-            .inspect_container(id, None)
+            .inspect_container(id, None::<InspectContainerOptions>)
             .await
             .map_err(|e| self.failed("inspecting a container", e))?;
         Ok(Observed::from_inspect(&c))
@@ -168,7 +175,7 @@ impl Shared {
             .docker
             .list_containers(Some(ListContainersOptions {
                 all: true,
-                filters,
+                filters: Some(filters),
                 ..ListContainersOptions::default()
             }))
             .await
@@ -397,5 +404,9 @@ impl Platform for DockerPlatform {
 
     async fn undo(&self) -> Result<(), PlatformError> {
         action::unpause_all(&self.shared.book).await
+    }
+
+    fn events_lost(&self) -> Option<EventsLost> {
+        self.shared.events_health.current()
     }
 }

@@ -13,15 +13,17 @@
 //!   know container health);
 //! - `restored`: derived by the engine from the marks above.
 //!
-//! - [`api`]: the manager calls bollard lacks (tasks, nodes, service status);
+//! - [`manager`]: the manager's service, task and node calls, each with a deadline;
 //! - [`model`]: services, tasks, nodes, slots and desired counts;
 //! - [`nodes`]: the engine of each node;
 //! - [`select`]: which services a target covers, and which tasks may be touched;
 //! - [`watch`]: container events from every engine plus the manager's task list;
+//! - [`node_events`]: one node engine's event subscription, its replay and reconnect;
 //! - [`action`]: kill, crash, stop, remove, pause on a task's container.
 
-pub mod api;
+pub mod manager;
 pub mod model;
+pub mod node_events;
 pub mod nodes;
 pub mod select;
 pub mod watch;
@@ -33,19 +35,23 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use self::api::{filters_query, ManagerApi};
+use self::manager::Manager;
 use self::model::{desired_tasks, service_facts, slot_of, Service, Task};
 use self::nodes::Engines;
 pub use self::select::TargetSpec;
 pub use super::docker::action::short_id;
 use super::docker::action::{carry_out, unpause_all, ActionBook, Victim};
-use super::{Instance, KillReceipt, Platform, PlatformError, PlatformEvent};
+use super::facts::ServiceFacts;
+use super::{
+    EventsHealth, EventsLost, Instance, KillReceipt, Platform, PlatformError, PlatformEvent,
+    PlatformFacts,
+};
 use crate::scenario::{Action, PlatformConfig, Scenario};
 
 /// State shared by the platform, its watcher and its pause timers.
 pub struct Shared {
-    /// The manager's API.
-    pub api: ManagerApi,
+    /// The manager's Swarm calls.
+    pub api: Manager,
     /// Every node's engine firedrill can reach.
     pub engines: Engines,
     /// The scenario's targets.
@@ -56,6 +62,9 @@ pub struct Shared {
     health: Mutex<HashMap<String, bool>>,
     /// Where every task seen during the run ran: task id → (service, node hostname, slot).
     placement: Mutex<BTreeMap<String, (String, String, String)>>,
+    /// Whether every node's event stream and the manager's task list are live; decisions
+    /// wait while one is not.
+    pub events_health: EventsHealth,
 }
 
 /// Locks a mutex; a panic elsewhere leaves plain data that is still usable.
@@ -67,7 +76,7 @@ impl Shared {
     /// Every service some target covers, with the target that owns it (the first that covers
     /// it, as the scenario lists them).
     pub async fn covered_services(&self) -> Result<Vec<(String, Service)>, String> {
-        let services: Vec<Service> = self.api.get("/services?status=true").await?;
+        let services = self.api.services().await?;
         Ok(services
             .into_iter()
             .filter_map(|s| {
@@ -83,8 +92,7 @@ impl Shared {
             return Ok(Vec::new());
         }
         let ids: Vec<&str> = services.iter().map(|(_, s)| s.id.as_str()).collect();
-        let q = filters_query(&serde_json::json!({ "service": ids }));
-        self.api.get(&format!("/tasks?{q}")).await
+        self.api.tasks_of(&ids).await
     }
 
     /// Records a task's health as last seen.
@@ -112,7 +120,7 @@ pub struct SwarmPlatform {
     shared: Arc<Shared>,
     watcher_stop: Mutex<Option<CancellationToken>>,
     /// The services' facts as last read, for when the manager does not answer at the end.
-    last_services: Mutex<serde_json::Map<String, serde_json::Value>>,
+    last_services: Mutex<BTreeMap<String, ServiceFacts>>,
 }
 
 impl SwarmPlatform {
@@ -140,9 +148,10 @@ impl SwarmPlatform {
                 book: Arc::new(ActionBook::default()),
                 health: Mutex::new(HashMap::new()),
                 placement: Mutex::new(BTreeMap::new()),
+                events_health: EventsHealth::default(),
             }),
             watcher_stop: Mutex::new(None),
-            last_services: Mutex::new(serde_json::Map::new()),
+            last_services: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -269,10 +278,10 @@ impl Platform for SwarmPlatform {
     async fn kill(&self, victim: &Instance, action: &Action) -> Result<KillReceipt, PlatformError> {
         let spec = self.spec(&victim.target)?;
         // Defence in depth: whatever the engine decided, check the task as it is now.
-        let task: Task = self
+        let task = self
             .shared
             .api
-            .get(&format!("/tasks/{}", victim.id))
+            .task(&victim.id)
             .await
             .map_err(PlatformError::Failed)?;
         let services = self
@@ -342,43 +351,54 @@ impl Platform for SwarmPlatform {
         unpause_all(&self.shared.book).await
     }
 
-    async fn facts(&self) -> serde_json::Value {
+    fn events_lost(&self) -> Option<EventsLost> {
+        self.shared.events_health.current()
+    }
+
+    async fn facts(&self) -> Option<PlatformFacts> {
         if let Ok(covered) = self.shared.covered_services().await {
             let tasks = self.shared.tasks_of(&covered).await.unwrap_or_default();
             let mut last = lock(&self.last_services);
             for (target, s) in &covered {
-                let mut f = service_facts(s, desired_tasks(s, &tasks));
-                f["target"] = target.clone().into();
-                last.insert(s.spec.name.clone(), f);
+                let facts = service_facts(s, desired_tasks(s, &tasks), target);
+                last.insert(s.spec.name.clone(), facts);
             }
         }
-        let services = lock(&self.last_services).clone();
-        let placement: serde_json::Map<String, serde_json::Value> = lock(&self.shared.placement)
+        let placement = lock(&self.shared.placement)
             .iter()
             .map(|(task, (service, node, slot))| {
-                (
-                    task.clone(),
-                    serde_json::json!({ "service": service, "node": node, "slot": slot }),
-                )
+                let place = [("service", service), ("node", node), ("slot", slot)]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect();
+                (task.clone(), place)
             })
             .collect();
-        serde_json::json!({
-            "manager": self.shared.engines.manager_endpoint.to_string(),
-            "services": services,
-            "nodes": self.shared.engines.facts(),
-            "placement": placement,
-            "note": "Swarm creates a replacement task as soon as the old one fails and starts \
-                     its container only after the service's restart delay, so the delay shows \
-                     in the boot span (replaced → running), not in reschedule \
-                     (down → replaced).",
-            "clocks": {
-                "kill": "engine of the task's node: container kill event timeNano",
-                "down": "engine of the task's node: container die event timeNano (manager task status timestamp for nodes without an engine)",
-                "replaced": "manager: the new task's CreatedAt",
-                "running": "engine of the task's node: container start event timeNano (manager task status timestamp for nodes without an engine)",
-                "healthy": "engine of the task's node: health_status event timeNano (= running for nodes without an engine)",
-                "restored": "derived: the healthy mark that brought the target back to its desired tasks",
-            },
+        let clocks = [
+            ("kill", "engine of the task's node: container kill event timeNano"),
+            ("down", "engine of the task's node: container die event timeNano (manager task status timestamp for nodes without an engine)"),
+            ("replaced", "manager: the new task's CreatedAt"),
+            ("running", "engine of the task's node: container start event timeNano (manager task status timestamp for nodes without an engine)"),
+            ("healthy", "engine of the task's node: health_status event timeNano (= running for nodes without an engine)"),
+            ("restored", "derived: the healthy mark that brought the target back to its desired tasks"),
+        ];
+        Some(PlatformFacts {
+            manager: Some(self.shared.engines.manager_endpoint.to_string()),
+            services: Some(lock(&self.last_services).clone()),
+            nodes: Some(self.shared.engines.facts()),
+            placement,
+            note: Some(
+                "Swarm creates a replacement task as soon as the old one fails and starts \
+                 its container only after the service's restart delay, so the delay shows \
+                 in the boot span (replaced → running), not in reschedule \
+                 (down → replaced)."
+                    .to_string(),
+            ),
+            clocks: clocks
+                .into_iter()
+                .map(|(mark, source)| (mark.to_string(), source.to_string()))
+                .collect(),
+            other: serde_json::Map::new(),
         })
     }
 }

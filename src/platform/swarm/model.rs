@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::platform::docker::fleet::parse_time;
+use crate::platform::facts::{MaxAttempts, NodeFacts, RestartPolicy, ServiceFacts, UpdateConfig};
 use crate::platform::Micros;
 
 /// One service, from `GET /services?status=true`.
@@ -140,16 +141,22 @@ impl Node {
             .to_string()
     }
 
-    /// Facts for the report: hostname, role, availability, state.
-    pub fn facts(&self) -> Value {
-        let spec = self.spec.clone().unwrap_or(Value::Null);
-        let status = self.status.clone().unwrap_or(Value::Null);
-        serde_json::json!({
-            "hostname": self.hostname(),
-            "role": spec["Role"],
-            "availability": spec["Availability"],
-            "state": status["State"],
-        })
+    /// Facts for the report: hostname, role, availability, state; `engine` is the endpoint
+    /// firedrill reaches the node by, `manager` whether it is the manager firedrill talks to.
+    pub fn facts(&self, engine: Option<String>, manager: bool) -> NodeFacts {
+        let field = |part: &Option<Value>, key: &str| {
+            part.as_ref()
+                .and_then(|p| p[key].as_str())
+                .map(str::to_string)
+        };
+        NodeFacts {
+            hostname: self.hostname(),
+            role: field(&self.spec, "Role"),
+            availability: field(&self.spec, "Availability"),
+            state: field(&self.status, "State"),
+            engine,
+            manager_of_firedrill: manager,
+        }
     }
 }
 
@@ -240,22 +247,18 @@ pub fn desired_tasks(service: &Service, tasks: &[Task]) -> u32 {
         .count() as u32
 }
 
-/// Nanoseconds as humans read a Swarm duration (`5s`, `0s`).
-fn nanos_text(v: &Value) -> Value {
-    match v.as_i64() {
-        Some(ns) => Value::String(
-            humantime::format_duration(std::time::Duration::from_nanos(ns.max(0) as u64))
-                .to_string(),
-        ),
-        None => Value::Null,
-    }
+/// Nanoseconds as humans read a Swarm duration (`5s`, `0s`), or `None` when not a number.
+fn nanos_text(v: &Value) -> Option<String> {
+    v.as_i64().map(|ns| {
+        humantime::format_duration(std::time::Duration::from_nanos(ns.max(0) as u64)).to_string()
+    })
 }
 
 /// What the report shows about a service: its mode, desired tasks, restart policy and update
 /// config, with Swarm's defaults filled in where the spec leaves a field out (restart
 /// condition `any`, delay 5s, unlimited attempts), so a reader sees why a reschedule takes
 /// as long as it does.
-pub fn service_facts(service: &Service, desired: u32) -> Value {
+pub fn service_facts(service: &Service, desired: u32, target: &str) -> ServiceFacts {
     let restart = service
         .spec
         .task_template
@@ -263,28 +266,35 @@ pub fn service_facts(service: &Service, desired: u32) -> Value {
         .map(|t| t["RestartPolicy"].clone())
         .unwrap_or(Value::Null);
     let update = service.spec.update_config.clone().unwrap_or(Value::Null);
-    let or = |v: &Value, default: Value| if v.is_null() { default } else { v.clone() };
-    serde_json::json!({
-        "id": service.id,
-        "mode": if is_global(service) { "global" } else { "replicated" },
-        "desired_tasks": desired,
-        "restart_policy": {
-            "condition": or(&restart["Condition"], "any".into()),
-            "delay": or(&nanos_text(&restart["Delay"]), "5s".into()),
-            "max_attempts": match restart["MaxAttempts"].as_u64() {
-                Some(0) | None => Value::String("unlimited".into()),
-                Some(n) => n.into(),
+    let text = |v: &Value, default: &str| v.as_str().unwrap_or(default).to_string();
+    let duration = |v: &Value, default: &str| nanos_text(v).unwrap_or_else(|| default.into());
+    ServiceFacts {
+        id: service.id.clone(),
+        mode: if is_global(service) {
+            "global"
+        } else {
+            "replicated"
+        }
+        .to_string(),
+        desired_tasks: desired,
+        target: Some(target.to_string()),
+        restart_policy: RestartPolicy {
+            condition: text(&restart["Condition"], "any"),
+            delay: duration(&restart["Delay"], "5s"),
+            max_attempts: match restart["MaxAttempts"].as_u64() {
+                Some(0) | None => MaxAttempts::Text("unlimited".into()),
+                Some(n) => MaxAttempts::Count(n),
             },
-            "window": or(&nanos_text(&restart["Window"]), "0s".into()),
+            window: duration(&restart["Window"], "0s"),
         },
-        "update_config": {
-            "parallelism": or(&update["Parallelism"], 1.into()),
-            "delay": or(&nanos_text(&update["Delay"]), "0s".into()),
-            "failure_action": or(&update["FailureAction"], "pause".into()),
-            "monitor": or(&nanos_text(&update["Monitor"]), "5s".into()),
-            "order": or(&update["Order"], "stop-first".into()),
+        update_config: UpdateConfig {
+            parallelism: update["Parallelism"].as_u64().unwrap_or(1),
+            delay: duration(&update["Delay"], "0s"),
+            failure_action: text(&update["FailureAction"], "pause"),
+            monitor: duration(&update["Monitor"], "5s"),
+            order: text(&update["Order"], "stop-first"),
         },
-    })
+    }
 }
 
 #[cfg(test)]
@@ -326,18 +336,21 @@ mod tests {
             serde_json::json!({"Replicated": {"Replicas": 3}}),
             serde_json::json!({}),
         );
-        let f = service_facts(&default, 3);
-        assert_eq!(f["restart_policy"]["delay"], "5s");
-        assert_eq!(f["restart_policy"]["condition"], "any");
-        assert_eq!(f["restart_policy"]["max_attempts"], "unlimited");
+        let f = service_facts(&default, 3, "web");
+        assert_eq!(f.restart_policy.delay, "5s");
+        assert_eq!(f.restart_policy.condition, "any");
+        assert_eq!(
+            f.restart_policy.max_attempts,
+            MaxAttempts::Text("unlimited".into())
+        );
         let set = service(
             serde_json::json!({"Replicated": {"Replicas": 3}}),
             serde_json::json!({"RestartPolicy": {"Condition": "on-failure", "Delay": 1_500_000_000i64, "MaxAttempts": 3}}),
         );
-        let f = service_facts(&set, 3);
-        assert_eq!(f["restart_policy"]["delay"], "1s 500ms");
-        assert_eq!(f["restart_policy"]["condition"], "on-failure");
-        assert_eq!(f["restart_policy"]["max_attempts"], 3);
+        let f = service_facts(&set, 3, "web");
+        assert_eq!(f.restart_policy.delay, "1s 500ms");
+        assert_eq!(f.restart_policy.condition, "on-failure");
+        assert_eq!(f.restart_policy.max_attempts, MaxAttempts::Count(3));
     }
 
     #[test]

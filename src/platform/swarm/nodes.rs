@@ -8,10 +8,11 @@ use std::sync::Mutex;
 
 use bollard::Docker;
 
-use super::api::ManagerApi;
 use super::lock;
+use super::manager::Manager;
 use super::model::Node;
 use crate::platform::docker::connect::Endpoint;
+use crate::platform::facts::NodeFacts;
 use crate::platform::PlatformError;
 
 /// One node's engine.
@@ -26,7 +27,7 @@ pub struct NodeEngine {
 /// The manager and every node engine firedrill can reach.
 pub struct Engines {
     /// The manager's API (tasks, nodes, services).
-    pub manager_api: ManagerApi,
+    pub manager_api: Manager,
     /// The manager's endpoint.
     pub manager_endpoint: Endpoint,
     /// The manager's own node id.
@@ -63,8 +64,8 @@ impl Engines {
                     .to_string(),
             ));
         }
-        let manager_api = ManagerApi::new(&manager_endpoint)?;
-        let listed: Vec<Node> = manager_api.get("/nodes").await.map_err(not_manager)?;
+        let manager_api = Manager::new(manager.clone(), manager_endpoint.clone());
+        let listed = manager_api.nodes().await.map_err(not_manager)?;
         let mut by_node = BTreeMap::new();
         by_node.insert(
             manager_node.clone(),
@@ -146,7 +147,7 @@ impl Engines {
 
     /// Learns nodes that joined since the start.
     pub async fn refresh(&self) {
-        if let Ok(listed) = self.manager_api.get::<Vec<Node>>("/nodes").await {
+        if let Ok(listed) = self.manager_api.nodes().await {
             *lock(&self.nodes) = listed.into_iter().map(|n| (n.id.clone(), n)).collect();
         }
     }
@@ -157,19 +158,14 @@ impl Engines {
     }
 
     /// Each node's facts and the engine firedrill reaches it by (or none).
-    pub fn facts(&self) -> serde_json::Value {
-        let nodes = lock(&self.nodes);
-        let mut out = serde_json::Map::new();
-        for (id, n) in nodes.iter() {
-            let mut f = n.facts();
-            f["engine"] = match self.by_node.get(id) {
-                Some(e) => e.endpoint.to_string().into(),
-                None => serde_json::Value::Null,
-            };
-            f["manager_of_firedrill"] = (*id == self.manager_node).into();
-            out.insert(id.clone(), f);
-        }
-        serde_json::Value::Object(out)
+    pub fn facts(&self) -> BTreeMap<String, NodeFacts> {
+        lock(&self.nodes)
+            .iter()
+            .map(|(id, n)| {
+                let engine = self.by_node.get(id).map(|e| e.endpoint.to_string());
+                (id.clone(), n.facts(engine, *id == self.manager_node))
+            })
+            .collect()
     }
 }
 
@@ -189,7 +185,7 @@ mod tests {
             .unwrap()
         };
         Engines {
-            manager_api: ManagerApi::new(&endpoint).unwrap(),
+            manager_api: Manager::new(docker.clone(), endpoint.clone()),
             manager_endpoint: endpoint.clone(),
             manager_node: "mgr".into(),
             by_node: BTreeMap::from([("mgr".to_string(), NodeEngine { docker, endpoint })]),
@@ -215,9 +211,9 @@ mod tests {
     #[test]
     fn node_facts_say_which_engine_reaches_each_node() {
         let facts = engines_with_manager_only().facts();
-        assert_eq!(facts["mgr"]["engine"], "tcp://127.0.0.1:1");
-        assert_eq!(facts["mgr"]["manager_of_firedrill"], true);
-        assert!(facts["w1"]["engine"].is_null());
-        assert_eq!(facts["w1"]["hostname"], "worker-1");
+        assert_eq!(facts["mgr"].engine.as_deref(), Some("tcp://127.0.0.1:1"));
+        assert!(facts["mgr"].manager_of_firedrill);
+        assert!(facts["w1"].engine.is_none());
+        assert_eq!(facts["w1"].hostname, "worker-1");
     }
 }

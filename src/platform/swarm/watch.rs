@@ -2,35 +2,59 @@
 //! Swarm task containers, reconnecting with `since` = the last event seen), plus a poll of
 //! the manager's task list. Both feed one loop that keeps a book of tasks, so a task's
 //! `Created` (stamped with the manager's `CreatedAt`) always goes out before any event of its
-//! container, and nothing is reported twice.
+//! container, and nothing is reported twice. While a node's stream or the manager's task
+//! list is down the platform reports its events lost, so no decision is made blind.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::models::EventMessage;
-use bollard::system::EventsOptions;
-use futures_util::StreamExt;
+use bollard::query_parameters::InspectContainerOptions;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::model::{is_terminal, slot_of, Task};
-use super::nodes::NodeEngine;
+use super::node_events::{daemon_now_nanos, subscribe, Feed, SERVICE_LABEL};
 use super::Shared;
 use crate::platform::docker::fleet::Observed;
-use crate::platform::{EventKind, Micros, PlatformEvent};
+use crate::platform::{now_micros, EventKind, EventsHealth, Micros, PlatformEvent};
 
 /// How often the manager's task list is read. It only decides when a change is *noticed*;
 /// the times reported are the manager's own timestamps.
 const POLL: Duration = Duration::from_millis(500);
 
-/// Longest wait between reconnection attempts of one engine's subscription.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
-
 /// The label Swarm puts on every task container.
 const TASK_LABEL: &str = "com.docker.swarm.task.id";
-/// The service id label of a task container.
-const SERVICE_LABEL: &str = "com.docker.swarm.service.id";
+
+/// The manager's task list, as a source whose loss [`Outages`] tracks.
+const MANAGER: &str = "the manager's task list";
+
+/// Every source that is down now (a node's event stream, the manager's task list), with
+/// when and why. The platform's events count as lost while any is.
+#[derive(Default)]
+struct Outages(BTreeMap<String, (Micros, String)>);
+
+impl Outages {
+    /// Notes `source` down since `at`; the platform's events are lost from the first such
+    /// moment.
+    fn lost(&mut self, health: &EventsHealth, source: &str, at: Micros, reason: String) {
+        health.lost(at, reason.clone());
+        self.0.entry(source.to_string()).or_insert((at, reason));
+    }
+
+    /// Notes `source` live again; the platform's events are live once no source is down.
+    fn back(&mut self, health: &EventsHealth, source: &str) {
+        if self.0.remove(source).is_none() {
+            return;
+        }
+        health.live();
+        // Another source still down keeps the outage, from its own start.
+        if let Some((at, reason)) = self.0.values().min_by_key(|(at, _)| *at) {
+            health.lost(*at, reason.clone());
+        }
+    }
+}
 
 /// What the watcher knows about one task.
 #[derive(Debug, Clone)]
@@ -54,6 +78,8 @@ pub struct Watcher {
     services: HashMap<String, (String, String)>,
     /// Node id → the engine's clock (ns) when the watcher primed.
     since: HashMap<String, i64>,
+    /// Sources down now.
+    outages: Outages,
 }
 
 impl Watcher {
@@ -70,6 +96,7 @@ impl Watcher {
             book: HashMap::new(),
             services: HashMap::new(),
             since: HashMap::new(),
+            outages: Outages::default(),
         }
     }
 
@@ -119,14 +146,35 @@ impl Watcher {
         loop {
             tokio::select! {
                 _ = self.cancel.cancelled() => break,
-                Some((node, msg)) = erx.recv() => self.on_container_event(&node, msg).await,
-                _ = poll.tick() => {
-                    if let Err(why) = self.poll().await {
+                Some((node, feed)) = erx.recv() => match feed {
+                    Feed::Event(msg) => self.on_container_event(&node, msg).await,
+                    Feed::Lost(why) => {
+                        let host = self.shared.engines.hostname(&node);
+                        self.source_lost(
+                            &node,
+                            format!("the event stream of node {host} was lost: {why}"),
+                        );
+                    }
+                    Feed::Back => self.source_back(&node),
+                },
+                _ = poll.tick() => match self.poll().await {
+                    Ok(()) => self.source_back(MANAGER),
+                    Err(why) => {
                         tracing::warn!("reading the manager's task list failed: {why}");
+                        self.source_lost(MANAGER, format!("reading {MANAGER} failed: {why}"));
                     }
                 }
             }
         }
+    }
+
+    fn source_lost(&mut self, source: &str, reason: String) {
+        self.outages
+            .lost(&self.shared.events_health, source, now_micros(), reason);
+    }
+
+    fn source_back(&mut self, source: &str) {
+        self.outages.back(&self.shared.events_health, source);
     }
 
     fn running_is_healthy(&self, book: &Book) -> bool {
@@ -258,12 +306,7 @@ impl Watcher {
         };
         let at: Micros = nano / 1_000;
         if !self.book.contains_key(task_id) {
-            match self
-                .shared
-                .api
-                .get::<Task>(&format!("/tasks/{task_id}"))
-                .await
-            {
+            match self.shared.api.task(task_id).await {
                 Ok(task) => {
                     self.adopt(&task);
                 }
@@ -286,7 +329,7 @@ impl Watcher {
                 let observed = match &engine {
                     Some(e) => e
                         .docker
-                        .inspect_container(&container, None)
+                        .inspect_container(&container, None::<InspectContainerOptions>)
                         .await
                         .ok()
                         .map(|c| Observed::from_inspect(&c)),
@@ -387,54 +430,6 @@ impl Watcher {
     }
 }
 
-/// Follows one engine's task-container events, reconnecting from the last event seen.
-async fn subscribe(
-    node: String,
-    engine: NodeEngine,
-    since: i64,
-    tx: mpsc::UnboundedSender<(String, EventMessage)>,
-    cancel: CancellationToken,
-) {
-    let mut last = since;
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        let mut filters: HashMap<String, Vec<String>> = HashMap::new();
-        filters.insert("type".into(), vec!["container".into()]);
-        filters.insert("label".into(), vec![SERVICE_LABEL.into()]);
-        let options = EventsOptions::<String> {
-            since: (last > 0).then(|| nanos_to_docker(last)),
-            until: None,
-            filters,
-        };
-        let mut stream = engine.docker.events(Some(options));
-        let why = loop {
-            let next = tokio::select! {
-                _ = cancel.cancelled() => return,
-                next = stream.next() => next,
-            };
-            match next {
-                Some(Ok(msg)) => {
-                    backoff = Duration::from_millis(100);
-                    if let Some(n) = msg.time_nano {
-                        last = last.max(n);
-                    }
-                    if tx.send((node.clone(), msg)).is_err() {
-                        return;
-                    }
-                }
-                Some(Err(e)) => break e.to_string(),
-                None => break "the engine closed the stream".to_string(),
-            }
-        };
-        tracing::warn!(endpoint = %engine.endpoint, "swarm node event stream lost: {why}; reconnecting");
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(backoff) => {}
-        }
-        backoff = (backoff * 2).min(MAX_BACKOFF);
-    }
-}
-
 /// Whether a task is healthy now, judged from its container on its node's engine: the
 /// HEALTHCHECK status when it has one (and the target does not ask for `running`), else
 /// running. A task on a node without an engine is healthy while the manager says running.
@@ -453,30 +448,34 @@ pub async fn inspect_health(
     let container = task.container()?;
     let c = engine
         .docker
-        .inspect_container(container, None)
+        .inspect_container(container, None::<InspectContainerOptions>)
         .await
         .ok()?;
     let o = Observed::from_inspect(&c);
     Some(o.running && (running_is_healthy || !o.has_healthcheck || o.health_ok))
 }
 
-/// The engine's clock now, in nanoseconds, from `GET /info` (0 when it does not say).
-async fn daemon_now_nanos(engine: &NodeEngine) -> i64 {
-    let Ok(info) = engine.docker.info().await else {
-        return 0;
-    };
-    info.system_time
-        .as_deref()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .and_then(|t| t.timestamp_nanos_opt())
-        .unwrap_or(0)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Docker's `since` form: `seconds.nanoseconds`.
-fn nanos_to_docker(nanos: i64) -> String {
-    format!(
-        "{}.{:09}",
-        nanos.div_euclid(1_000_000_000),
-        nanos.rem_euclid(1_000_000_000)
-    )
+    #[test]
+    fn events_stay_lost_until_every_source_is_back() {
+        let health = EventsHealth::default();
+        let mut outages = Outages::default();
+        outages.back(&health, MANAGER);
+        assert_eq!(
+            health.current(),
+            None,
+            "a source never lost changes nothing"
+        );
+        outages.lost(&health, "node-a", 10, "node a lost".into());
+        outages.lost(&health, MANAGER, 20, "manager lost".into());
+        assert_eq!(health.current().map(|l| l.since), Some(10));
+        outages.back(&health, "node-a");
+        let still = health.current().expect("the manager is still down");
+        assert_eq!((still.since, still.reason.as_str()), (20, "manager lost"));
+        outages.back(&health, MANAGER);
+        assert_eq!(health.current(), None);
+    }
 }

@@ -3,8 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-
+use crate::platform::PlatformFacts;
 use crate::report::{Breakdown, KillReport};
 use crate::vocabulary::phase::Phase;
 
@@ -13,24 +12,18 @@ const NOT_A_DIMENSION: [&str; 1] = ["slot"];
 
 /// One group per value of each placement dimension, in name order.
 pub(super) fn fold(
-    facts: Option<&Value>,
+    facts: Option<&PlatformFacts>,
     kills: &[KillReport],
 ) -> BTreeMap<String, Vec<Breakdown>> {
-    let Some(placement) = facts
-        .and_then(|f| f.get("placement"))
-        .and_then(Value::as_object)
-    else {
+    let Some(placement) = facts.map(|f| &f.placement) else {
         return BTreeMap::new();
     };
     let mut groups: BTreeMap<String, BTreeMap<String, Vec<&KillReport>>> = BTreeMap::new();
     for kill in kills {
-        let Some(place) = placement.get(&kill.victim).and_then(Value::as_object) else {
+        let Some(place) = placement.get(&kill.victim) else {
             continue;
         };
         for (dimension, value) in place {
-            let Some(value) = value.as_str() else {
-                continue;
-            };
             if NOT_A_DIMENSION.contains(&dimension.as_str()) {
                 continue;
             }
@@ -105,7 +98,8 @@ mod tests {
         let by_node = &report.breakdowns["node"];
         assert_eq!(by_node[0].kills, 2);
         let facts = report.platform_facts.as_ref().unwrap();
-        assert_eq!(facts["services"]["agent"]["mode"], "global");
-        assert_eq!(facts["services"]["agent"]["restart_policy"]["delay"], "1s");
+        let agent = &facts.services.as_ref().unwrap()["agent"];
+        assert_eq!(agent.mode, "global");
+        assert_eq!(agent.restart_policy.delay, "1s");
     }
 }

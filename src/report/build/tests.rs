@@ -36,7 +36,7 @@ fn started(desired: &[(&str, u32)], slos: &[&str]) -> Entry {
         recovery_timeout_us: 60_000_000,
         min_healthy_floor: Default::default(),
         initial: Vec::new(),
-        platform_facts: serde_json::Value::Null,
+        platform_facts: None,
         probes: Vec::new(),
         abort_when: Vec::new(),
     })

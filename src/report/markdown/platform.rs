@@ -3,7 +3,8 @@
 //! update config, and which clock each mark comes from), so a reader sees why a phase took
 //! as long as it did.
 
-use serde_json::Value;
+use crate::platform::facts::MaxAttempts;
+use crate::platform::PlatformFacts;
 
 use super::{cell, Doc};
 use crate::report::RunReport;
@@ -48,54 +49,47 @@ fn breakdowns(doc: &mut Doc, report: &RunReport) {
     }
 }
 
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => cell(s),
-        Value::Null => "–".to_string(),
-        other => cell(&other.to_string()),
-    }
-}
-
-fn services(doc: &mut Doc, facts: &Value) {
-    let Some(services) = facts.get("services").and_then(Value::as_object) else {
+fn services(doc: &mut Doc, facts: &PlatformFacts) {
+    let Some(services) = facts.services.as_ref().filter(|s| !s.is_empty()) else {
         return;
     };
-    if services.is_empty() {
-        return;
-    }
     doc.heading("Services");
     doc.line("| Service | Mode | Desired | Restart on | Restart delay | Max attempts | Update |");
     doc.line("|---|---|---:|---|---:|---:|---|");
     for (name, s) in services {
-        let r = &s["restart_policy"];
-        let u = &s["update_config"];
+        let r = &s.restart_policy;
+        let u = &s.update_config;
+        let attempts = match &r.max_attempts {
+            MaxAttempts::Count(n) => n.to_string(),
+            MaxAttempts::Text(t) => cell(t),
+        };
         doc.line(format!(
             "| {} | {} | {} | {} | {} | {} | parallelism {}, delay {}, {}, on failure {} |",
             cell(name),
-            text(&s["mode"]),
-            text(&s["desired_tasks"]),
-            text(&r["condition"]),
-            text(&r["delay"]),
-            text(&r["max_attempts"]),
-            text(&u["parallelism"]),
-            text(&u["delay"]),
-            text(&u["order"]),
-            text(&u["failure_action"]),
+            cell(&s.mode),
+            s.desired_tasks,
+            cell(&r.condition),
+            cell(&r.delay),
+            attempts,
+            u.parallelism,
+            cell(&u.delay),
+            cell(&u.order),
+            cell(&u.failure_action),
         ));
     }
-    if let Some(note) = facts.get("note").and_then(Value::as_str) {
+    if let Some(note) = &facts.note {
         doc.line("");
         doc.line(note);
     }
 }
 
-fn clocks(doc: &mut Doc, facts: &Value) {
-    let Some(clocks) = facts.get("clocks").and_then(Value::as_object) else {
+fn clocks(doc: &mut Doc, facts: &PlatformFacts) {
+    if facts.clocks.is_empty() {
         return;
-    };
+    }
     doc.heading("Clocks");
     for phase in ["kill", "down", "replaced", "running", "healthy", "restored"] {
-        if let Some(source) = clocks.get(phase).and_then(Value::as_str) {
+        if let Some(source) = facts.clocks.get(phase) {
             doc.line(format!("- **{phase}:** {source}"));
         }
     }
