@@ -82,11 +82,12 @@ pub fn free_port() -> u16 {
         .expect("a free port on 127.0.0.1")
 }
 
-/// A bridge this engine owns, with an address in a /24 that no interface here uses.
-fn make_bridge(name: &str) -> Result<(), String> {
+/// A bridge this engine owns, with an address in a /24 that no interface here uses. `n` tells
+/// engines of one test binary apart, so two started at once try different subnets first.
+fn make_bridge(name: &str, n: u32) -> Result<(), String> {
     let used = run("ip", &["-4", "-o", "addr"])?;
-    let third = (0..200u32)
-        .map(|i| 200 + (std::process::id() + i) % 50)
+    let third = (0..50u32)
+        .map(|i| 200 + (std::process::id() + n * 7 + i) % 50)
         .find(|n| !used.contains(&format!("10.251.{n}.")))
         .ok_or("no free 10.251.x.0/24 for a test bridge")?;
     run("ip", &["link", "add", name, "type", "bridge"])?;
@@ -127,7 +128,7 @@ impl PrivateEngine {
             child: None,
             dir,
         };
-        if let Err(e) = make_bridge(&bridge) {
+        if let Err(e) = make_bridge(&bridge, n) {
             let _ = run("ip", &["link", "delete", &bridge]);
             panic!("cannot make the test bridge {bridge}: {e}");
         }
