@@ -436,4 +436,16 @@ mod tests {
         assert_eq!(entries.len(), 2);
         assert!(matches!(entries[1], Entry::RunEnded { .. }));
     }
+
+    #[test]
+    fn platform_facts_of_any_shape_from_older_versions_still_load_and_write_back_the_same() {
+        let line = r#"{"type":"platform_facts","at":5,"facts":{"custom":[1,2],"manager":"unix:///s","services":{"web":{"mode":"odd"}}}}"#;
+        let entry: Entry = serde_json::from_str(line).unwrap();
+        let Entry::PlatformFacts { facts, .. } = &entry else {
+            panic!("{entry:?}");
+        };
+        assert_eq!(facts.manager.as_deref(), Some("unix:///s"));
+        assert!(facts.services.is_none(), "an odd shape is kept untyped");
+        assert_eq!(serde_json::to_string(&entry).unwrap(), line);
+    }
 }

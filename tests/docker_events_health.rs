@@ -26,8 +26,11 @@ async fn wait_for<T>(what: &str, within: Duration, mut check: impl FnMut() -> Op
 
 #[tokio::test]
 async fn a_killed_engine_makes_events_lost_until_it_is_back_and_resynced() {
-    if engine::available("a_killed_engine_makes_events_lost_until_it_is_back_and_resynced")
-        .is_none()
+    if engine::available(
+        "a_killed_engine_makes_events_lost_until_it_is_back_and_resynced",
+        &[],
+    )
+    .is_none()
     {
         return;
     }

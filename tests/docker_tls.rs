@@ -157,7 +157,12 @@ fn tls_endpoint(addr: &str, cert_dir: &Path) -> Endpoint {
 
 #[tokio::test]
 async fn tls_trusts_exactly_the_certificates_in_ca_pem() {
-    if engine::available("tls_trusts_exactly_the_certificates_in_ca_pem").is_none() {
+    if engine::available(
+        "tls_trusts_exactly_the_certificates_in_ca_pem",
+        &["openssl"],
+    )
+    .is_none()
+    {
         return;
     }
     let pki = Pki::make();
@@ -207,7 +212,12 @@ async fn tls_trusts_exactly_the_certificates_in_ca_pem() {
 /// (`SSL_CERT_FILE`) but not in `ca.pem`: still refused, so the system store is not trusted.
 #[test]
 fn a_ca_trusted_only_by_the_system_store_is_refused() {
-    if engine::available("a_ca_trusted_only_by_the_system_store_is_refused").is_none() {
+    if engine::available(
+        "a_ca_trusted_only_by_the_system_store_is_refused",
+        &["openssl"],
+    )
+    .is_none()
+    {
         return;
     }
     let pki = Pki::make();

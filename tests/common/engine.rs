@@ -23,13 +23,14 @@ fn required() -> bool {
     std::env::var("FIREDRILL_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
 }
 
-/// Why a private engine cannot run here, or `None` when it can: root, dockerd, docker and ip.
-fn missing_prerequisite() -> Option<String> {
+/// Why a private engine cannot run here, or `None` when it can: root, dockerd, docker, ip, and
+/// the `tools` a test needs besides.
+fn missing_prerequisite(tools: &[&str]) -> Option<String> {
     // SAFETY: geteuid has no preconditions and cannot fail.
     if unsafe { libc::geteuid() } != 0 {
         return Some("a private dockerd needs root".into());
     }
-    for tool in ["dockerd", "docker", "ip"] {
+    for tool in ["dockerd", "docker", "ip"].iter().chain(tools) {
         let found = Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
             .stdout(Stdio::null())
@@ -42,10 +43,11 @@ fn missing_prerequisite() -> Option<String> {
     None
 }
 
-/// `Some(())` when a private engine can be started; `None` after a note on stderr when it
-/// cannot and Docker is not required. Panics when FIREDRILL_REQUIRE_DOCKER=1 and it cannot.
-pub fn available(test: &str) -> Option<()> {
-    match missing_prerequisite() {
+/// `Some(())` when a private engine can be started and `tools` are installed; `None` after a
+/// note on stderr when not and Docker is not required. Panics when FIREDRILL_REQUIRE_DOCKER=1
+/// and they are not.
+pub fn available(test: &str, tools: &[&str]) -> Option<()> {
+    match missing_prerequisite(tools) {
         None => Some(()),
         Some(why) if required() => panic!("FIREDRILL_REQUIRE_DOCKER=1 but {why}"),
         Some(why) => {
@@ -80,11 +82,12 @@ pub fn free_port() -> u16 {
         .expect("a free port on 127.0.0.1")
 }
 
-/// A bridge this engine owns, with an address in a /24 that no interface here uses.
-fn make_bridge(name: &str) -> Result<(), String> {
+/// A bridge this engine owns, with an address in a /24 that no interface here uses. `n` tells
+/// engines of one test binary apart, so two started at once try different subnets first.
+fn make_bridge(name: &str, n: u32) -> Result<(), String> {
     let used = run("ip", &["-4", "-o", "addr"])?;
-    let third = (0..200u32)
-        .map(|i| 200 + (std::process::id() + i) % 50)
+    let third = (0..50u32)
+        .map(|i| 200 + (std::process::id() + n * 7 + i) % 50)
         .find(|n| !used.contains(&format!("10.251.{n}.")))
         .ok_or("no free 10.251.x.0/24 for a test bridge")?;
     run("ip", &["link", "add", name, "type", "bridge"])?;
@@ -125,7 +128,7 @@ impl PrivateEngine {
             child: None,
             dir,
         };
-        if let Err(e) = make_bridge(&bridge) {
+        if let Err(e) = make_bridge(&bridge, n) {
             let _ = run("ip", &["link", "delete", &bridge]);
             panic!("cannot make the test bridge {bridge}: {e}");
         }
