@@ -38,7 +38,12 @@ fn an_engine_restart_never_lets_a_kill_go_below_the_floor() {
     let Some(host) = TestRun::start("engine-restart") else {
         return;
     };
-    if engine::available("an_engine_restart_never_lets_a_kill_go_below_the_floor").is_none() {
+    if engine::available(
+        "an_engine_restart_never_lets_a_kill_go_below_the_floor",
+        &[],
+    )
+    .is_none()
+    {
         return;
     }
     let runs: u32 = std::env::var("FIREDRILL_ENGINE_RESTART_RUNS")
@@ -137,7 +142,10 @@ report: {{ formats: [json] }}
             continue;
         };
         let entries = read_journal(&folder.unwrap().path());
-        let kills = entries.iter().filter(|e| matches!(e, Entry::Kill(_))).count();
+        let kills = entries
+            .iter()
+            .filter(|e| matches!(e, Entry::Kill(_)))
+            .count();
         let restored = entries
             .iter()
             .filter(|e| {
