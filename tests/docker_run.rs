@@ -6,7 +6,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::docker::{EventLog, TestRun, IMAGE};
@@ -15,8 +15,9 @@ use serde_json::Value;
 /// Agreement required between firedrill's recovery and the ground truth.
 const TOLERANCE_US: i64 = 5_000;
 
-fn run_firedrill(run: &TestRun, scenario: &Path) -> (Output, Value) {
-    common::run_for_report(scenario, &run.dir.path().join("reports"))
+/// Runs the scenario to its end; it must pass.
+fn run_firedrill(run: &TestRun, scenario: &Path) -> Value {
+    common::run_passing(scenario, &run.dir.path().join("reports"))
 }
 
 fn micros(mark: &Value) -> i64 {
@@ -79,15 +80,7 @@ fn recovery_matches_an_independent_view_of_the_engines_events() {
         "accuracy.yaml",
         &crash_scenario(&run, "accuracy", "", 5, "4s"),
     );
-    let t0 = Instant::now();
-    let (output, report) = run_firedrill(&run, &scenario);
-    eprintln!("accuracy run took {:?}", t0.elapsed());
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let report = run_firedrill(&run, &scenario);
 
     let kills = report["kills"].as_array().expect("kills");
     assert_eq!(kills.len(), 5, "{report:#}");
@@ -194,15 +187,7 @@ fn decoys_are_untouched_across_twenty_kills() {
         "decoys.yaml",
         &crash_scenario(&run, "decoys", &select_extra, 20, "1s"),
     );
-    let t0 = Instant::now();
-    let (output, report) = run_firedrill(&run, &scenario);
-    eprintln!("20-kill decoy run took {:?}", t0.elapsed());
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let report = run_firedrill(&run, &scenario);
     let kills = report["kills"].as_array().expect("kills");
     assert_eq!(kills.len(), 20);
     for kill in kills {
@@ -255,16 +240,7 @@ report: {{ formats: [json] }}
         ),
     );
     let out_dir = run.dir.path().join("reports");
-    let mut child = common::firedrill()
-        .arg("run")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn firedrill");
+    let mut child = common::spawn_run(&scenario, &out_dir, &[]);
     let deadline = Instant::now() + Duration::from_secs(30);
     let paused = loop {
         if let Some(id) = fleet
@@ -369,13 +345,7 @@ report: {{ formats: [json] }}
             trigger.join(", ")
         ),
     );
-    let (output, report) = run_firedrill(&run, &scenario);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let report = run_firedrill(&run, &scenario);
     let kills = report["kills"].as_array().expect("kills");
     assert_eq!(kills.len(), 2, "{report:#}");
     for kill in kills {

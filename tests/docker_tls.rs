@@ -148,26 +148,22 @@ impl Pki {
     }
 }
 
-fn tls_endpoint(addr: &str, cert_dir: &Path) -> Endpoint {
-    Endpoint::Tls {
-        addr: addr.to_string(),
-        cert_dir: cert_dir.to_path_buf(),
-    }
+/// Fresh certificates; a private engine that requires TLS on `addr` with the server
+/// certificate the `right` CA signed; and client certificate folders whose `ca.pem` holds the
+/// right CA and a wrong one.
+struct TlsLab {
+    pki: Pki,
+    addr: String,
+    engine: PrivateEngine,
+    right: PathBuf,
+    wrong: PathBuf,
 }
 
-#[tokio::test]
-async fn tls_trusts_exactly_the_certificates_in_ca_pem() {
-    if engine::available(
-        "tls_trusts_exactly_the_certificates_in_ca_pem",
-        &["openssl"],
-    )
-    .is_none()
-    {
-        return;
-    }
+/// A [`TlsLab`], or `None` when a private engine or openssl is not available to `test`.
+fn tls_lab(test: &str) -> Option<TlsLab> {
+    engine::available(test, &["openssl"])?;
     let pki = Pki::make();
-    let port = engine::free_port();
-    let addr = format!("127.0.0.1:{port}");
+    let addr = format!("127.0.0.1:{}", engine::free_port());
     let engine = PrivateEngine::start(&[
         format!("--host=tcp://{addr}"),
         "--tlsverify".into(),
@@ -177,6 +173,34 @@ async fn tls_trusts_exactly_the_certificates_in_ca_pem() {
     ]);
     let right = cert_dir(pki.dir.path(), "right-dir", "right", true);
     let wrong = cert_dir(pki.dir.path(), "wrong-dir", "wrong", true);
+    Some(TlsLab {
+        pki,
+        addr,
+        engine,
+        right,
+        wrong,
+    })
+}
+
+fn tls_endpoint(addr: &str, cert_dir: &Path) -> Endpoint {
+    Endpoint::Tls {
+        addr: addr.to_string(),
+        cert_dir: cert_dir.to_path_buf(),
+    }
+}
+
+#[tokio::test]
+async fn tls_trusts_exactly_the_certificates_in_ca_pem() {
+    let Some(TlsLab {
+        pki,
+        addr,
+        engine,
+        right,
+        wrong,
+    }) = tls_lab("tls_trusts_exactly_the_certificates_in_ca_pem")
+    else {
+        return;
+    };
     let no_client_cert = cert_dir(pki.dir.path(), "no-cert-dir", "right", false);
 
     // The right CA: connected, and the engine answers a real call.
@@ -212,26 +236,16 @@ async fn tls_trusts_exactly_the_certificates_in_ca_pem() {
 /// (`SSL_CERT_FILE`) but not in `ca.pem`: still refused, so the system store is not trusted.
 #[test]
 fn a_ca_trusted_only_by_the_system_store_is_refused() {
-    if engine::available(
-        "a_ca_trusted_only_by_the_system_store_is_refused",
-        &["openssl"],
-    )
-    .is_none()
-    {
+    let Some(TlsLab {
+        pki,
+        addr,
+        engine,
+        right,
+        wrong,
+    }) = tls_lab("a_ca_trusted_only_by_the_system_store_is_refused")
+    else {
         return;
-    }
-    let pki = Pki::make();
-    let port = engine::free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let engine = PrivateEngine::start(&[
-        format!("--host=tcp://{addr}"),
-        "--tlsverify".into(),
-        format!("--tlscacert={}", pki.path("right.pem")),
-        format!("--tlscert={}", pki.path("server-cert.pem")),
-        format!("--tlskey={}", pki.path("server-key.pem")),
-    ]);
-    let right = cert_dir(pki.dir.path(), "right-dir", "right", true);
-    let wrong = cert_dir(pki.dir.path(), "wrong-dir", "wrong", true);
+    };
     let scenario = pki.dir.path().join("tls.yaml");
     std::fs::write(
         &scenario,

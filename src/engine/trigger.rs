@@ -192,13 +192,19 @@ mod tests {
         })
     }
 
+    /// A shell trigger that starts `sleep 300` in the background, writes its PID to the
+    /// returned file, and waits for it.
+    fn script_with_a_background_job(dir: &std::path::Path) -> (std::path::PathBuf, Vec<String>) {
+        let pidfile = dir.join("grandchild.pid");
+        let script = format!("sleep 300 & echo $! > {}; wait", pidfile.display());
+        (pidfile, vec!["sh".into(), "-c".into(), script])
+    }
+
     /// A timeout used to kill only the trigger, so a shell script's background job outlived it.
     #[tokio::test]
     async fn a_timed_out_trigger_takes_the_processes_it_started_with_it() {
         let dir = tempfile::tempdir().unwrap();
-        let pidfile = dir.path().join("grandchild.pid");
-        let script = format!("sleep 300 & echo $! > {}; wait", pidfile.display());
-        let cmd: Vec<String> = vec!["sh".into(), "-c".into(), script];
+        let (pidfile, cmd) = script_with_a_background_job(dir.path());
         let e = run(1, &cmd, &victim(), Duration::from_millis(500)).await;
         assert!(e.timed_out);
         assert_gone(&pidfile).await;
@@ -208,9 +214,7 @@ mod tests {
     #[tokio::test]
     async fn an_abandoned_trigger_takes_the_processes_it_started_with_it() {
         let dir = tempfile::tempdir().unwrap();
-        let pidfile = dir.path().join("grandchild.pid");
-        let script = format!("sleep 300 & echo $! > {}; wait", pidfile.display());
-        let cmd: Vec<String> = vec!["sh".into(), "-c".into(), script];
+        let (pidfile, cmd) = script_with_a_background_job(dir.path());
         let abandoned = tokio::time::timeout(
             Duration::from_millis(500),
             run(1, &cmd, &victim(), Duration::from_secs(60)),

@@ -68,3 +68,17 @@ pub struct AbortReport {
     /// What it measured.
     pub measured: String,
 }
+
+impl AbortReport {
+    /// The abort in one sentence, the same in every format: `code` marks up the condition and
+    /// `text` makes the measured value safe for the format.
+    pub fn sentence(&self, code: impl Fn(&str) -> String, text: impl Fn(&str) -> String) -> String {
+        format!(
+            "The stop condition {} fired at {} (measured {}). No kill followed; recoveries in \
+             flight had a bounded time to end.",
+            code(&self.condition),
+            super::format_utc(self.at),
+            text(&self.measured)
+        )
+    }
+}

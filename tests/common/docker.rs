@@ -27,26 +27,9 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn required() -> bool {
-    std::env::var("FIREDRILL_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
-}
-
 /// Runs `docker ARGS`; `Ok(stdout)` on success, else stderr.
 pub fn docker(args: &[&str]) -> Result<String, String> {
-    let out = Command::new("docker")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run docker: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    } else {
-        Err(format!(
-            "docker {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
+    super::command_output("docker", args)
 }
 
 /// Like [`docker`], panicking on failure.
@@ -91,7 +74,7 @@ impl TestRun {
     /// required. Panics when FIREDRILL_REQUIRE_DOCKER=1 and Docker is unavailable.
     pub fn start(test: &str) -> Option<TestRun> {
         if let Err(why) = engine_ready() {
-            if required() {
+            if super::docker_required() {
                 panic!("FIREDRILL_REQUIRE_DOCKER=1 but {why}");
             }
             eprintln!("skipping {test}: {why} (set FIREDRILL_REQUIRE_DOCKER=1 to fail instead)");

@@ -19,10 +19,6 @@ const START_TIMEOUT: Duration = Duration::from_secs(90);
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-fn required() -> bool {
-    std::env::var("FIREDRILL_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
-}
-
 /// Why a private engine cannot run here, or `None` when it can: root, dockerd, docker, ip, and
 /// the `tools` a test needs besides.
 fn missing_prerequisite(tools: &[&str]) -> Option<String> {
@@ -49,7 +45,7 @@ fn missing_prerequisite(tools: &[&str]) -> Option<String> {
 pub fn available(test: &str, tools: &[&str]) -> Option<()> {
     match missing_prerequisite(tools) {
         None => Some(()),
-        Some(why) if required() => panic!("FIREDRILL_REQUIRE_DOCKER=1 but {why}"),
+        Some(why) if super::docker_required() => panic!("FIREDRILL_REQUIRE_DOCKER=1 but {why}"),
         Some(why) => {
             eprintln!("skipping {test}: {why} (set FIREDRILL_REQUIRE_DOCKER=1 to fail instead)");
             None
@@ -58,20 +54,7 @@ pub fn available(test: &str, tools: &[&str]) -> Option<()> {
 }
 
 fn run(program: &str, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run {program}: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    } else {
-        Err(format!(
-            "{program} {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
+    super::command_output(program, args)
 }
 
 /// A free tcp port on 127.0.0.1 (free when asked; dockerd binds it right after).

@@ -34,18 +34,25 @@ pub fn scenario(dir: &Path, name: &str, yaml: &str) -> PathBuf {
 
 /// Runs `firedrill run SCENARIO --out OUT ARGS...` to completion, with a deadline.
 pub fn run(scenario: &Path, out: &Path, args: &[&str], deadline: Duration) -> Output {
-    let mut child = firedrill()
+    let mut child = spawn_run(scenario, out, args);
+    wait_with_deadline(&mut child, deadline);
+    child.wait_with_output().expect("collect output")
+}
+
+/// Starts `firedrill run SCENARIO --out OUT ARGS...` with no input and its output piped, for a
+/// test that acts while it runs.
+pub fn spawn_run(scenario: &Path, out: &Path, args: &[&str]) -> Child {
+    firedrill()
         .arg("run")
         .arg(scenario)
         .arg("--out")
         .arg(out)
         .args(args)
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn firedrill");
-    wait_with_deadline(&mut child, deadline);
-    child.wait_with_output().expect("collect output")
+        .expect("spawn firedrill")
 }
 
 /// A run folder under `work` holding only the committed journal `tests/fixtures/journals/
@@ -63,6 +70,31 @@ pub fn fixture_run_dir(work: &Path, name: &str) -> PathBuf {
     dir
 }
 
+/// Runs `PROGRAM ARGS` with no input; `Ok(stdout)`, trimmed, on success, else the command and
+/// its stderr.
+pub fn command_output(program: &str, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        Err(format!(
+            "{program} {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// True when FIREDRILL_REQUIRE_DOCKER=1: a test that cannot reach what it needs fails instead
+/// of skipping.
+pub fn docker_required() -> bool {
+    std::env::var("FIREDRILL_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
+}
+
 /// Runs `firedrill run SCENARIO --out OUT` with no input to its end, and returns its output
 /// and the `report.json` it wrote.
 pub fn run_for_report(scenario: &Path, out: &Path) -> (Output, serde_json::Value) {
@@ -76,6 +108,20 @@ pub fn run_for_report(scenario: &Path, out: &Path) -> (Output, serde_json::Value
         .expect("run firedrill");
     let report = report_json(out, &output);
     (output, report)
+}
+
+/// [`run_for_report`] for a run that must pass (exit 0); prints how long it took.
+pub fn run_passing(scenario: &Path, out: &Path) -> serde_json::Value {
+    let started = Instant::now();
+    let (output, report) = run_for_report(scenario, out);
+    eprintln!("{} ran for {:?}", scenario.display(), started.elapsed());
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    report
 }
 
 /// The `report.json` of the one run under `out`; without one, panics showing firedrill's

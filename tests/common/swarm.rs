@@ -70,7 +70,7 @@ impl SwarmRun {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let run = TestRun::start(test)?;
         if let Err(why) = ensure_swarm() {
-            if std::env::var("FIREDRILL_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
+            if super::docker_required() {
                 panic!("FIREDRILL_REQUIRE_DOCKER=1 but Swarm mode is unavailable: {why}");
             }
             eprintln!("skipping {test}: Swarm mode is unavailable: {why}");

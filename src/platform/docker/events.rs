@@ -3,6 +3,10 @@
 //! the stream ends: reconnect with backoff, replay what the daemon still buffers since the last
 //! event seen (exact times), then resync by inspecting, reporting unseen transitions as
 //! uncertain.
+//!
+//! This file is longer than 500 lines because the live stream, its replay, the resync and the
+//! deaths only a restart reveals all update one book of containers; split apart, each would
+//! need the others' rules to be read.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -251,11 +255,39 @@ impl Watcher {
                 },
             );
         }
+        if action == "start" && self.known.get(&id).is_some_and(|k| k.running) {
+            self.missed_death(&id, at).await;
+        }
         let transitions = self.apply(&id, &action, at).await;
         self.emit(&id, transitions, false);
         if action == "destroy" {
             self.known.remove(&id);
         }
+    }
+
+    /// A `start` of a container the book has running: its death went unseen, as when the
+    /// engine itself died with it and restarted it on coming back. Reported, flagged
+    /// uncertain, at the engine's FinishedAt when that is no later than the start, so the
+    /// recovery of a kill in flight still gets its `down` mark.
+    async fn missed_death(&mut self, id: &str, start: Micros) {
+        let finished = self
+            .shared
+            .inspect(id)
+            .await
+            .ok()
+            .and_then(|o| o.finished_at);
+        let at = finished.filter(|f| *f <= start).unwrap_or(start);
+        self.shared.book.take_kill_expectation(id);
+        if let Some(k) = self.known.get_mut(id) {
+            (k.running, k.healthy) = (false, false);
+        }
+        let detail = "start without a die: the death was not seen".to_string();
+        let died = Transition {
+            at,
+            kind: EventKind::Died,
+            detail,
+        };
+        self.emit(id, vec![died], true);
     }
 
     /// Updates the book for one daemon event and returns what to report.

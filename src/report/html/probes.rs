@@ -4,7 +4,6 @@
 use std::fmt::Write as _;
 
 use super::svg::escape;
-use crate::report::format_utc;
 use crate::report::RunReport;
 use crate::vocabulary::slo::{format_value, Unit};
 use crate::vocabulary::units::format_micros;
@@ -12,14 +11,10 @@ use crate::vocabulary::units::format_micros;
 /// The stop condition that ended the run, when one fired.
 pub(super) fn abort(page: &mut String, report: &RunReport) {
     let Some(a) = &report.abort else { return };
+    let sentence = a.sentence(|c| format!("<code>{}</code>", escape(c)), escape);
     let _ = writeln!(
         page,
-        "<section id=\"abort\"><h2>Aborted</h2><p class=\"warning\">The stop condition \
-         <code>{}</code> fired at {} (measured {}). No kill followed; recoveries in flight had \
-         a bounded time to end.</p></section>",
-        escape(&a.condition),
-        format_utc(a.at),
-        escape(&a.measured)
+        "<section id=\"abort\"><h2>Aborted</h2><p class=\"warning\">{sentence}</p></section>"
     );
 }
 

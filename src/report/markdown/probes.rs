@@ -2,7 +2,6 @@
 //! the stop condition that aborted a run.
 
 use super::{cell, Doc};
-use crate::report::format_utc;
 use crate::report::{ProbeReport, RunReport};
 use crate::vocabulary::slo::{format_value, Unit};
 use crate::vocabulary::units::format_micros;
@@ -11,13 +10,7 @@ use crate::vocabulary::units::format_micros;
 pub(super) fn abort(doc: &mut Doc, report: &RunReport) {
     let Some(a) = &report.abort else { return };
     doc.heading("Aborted");
-    doc.line(format!(
-        "The stop condition `{}` fired at {} (measured {}). No kill followed; recoveries in \
-         flight had a bounded time to end.",
-        cell(&a.condition),
-        format_utc(a.at),
-        cell(&a.measured)
-    ));
+    doc.line(a.sentence(|c| format!("`{}`", cell(c)), cell));
 }
 
 /// `## Probes`: one summary row per probe, then each probe's per-kill impact.
