@@ -27,23 +27,13 @@ fn an_abort_during_pauses_leaves_nothing_paused_and_exits_4() {
     // Each pause lasts far longer than the run: only the abort's clean-up can end them.
     let scenario = run.write(
         "abort.yaml",
-        &format!(
-            r#"version: 1
-name: abort-pause
-seed: 5
-platform: {{ kind: docker }}
-targets:
-  - name: web
-    select: {{ labels: {{ firedrill.test: "{}", role: web }} }}
-schedule: {{ duration: 60s, max_kills: 3, every: 700ms, start_after: 500ms }}
-policy: {{ pick: 1, max_in_flight: 3 }}
-action: {{ kind: pause, for: 5m }}
-recovery: {{ timeout: 3s }}
-abort_when: [ "in_flight >= 2" ]
-report: {{ formats: [json, junit] }}
-"#,
-            run.id
-        ),
+        &(run.web_scenario("abort-pause", 5, "")
+            + "schedule: { duration: 60s, max_kills: 3, every: 700ms, start_after: 500ms }\n\
+               policy: { pick: 1, max_in_flight: 3 }\n\
+               action: { kind: pause, for: 5m }\n\
+               recovery: { timeout: 3s }\n\
+               abort_when: [ \"in_flight >= 2\" ]\n\
+               report: { formats: [json, junit] }\n"),
     );
     let (output, report) = common::run_for_report(&scenario, &run.dir.path().join("reports"));
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -49,24 +49,17 @@ fn crash_scenario(
     kills: u32,
     every: &str,
 ) -> String {
-    format!(
-        r#"version: 1
-name: {name}
-seed: 11
-platform: {{ kind: docker }}
-targets:
-  - name: web
-    select: {{ labels: {{ firedrill.test: "{id}", role: web }}{select_extra} }}
-    health: {{ from: docker }}
+    run.web_scenario(name, 11, select_extra)
+        + &format!(
+            r#"    health: {{ from: docker }}
 schedule: {{ duration: 170s, max_kills: {kills}, every: {every}, start_after: 1s }}
 policy: {{ pick: 1, max_in_flight: 1, min_healthy: 66% }}
 action: {{ kind: crash }}
 recovery: {{ timeout: 30s, settle: 200ms }}
 slos: [ "unrecovered == 0", "kills >= {kills}" ]
 report: {{ formats: [json] }}
-"#,
-        id = run.id
-    )
+"#
+        )
 }
 
 #[test]
@@ -223,21 +216,11 @@ fn interrupt_a_pause(test: &str, interrupts: usize) {
     let fleet = start_fleet(&run, 2, &[]);
     let scenario = run.write(
         "pause.yaml",
-        &format!(
-            r#"version: 1
-name: pause
-seed: 3
-platform: {{ kind: docker }}
-targets:
-  - name: web
-    select: {{ labels: {{ firedrill.test: "{}", role: web }} }}
-schedule: {{ duration: 60s, max_kills: 1, every: 1s, start_after: 500ms }}
-action: {{ kind: pause, for: 5m }}
-recovery: {{ timeout: 10m }}
-report: {{ formats: [json] }}
-"#,
-            run.id
-        ),
+        &(run.web_scenario("pause", 3, "")
+            + "schedule: { duration: 60s, max_kills: 1, every: 1s, start_after: 500ms }\n\
+               action: { kind: pause, for: 5m }\n\
+               recovery: { timeout: 10m }\n\
+               report: { formats: [json] }\n"),
     );
     let out_dir = run.dir.path().join("reports");
     let mut child = common::spawn_run(&scenario, &out_dir, &[]);
@@ -324,15 +307,9 @@ fn trigger_case(test: &str, same_name: bool) {
     let trigger: Vec<String> = argv.iter().map(|s| format!("{s:?}")).collect();
     let scenario = run.write(
         "trigger.yaml",
-        &format!(
-            r#"version: 1
-name: trigger
-seed: 5
-platform: {{ kind: docker }}
-targets:
-  - name: web
-    select: {{ labels: {{ firedrill.test: "{}", role: web }} }}
-    health: {{ from: docker }}
+        &(run.web_scenario("trigger", 5, "")
+            + &format!(
+                r#"    health: {{ from: docker }}
 schedule: {{ duration: 60s, max_kills: 2, every: 3s, start_after: 500ms }}
 action: {{ kind: remove }}
 recovery:
@@ -341,9 +318,8 @@ recovery:
 slos: [ "unrecovered == 0" ]
 report: {{ formats: [json] }}
 "#,
-            run.id,
-            trigger.join(", ")
-        ),
+                trigger.join(", ")
+            )),
     );
     let report = run_firedrill(&run, &scenario);
     let kills = report["kills"].as_array().expect("kills");

@@ -58,6 +58,22 @@ pub struct ProbeKillImpact {
     pub worst_latency_us: Option<u64>,
 }
 
+impl ProbeKillImpact {
+    /// First failure, last failure (UTC time of day, to the millisecond) and worst latency, as
+    /// every renderer shows them; `–` where there is none.
+    pub fn cells(&self) -> [String; 3] {
+        let at = |t: Option<DateTime<Utc>>| {
+            t.map_or_else(|| "–".to_string(), |t| t.format("%H:%M:%S%.3f").to_string())
+        };
+        [
+            at(self.first_failure),
+            at(self.last_failure),
+            self.worst_latency_us
+                .map_or_else(|| "–".to_string(), crate::vocabulary::units::format_micros),
+        ]
+    }
+}
+
 /// The stop condition that ended a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AbortReport {

@@ -117,6 +117,17 @@ impl TestRun {
         docker_ok(&all)
     }
 
+    /// The head of a scenario named `name` over this run's containers labelled `role=web`, as
+    /// target `web` on the shared engine; `select_extra` adds to the selector, and the caller
+    /// appends the target's other lines and the rest of the scenario.
+    pub fn web_scenario(&self, name: &str, seed: u64, select_extra: &str) -> String {
+        format!(
+            "version: 1\nname: {name}\nseed: {seed}\nplatform: {{ kind: docker }}\ntargets:\n  \
+             - name: web\n    select: {{ labels: {{ {TEST_LABEL}: \"{}\", role: web }}{select_extra} }}\n",
+            self.id
+        )
+    }
+
     /// `docker inspect` of one container as JSON.
     pub fn inspect(&self, id: &str) -> Value {
         let text = docker_ok(&["inspect", id]);

@@ -202,14 +202,7 @@ fn instance_of(
         .map(|n| shared.engines.hostname(n))
         .unwrap_or_default();
     let slot = slot_of(&service.spec.name, task.slot, Some(&node));
-    let mut labels: BTreeMap<String, String> = service
-        .spec
-        .labels
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    labels.extend(task.container_labels());
+    let labels = task.labels_within(service);
     shared.place(&task.id, &service.spec.name, &node, &slot);
     Some(Instance {
         id: task.id.clone(),
@@ -300,14 +293,7 @@ impl Platform for SwarmPlatform {
                 spec.name
             )));
         };
-        let mut labels: BTreeMap<String, String> = service
-            .spec
-            .labels
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
-        labels.extend(task.container_labels());
+        let labels = task.labels_within(service);
         if let Some(why) = spec.refusal(&labels) {
             return Err(PlatformError::Failed(format!(
                 "refusing to {} task {}: {why}",

@@ -193,6 +193,20 @@ impl Task {
             .filter(|c| !c.is_empty())
     }
 
+    /// The labels a selector matches this task by: its service's labels, overlaid with the
+    /// container labels the task's spec asks for.
+    pub fn labels_within(&self, service: &Service) -> BTreeMap<String, String> {
+        let mut labels: BTreeMap<String, String> = service
+            .spec
+            .labels
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        labels.extend(self.container_labels());
+        labels
+    }
+
     /// The container labels the task's spec asks for.
     pub fn container_labels(&self) -> BTreeMap<String, String> {
         self.spec

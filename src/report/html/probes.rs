@@ -72,20 +72,12 @@ pub(super) fn section(page: &mut String, report: &RunReport) {
                 .map_or_else(String::new, |r| {
                     format!("{} ({})", escape(&r.victim_name), escape(&r.slot))
                 });
-            let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
-                t.map_or_else(|| "–".to_string(), |t| t.format("%H:%M:%S%.3f").to_string())
-            };
+            let [first, last, worst] = k.cells();
             let _ = writeln!(
                 page,
                 "<tr><td class=\"num\">{}</td><td>{victim}</td><td class=\"num\">{}</td>\
                  <td class=\"num\">{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
-                k.kill_id,
-                k.requests,
-                k.failures,
-                at(k.first_failure),
-                at(k.last_failure),
-                k.worst_latency_us
-                    .map_or_else(|| "–".to_string(), format_micros)
+                k.kill_id, k.requests, k.failures, first, last, worst
             );
         }
         page.push_str("</tbody></table>\n");

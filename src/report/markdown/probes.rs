@@ -70,18 +70,10 @@ pub(super) fn section(doc: &mut Doc, report: &RunReport) {
                     || "–".to_string(),
                     |r| format!("{} ({})", cell(&r.victim_name), cell(&r.slot)),
                 );
-            let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
-                t.map_or_else(|| "–".to_string(), |t| t.format("%H:%M:%S%.3f").to_string())
-            };
+            let [first, last, worst] = k.cells();
             doc.line(format!(
                 "| {} | {victim} | {} | {} | {} | {} | {} |",
-                k.kill_id,
-                k.requests,
-                k.failures,
-                at(k.first_failure),
-                at(k.last_failure),
-                k.worst_latency_us
-                    .map_or_else(|| "–".to_string(), format_micros)
+                k.kill_id, k.requests, k.failures, first, last, worst
             ));
         }
     }

@@ -1,34 +1,28 @@
 use super::*;
 
+/// An SLO's metric, operator and threshold, as parsed.
+fn parsed(text: &str) -> (Metric, Op, f64) {
+    let s = Slo::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+    (s.metric, s.op, s.threshold)
+}
+
 #[test]
 fn parses_total_and_phase_percentiles() {
-    let s = Slo::parse("recovery.p99 < 30s").unwrap();
+    let recovery = |span, stat| Metric::Recovery { span, stat };
     assert_eq!(
-        s.metric,
-        Metric::Recovery {
-            span: Span::Total,
-            stat: Stat::P99
-        }
+        parsed("recovery.p99 < 30s"),
+        (recovery(Span::Total, Stat::P99), Op::Lt, 30e6)
     );
-    assert_eq!(s.op, Op::Lt);
-    assert_eq!(s.threshold, 30e6);
-    let s = Slo::parse("recovery.warm_up.p90<=250ms").unwrap();
     assert_eq!(
-        s.metric,
-        Metric::Recovery {
-            span: Span::WarmUp,
-            stat: Stat::P90
-        }
+        parsed("recovery.warm_up.p90<=250ms"),
+        (recovery(Span::WarmUp, Stat::P90), Op::Le, 250e3)
     );
-    assert_eq!(s.op, Op::Le);
-    assert_eq!(s.threshold, 250e3);
 }
 
 #[test]
 fn parses_counts_and_percentages() {
-    let s = Slo::parse("unrecovered == 0").unwrap();
     assert_eq!(
-        (s.metric, s.op, s.threshold),
+        parsed("unrecovered == 0"),
         (Metric::Unrecovered, Op::Eq, 0.0)
     );
     let s = Slo::parse("capacity.min >= 66%").unwrap();

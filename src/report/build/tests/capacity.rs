@@ -1,6 +1,23 @@
 //! Tests of the capacity step function: sums over targets, the minimum and time degraded.
 
 use super::{capacity, ended, from_journal, started};
+use crate::report::CapacityReport;
+
+fn assert_degraded(c: &CapacityReport, seconds: f64) {
+    assert!(
+        (c.degraded_seconds - seconds).abs() < 1e-9,
+        "degraded for {}s, not {seconds}s",
+        c.degraded_seconds
+    );
+}
+
+/// The timeline as (offset ms, healthy) steps.
+fn steps(c: &CapacityReport) -> Vec<(u64, u32)> {
+    c.timeline
+        .iter()
+        .map(|p| (p.offset_ms, p.healthy))
+        .collect()
+}
 
 #[test]
 fn degraded_seconds_sum_every_target() {
@@ -20,18 +37,9 @@ fn degraded_seconds_sum_every_target() {
     assert_eq!(c.min, 3);
     assert!((c.min_percent - 60.0).abs() < 1e-9);
     // 10 s → 30 s below 5, then 40 s → the end at 45 s.
-    assert!(
-        (c.degraded_seconds - 25.0).abs() < 1e-9,
-        "{}",
-        c.degraded_seconds
-    );
-    let steps: Vec<(u64, u32)> = c
-        .timeline
-        .iter()
-        .map(|p| (p.offset_ms, p.healthy))
-        .collect();
+    assert_degraded(&c, 25.0);
     assert_eq!(
-        steps,
+        steps(&c),
         [
             (0, 5),
             (10_000, 4),
@@ -54,17 +62,8 @@ fn a_target_counts_as_full_until_its_first_capacity_line() {
     ];
     let c = from_journal(&entries).unwrap().capacity;
     assert_eq!(c.min, 4);
-    assert!(
-        (c.degraded_seconds - 1.0).abs() < 1e-9,
-        "{}",
-        c.degraded_seconds
-    );
-    let steps: Vec<(u64, u32)> = c
-        .timeline
-        .iter()
-        .map(|p| (p.offset_ms, p.healthy))
-        .collect();
-    assert_eq!(steps, [(100, 5), (200, 4)]);
+    assert_degraded(&c, 1.0);
+    assert_eq!(steps(&c), [(100, 5), (200, 4)]);
 }
 
 #[test]
