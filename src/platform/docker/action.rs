@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::platform::{now_micros, KillReceipt, PlatformError};
 use crate::scenario::Action;
+use crate::vocabulary::units::HumanDuration;
 
 /// What firedrill's actions leave to remember: which daemon `kill` events are its own, and
 /// which containers it paused and must unpause, with the engine each one lives on.
@@ -179,10 +180,7 @@ pub async fn carry_out(
             });
             Ok(KillReceipt {
                 at,
-                detail: format!(
-                    "docker pause {short} for {}",
-                    humantime::format_duration(duration)
-                ),
+                detail: format!("docker pause {short} for {}", HumanDuration(duration)),
             })
         }
     }

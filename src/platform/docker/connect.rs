@@ -169,7 +169,7 @@ pub async fn ping(docker: &Docker) -> Result<(), String> {
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err(format!(
             "no answer to a ping within {}",
-            humantime::format_duration(PING_TIMEOUT)
+            crate::vocabulary::units::HumanDuration(PING_TIMEOUT)
         )),
     }
 }

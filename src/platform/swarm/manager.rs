@@ -87,7 +87,7 @@ impl Manager {
             Err(_) => Err(format!(
                 "{what} on {} timed out after {}",
                 self.endpoint,
-                humantime::format_duration(CALL_TIMEOUT)
+                crate::vocabulary::units::HumanDuration(CALL_TIMEOUT)
             )),
         }
     }

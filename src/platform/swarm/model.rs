@@ -261,11 +261,11 @@ pub fn desired_tasks(service: &Service, tasks: &[Task]) -> u32 {
         .count() as u32
 }
 
-/// Nanoseconds as humans read a Swarm duration (`5s`, `0s`), or `None` when not a number.
+/// A Swarm duration in nanoseconds, in firedrill's one duration form (`5s`, `100ms`), or
+/// `None` when not a number.
 fn nanos_text(v: &Value) -> Option<String> {
-    v.as_i64().map(|ns| {
-        humantime::format_duration(std::time::Duration::from_nanos(ns.max(0) as u64)).to_string()
-    })
+    v.as_i64()
+        .map(|ns| crate::vocabulary::units::format_micros(ns.max(0) as u64 / 1_000))
 }
 
 /// What the report shows about a service: its mode, desired tasks, restart policy and update
@@ -362,7 +362,7 @@ mod tests {
             serde_json::json!({"RestartPolicy": {"Condition": "on-failure", "Delay": 1_500_000_000i64, "MaxAttempts": 3}}),
         );
         let f = service_facts(&set, 3, "web");
-        assert_eq!(f.restart_policy.delay, "1s 500ms");
+        assert_eq!(f.restart_policy.delay, "1.5s");
         assert_eq!(f.restart_policy.condition, "on-failure");
         assert_eq!(f.restart_policy.max_attempts, MaxAttempts::Count(3));
     }
