@@ -33,11 +33,16 @@ fn validate(file: &Path) -> (Output, Duration) {
 
 /// Exit 2 within the bound, with a stderr short enough to read.
 fn assert_refused_quickly(file: &Path, mentions: &str) -> String {
+    assert_refused_within(file, mentions, REFUSED_WITHIN)
+}
+
+/// Exit 2 within `within`, with a stderr short enough to read.
+fn assert_refused_within(file: &Path, mentions: &str, within: Duration) -> String {
     let (out, took) = validate(file);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(2), "{}: {stderr}", file.display());
     assert!(
-        took < REFUSED_WITHIN,
+        took < within,
         "{} took {} ms",
         file.display(),
         took.as_millis()
@@ -103,7 +108,10 @@ fn an_error_echoes_a_long_value_by_its_start_and_size() {
     .unwrap()
     .replace("seed: 7", &format!("seed: \"{scalar}\""));
     std::fs::write(&file, text).unwrap();
-    let stderr = assert_refused_quickly(&file, "seed");
+    // Under the size limit the YAML library parses all 900 KB, which a debug build on a busy
+    // CI machine did in 1.3 s; this test is about the message, so it allows more than the
+    // one second the hostile inputs above are held to.
+    let stderr = assert_refused_within(&file, "seed", Duration::from_secs(10));
     assert!(stderr.contains("… (900000 bytes)"), "{stderr}");
 }
 
