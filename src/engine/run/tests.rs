@@ -362,6 +362,41 @@ async fn no_decision_goes_ahead_while_the_event_stream_is_lost() {
     assert_eq!(ended(&out), RunStatus::Completed);
 }
 
+/// Back and lost again between two looks of the run: both outages are journalled, in order,
+/// the first closed no later than the second began.
+#[tokio::test(start_paused = true)]
+async fn a_stream_lost_again_between_two_looks_is_two_outages() {
+    let clock = VirtualClock::starting_at(MONDAY_BEFORE_NINE);
+    let platform = FakePlatform::new(clock, 4, FAST);
+    let s = scenario("schedule: {every: 1s, duration: 3500ms}\nrecovery: {timeout: 30s}\n");
+    let out = alongside(drive(&s, &platform, &clock, &[]), async {
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        platform.lose_events();
+        tokio::time::sleep(Duration::from_millis(320)).await;
+        platform.events_back();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        platform.lose_events();
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        platform.events_back();
+    })
+    .await;
+    let outages: Vec<(&str, Micros)> = out
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::EventsLost { at, .. } => Some(("lost", *at)),
+            Entry::EventsBack { at, .. } => Some(("back", *at)),
+            _ => None,
+        })
+        .collect();
+    let kinds: Vec<&str> = outages.iter().map(|(k, _)| *k).collect();
+    assert_eq!(kinds, ["lost", "back", "lost", "back"], "{outages:?}");
+    let second_lost = MONDAY_BEFORE_NINE + 1_430_000;
+    assert_eq!(outages[2].1, second_lost);
+    assert!(outages[1].1 <= second_lost, "{outages:?}");
+    assert_eq!(ended(&out), RunStatus::Completed);
+}
+
 #[tokio::test(start_paused = true)]
 async fn events_lost_past_the_recovery_timeout_end_the_run_as_failed() {
     let clock = VirtualClock::starting_at(MONDAY_BEFORE_NINE);

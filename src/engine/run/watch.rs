@@ -215,29 +215,31 @@ impl Run<'_> {
     /// recovery in flight can be timed and the fleet's state is unknown.
     pub(super) fn follow_events(&mut self) {
         let now_lost = self.platform.events_lost();
-        match (&self.watch.events_lost, &now_lost) {
-            (None, Some(lost)) => {
-                warn!(
-                    "platform events lost: {}; no kill until they are back",
-                    lost.reason
-                );
-                self.ledger.record(Entry::EventsLost {
-                    at: lost.since,
-                    reason: lost.reason.clone(),
-                });
-            }
-            (Some(was), None) => {
-                let at = self.clock.now();
-                info!(
-                    "platform events back after {}",
-                    format_micros(u64::try_from(at - was.since).unwrap_or(0))
-                );
-                self.ledger.record(Entry::EventsBack {
-                    at,
-                    lost_since: was.since,
-                });
-            }
-            _ => {}
+        let was = self.watch.events_lost.as_ref().map(|w| w.since);
+        // A different `since` means the stream came back and was lost again between two looks:
+        // journal both, so neither outage is merged into the other.
+        if let Some(since) = was.filter(|s| now_lost.as_ref().map(|n| n.since) != Some(*s)) {
+            // Back no later than the new loss began, so the two outages do not overlap.
+            let now = self.clock.now();
+            let at = now_lost.as_ref().map_or(now, |n| n.since.min(now));
+            info!(
+                "platform events back after {}",
+                format_micros(u64::try_from(at - since).unwrap_or(0))
+            );
+            self.ledger.record(Entry::EventsBack {
+                at,
+                lost_since: since,
+            });
+        }
+        if let Some(lost) = now_lost.as_ref().filter(|n| Some(n.since) != was) {
+            warn!(
+                "platform events lost: {}; no kill until they are back",
+                lost.reason
+            );
+            self.ledger.record(Entry::EventsLost {
+                at: lost.since,
+                reason: lost.reason.clone(),
+            });
         }
         self.watch.events_lost = now_lost;
         let Some(lost) = &self.watch.events_lost else {
