@@ -123,7 +123,13 @@ impl EventsHealth {
 
     /// Notes the stream live again, its resync done.
     pub fn live(&self) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.set(None);
+    }
+
+    /// Replaces the state in one step, so a reader never sees the stream live while a watcher
+    /// moves an outage from one of its sources to another.
+    pub fn set(&self, state: Option<EventsLost>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = state;
     }
 
     /// The outage now, if any.

@@ -18,7 +18,7 @@ use super::model::{is_terminal, slot_of, Task};
 use super::node_events::{daemon_now_nanos, subscribe, Feed, SERVICE_LABEL};
 use super::Shared;
 use crate::platform::docker::fleet::Observed;
-use crate::platform::{now_micros, EventKind, EventsHealth, Micros, PlatformEvent};
+use crate::platform::{now_micros, EventKind, EventsHealth, EventsLost, Micros, PlatformEvent};
 
 /// How often the manager's task list is read. It only decides when a change is *noticed*;
 /// the times reported are the manager's own timestamps.
@@ -48,11 +48,12 @@ impl Outages {
         if self.0.remove(source).is_none() {
             return;
         }
-        health.live();
         // Another source still down keeps the outage, from its own start.
-        if let Some((at, reason)) = self.0.values().min_by_key(|(at, _)| *at) {
-            health.lost(*at, reason.clone());
-        }
+        let still = self.0.values().min_by_key(|(at, _)| *at);
+        health.set(still.map(|(since, reason)| EventsLost {
+            since: *since,
+            reason: reason.clone(),
+        }));
     }
 }
 
