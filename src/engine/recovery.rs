@@ -78,7 +78,16 @@ impl Recoveries {
     }
 
     /// Starts following a kill issued at `at`; returns its kill mark.
+    ///
+    /// A restored recovery still settling whose replacement is this victim stops watching
+    /// now: the victim's next events (its death, and its restart when a restart policy brings
+    /// it back under the same id) belong to the new kill. Left open, the old recovery would
+    /// take the restart's `Started`, and the new kill would stall unrecovered.
     pub fn open(&mut self, kill_id: u32, victim: &Instance, at: Micros) -> Entry {
+        self.active.retain(|r| {
+            !(r.restored()
+                && (r.replacement.as_deref() == Some(victim.id.as_str()) || r.victim == victim.id))
+        });
         let mut r = Recovery {
             kill_id,
             target: victim.target.clone(),
@@ -436,6 +445,53 @@ mod tests {
             "{found:?}"
         );
         assert_eq!(marks(&found), vec![(Phase::Down, 60, "c".into())]);
+    }
+
+    /// Seen with seed 42 and no `min_age`: a container restarted in place was killed again
+    /// 1–2 s after its recovery, inside `recovery.settle`; its `Started` paired with the
+    /// settling recovery (same id), and the new kill stalled unrecovered.
+    #[test]
+    fn settle_pairing_bug_a_kill_on_a_settling_instance_owns_its_restart() {
+        let mut bench = Bench::new();
+        bench.kill(1, 1, 10);
+        bench.feed(&[
+            ev(20, EventKind::Died, "b", "web/1"),
+            ev(90, EventKind::Started, "b", "web/1"),
+            ev(400, EventKind::Healthy, "b", "web/1"),
+        ]);
+        assert_eq!(bench.recs.in_flight(), 0, "kill 1 restored, now settling");
+        bench.kill(2, 1, 1_000);
+        let found = bench.feed(&[
+            ev(1_005, EventKind::Killed, "b", "web/1"),
+            ev(1_020, EventKind::Died, "b", "web/1"),
+            ev(1_090, EventKind::Started, "b", "web/1"),
+            ev(1_400, EventKind::Healthy, "b", "web/1"),
+        ]);
+        let kill2: Vec<Phase> = found
+            .iter()
+            .filter_map(|f| match f {
+                Entry::Phase {
+                    kill_id: 2, phase, ..
+                } => Some(*phase),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            kill2,
+            vec![
+                Phase::Kill,
+                Phase::Down,
+                Phase::Replaced,
+                Phase::Running,
+                Phase::Healthy,
+                Phase::Restored
+            ]
+        );
+        assert!(
+            !found.iter().any(|f| matches!(f, Entry::Flap { .. })),
+            "a new kill of the replacement is not a flap of the old one: {found:?}"
+        );
+        assert_eq!(bench.recs.in_flight(), 0);
     }
 
     #[test]
