@@ -6,6 +6,12 @@
 //! replacement (the oldest open recovery of that slot wins, so attach-mode processes that share
 //! one slot pair first-in first-out); a victim that starts again under its own id (a Docker
 //! restart policy) is its own replacement.
+//!
+//! A recovery opens when its action is dispatched, before the platform has answered, so the
+//! victim's events that arrive while the call is on its way are paired at once, in the order
+//! they came. What it finds is held back until the platform's receipt confirms the kill (it
+//! then gets its kill number, and its lines follow the `kill` line) or until a failed action
+//! cancels it (and nothing of it is written).
 
 use std::time::Duration;
 
@@ -29,6 +35,10 @@ struct Recovery {
     issued: Instant,
     /// Set once restored: flaps are watched until then.
     settle_until: Option<Instant>,
+    /// False while the action is on its way: what is found is held, and no timeout runs.
+    confirmed: bool,
+    /// Findings held until the kill is confirmed.
+    held: Vec<Entry>,
 }
 
 impl Recovery {
@@ -59,12 +69,17 @@ impl Recovery {
     }
 }
 
+/// Kill numbers from here up are provisional: they name a dispatched action until the
+/// platform's receipt gives it its real number, and never reach the journal.
+const PROVISIONAL: u32 = 1 << 31;
+
 /// Every kill still being followed.
 #[derive(Debug)]
 pub struct Recoveries {
     active: Vec<Recovery>,
     timeout: Duration,
     settle: Duration,
+    next_provisional: u32,
 }
 
 impl Recoveries {
@@ -74,6 +89,7 @@ impl Recoveries {
             active: Vec::new(),
             timeout,
             settle,
+            next_provisional: PROVISIONAL,
         }
     }
 
@@ -84,12 +100,23 @@ impl Recoveries {
     /// it back under the same id) belong to the new kill. Left open, the old recovery would
     /// take the restart's `Started`, and the new kill would stall unrecovered.
     pub fn open(&mut self, kill_id: u32, victim: &Instance, at: Micros) -> Entry {
+        let pending = self.dispatch(victim);
+        let mut found = self.confirm(pending, kill_id, at);
+        found.remove(0)
+    }
+
+    /// Starts following a kill whose action is being dispatched now; returns the provisional
+    /// number that [`Self::confirm`] or [`Self::cancel`] settles once the platform answers.
+    pub fn dispatch(&mut self, victim: &Instance) -> u32 {
         self.active.retain(|r| {
-            !(r.restored()
+            !(r.confirmed
+                && r.restored()
                 && (r.replacement.as_deref() == Some(victim.id.as_str()) || r.victim == victim.id))
         });
-        let mut r = Recovery {
-            kill_id,
+        let provisional = self.next_provisional;
+        self.next_provisional = self.next_provisional.wrapping_add(1).max(PROVISIONAL);
+        self.active.push(Recovery {
+            kill_id: provisional,
             target: victim.target.clone(),
             victim: victim.id.clone(),
             slot: victim.slot.clone(),
@@ -97,21 +124,85 @@ impl Recoveries {
             marks: [None; 6],
             issued: Instant::now(),
             settle_until: None,
+            confirmed: false,
+            held: Vec::new(),
+        });
+        provisional
+    }
+
+    /// The platform carried the action out at `at` (its receipt): the kill is `kill_id` from
+    /// now on. Returns its kill mark, then what was found while the call was on its way (a
+    /// platform `kill` event among them refines the mark, as the last line wins).
+    pub fn confirm(&mut self, provisional: u32, kill_id: u32, at: Micros) -> Vec<Entry> {
+        let Some(r) = self.active.iter_mut().find(|r| r.kill_id == provisional) else {
+            return Vec::new();
         };
-        let found = r.set(Phase::Kill, at, &victim.id, false);
-        self.active.push(r);
+        r.kill_id = kill_id;
+        r.confirmed = true;
+        let victim = r.victim.clone();
+        let mut found = vec![Entry::Phase {
+            kill_id,
+            phase: Phase::Kill,
+            at,
+            instance: victim,
+            uncertain: false,
+        }];
+        if r.mark(Phase::Kill).is_none() {
+            r.marks[Phase::Kill as usize] = Some(at);
+        }
+        for mut entry in std::mem::take(&mut r.held) {
+            if let Entry::Phase { kill_id: k, .. }
+            | Entry::Flap { kill_id: k, .. }
+            | Entry::Unrecovered { kill_id: k, .. } = &mut entry
+            {
+                *k = kill_id;
+            }
+            found.push(entry);
+        }
         found
     }
 
-    /// Recoveries not yet restored nor given up.
-    pub fn in_flight(&self) -> u32 {
-        self.active.iter().filter(|r| !r.restored()).count() as u32
+    /// The action failed: nothing was killed, and nothing of this recovery is written.
+    pub fn cancel(&mut self, provisional: u32) {
+        self.active.retain(|r| r.kill_id != provisional);
     }
 
-    /// Whether `instance` is a victim or a replacement of a recovery not yet restored.
+    /// Keeps back what belongs to kills not yet confirmed; returns the rest.
+    fn route(&mut self, found: Vec<Entry>) -> Vec<Entry> {
+        let mut out = Vec::with_capacity(found.len());
+        for entry in found {
+            let kill_id = match &entry {
+                Entry::Phase { kill_id, .. }
+                | Entry::Flap { kill_id, .. }
+                | Entry::Unrecovered { kill_id, .. } => *kill_id,
+                _ => 0,
+            };
+            match self
+                .active
+                .iter_mut()
+                .find(|r| !r.confirmed && r.kill_id == kill_id)
+            {
+                Some(r) => r.held.push(entry),
+                None => out.push(entry),
+            }
+        }
+        out
+    }
+
+    /// Recoveries not yet restored nor given up, counting those whose action is on its way.
+    pub fn in_flight(&self) -> u32 {
+        self.active
+            .iter()
+            .filter(|r| !r.restored() || !r.confirmed)
+            .count() as u32
+    }
+
+    /// Whether `instance` is a victim or a replacement of a recovery not yet restored, or of
+    /// one whose action the platform has not answered yet.
     pub fn involves(&self, instance: &str) -> bool {
         self.active.iter().any(|r| {
-            !r.restored() && (r.victim == instance || r.replacement.as_deref() == Some(instance))
+            (!r.restored() || !r.confirmed)
+                && (r.victim == instance || r.replacement.as_deref() == Some(instance))
         })
     }
 
@@ -134,7 +225,7 @@ impl Recoveries {
                 }
             }
         }
-        found
+        self.route(found)
     }
 
     fn pair_marks(&mut self, ev: &PlatformEvent, found: &mut Vec<Entry>) {
@@ -234,6 +325,11 @@ impl Recoveries {
         let mut found = Vec::new();
         let timeout = self.timeout;
         self.active.retain(|r| {
+            // Kept, with what it found, until the platform answers; the timeout counts from
+            // the dispatch, but only a kill that was carried out can be unrecovered.
+            if !r.confirmed {
+                return true;
+            }
             if r.restored() {
                 return r.settle_until.is_some_and(|t| now < t);
             }
@@ -255,7 +351,7 @@ impl Recoveries {
         let found = self
             .active
             .iter()
-            .filter(|r| !r.restored())
+            .filter(|r| r.confirmed && !r.restored())
             .map(|r| Entry::Unrecovered {
                 kill_id: r.kill_id,
                 at: now_us,
@@ -268,247 +364,4 @@ impl Recoveries {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::BTreeMap;
-
-    fn inst(id: &str, slot: &str) -> Instance {
-        Instance {
-            id: id.into(),
-            target: "web".into(),
-            slot: slot.into(),
-            name: id.into(),
-            started_at: Some(0),
-            healthy: true,
-            labels: BTreeMap::new(),
-        }
-    }
-
-    fn ev(at: Micros, kind: EventKind, id: &str, slot: &str) -> PlatformEvent {
-        PlatformEvent {
-            at,
-            kind,
-            instance: id.into(),
-            target: "web".into(),
-            slot: slot.into(),
-            uncertain: false,
-            detail: None,
-        }
-    }
-
-    fn feed(recs: &mut Recoveries, cap: &mut Capacity, events: &[PlatformEvent]) -> Vec<Entry> {
-        let mut all = Vec::new();
-        for e in events {
-            cap.apply(e);
-            all.extend(recs.on_event(e, cap));
-        }
-        all
-    }
-
-    fn marks(found: &[Entry]) -> Vec<(Phase, Micros, String)> {
-        found
-            .iter()
-            .filter_map(|f| match f {
-                Entry::Phase {
-                    phase,
-                    at,
-                    instance,
-                    ..
-                } => Some((*phase, *at, instance.clone())),
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// A pool `web` of two (`a` in web/0, `b` in web/1), its capacity, and its recoveries.
-    struct Bench {
-        recs: Recoveries,
-        cap: Capacity,
-        fleet: Vec<Instance>,
-    }
-
-    impl Bench {
-        fn new() -> Bench {
-            let fleet = vec![inst("a", "web/0"), inst("b", "web/1")];
-            let desired = BTreeMap::from([("web".to_string(), 2)]);
-            Bench {
-                recs: Recoveries::new(Duration::from_secs(60), Duration::from_secs(2)),
-                cap: Capacity::new(desired, &fleet),
-                fleet,
-            }
-        }
-
-        /// Opens kill `kill_id` of the pool's instance `victim` at `at`.
-        fn kill(&mut self, kill_id: u32, victim: usize, at: Micros) {
-            self.recs.open(kill_id, &self.fleet[victim], at);
-        }
-
-        fn feed(&mut self, events: &[PlatformEvent]) -> Vec<Entry> {
-            feed(&mut self.recs, &mut self.cap, events)
-        }
-    }
-
-    #[test]
-    fn a_new_instance_in_the_slot_is_timed_through_every_mark() {
-        let mut bench = Bench::new();
-        bench.kill(1, 0, 1_000);
-        let found = bench.feed(&[
-            ev(1_200, EventKind::Died, "a", "web/0"),
-            ev(1_300, EventKind::Created, "other", "web/9"),
-            ev(1_700, EventKind::Created, "c", "web/0"),
-            ev(1_750, EventKind::Started, "c", "web/0"),
-            ev(2_500, EventKind::Healthy, "c", "web/0"),
-        ]);
-        assert_eq!(
-            marks(&found),
-            vec![
-                (Phase::Down, 1_200, "a".into()),
-                (Phase::Replaced, 1_700, "c".into()),
-                (Phase::Running, 1_750, "c".into()),
-                (Phase::Healthy, 2_500, "c".into()),
-                (Phase::Restored, 2_500, "c".into()),
-            ]
-        );
-        assert_eq!(bench.recs.in_flight(), 0);
-    }
-
-    #[test]
-    fn a_victim_restarted_in_place_is_its_own_replacement() {
-        let mut bench = Bench::new();
-        bench.kill(1, 1, 10);
-        let found = bench.feed(&[
-            ev(15, EventKind::Killed, "b", "web/1"),
-            ev(20, EventKind::Died, "b", "web/1"),
-            ev(90, EventKind::Started, "b", "web/1"),
-            ev(400, EventKind::Healthy, "b", "web/1"),
-        ]);
-        let m = marks(&found);
-        assert_eq!(m[0], (Phase::Kill, 15, "b".into()));
-        assert_eq!(m[2], (Phase::Replaced, 90, "b".into()));
-        assert_eq!(m[3], (Phase::Running, 90, "b".into()));
-        assert_eq!(m.last().unwrap(), &(Phase::Restored, 400, "b".into()));
-    }
-
-    #[test]
-    fn restored_waits_for_the_whole_pool() {
-        let mut bench = Bench::new();
-        bench.kill(1, 0, 0);
-        let found = bench.feed(&[
-            ev(10, EventKind::Died, "a", "web/0"),
-            ev(20, EventKind::Unhealthy, "b", "web/1"),
-            ev(30, EventKind::Created, "c", "web/0"),
-            ev(31, EventKind::Started, "c", "web/0"),
-            ev(40, EventKind::Healthy, "c", "web/0"),
-            ev(90, EventKind::Healthy, "b", "web/1"),
-        ]);
-        assert_eq!(
-            marks(&found).last().unwrap(),
-            &(Phase::Restored, 90, "c".into())
-        );
-    }
-
-    #[test]
-    fn a_replacement_failing_inside_the_settle_window_is_a_flap() {
-        let mut bench = Bench::new();
-        bench.kill(1, 0, 0);
-        let found = bench.feed(&[
-            ev(10, EventKind::Died, "a", "web/0"),
-            ev(30, EventKind::Created, "c", "web/0"),
-            ev(31, EventKind::Started, "c", "web/0"),
-            ev(40, EventKind::Healthy, "c", "web/0"),
-            ev(1_000_040, EventKind::Unhealthy, "c", "web/0"),
-        ]);
-        assert!(found.iter().any(|f| matches!(
-            f,
-            Entry::Flap {
-                kill_id: 1,
-                at: 1_000_040,
-                ..
-            }
-        )));
-    }
-
-    #[test]
-    fn killing_a_replacement_inside_its_settle_window_is_not_a_flap() {
-        let mut bench = Bench::new();
-        bench.kill(1, 0, 0);
-        bench.feed(&[
-            ev(10, EventKind::Died, "a", "web/0"),
-            ev(30, EventKind::Created, "c", "web/0"),
-            ev(31, EventKind::Started, "c", "web/0"),
-            ev(40, EventKind::Healthy, "c", "web/0"),
-        ]);
-        bench.recs.open(2, &inst("c", "web/0"), 50);
-        let found = bench.feed(&[ev(60, EventKind::Died, "c", "web/0")]);
-        assert!(
-            !found.iter().any(|f| matches!(f, Entry::Flap { .. })),
-            "{found:?}"
-        );
-        assert_eq!(marks(&found), vec![(Phase::Down, 60, "c".into())]);
-    }
-
-    /// Seen with seed 42 and no `min_age`: a container restarted in place was killed again
-    /// 1–2 s after its recovery, inside `recovery.settle`; its `Started` paired with the
-    /// settling recovery (same id), and the new kill stalled unrecovered.
-    #[test]
-    fn settle_pairing_bug_a_kill_on_a_settling_instance_owns_its_restart() {
-        let mut bench = Bench::new();
-        bench.kill(1, 1, 10);
-        bench.feed(&[
-            ev(20, EventKind::Died, "b", "web/1"),
-            ev(90, EventKind::Started, "b", "web/1"),
-            ev(400, EventKind::Healthy, "b", "web/1"),
-        ]);
-        assert_eq!(bench.recs.in_flight(), 0, "kill 1 restored, now settling");
-        bench.kill(2, 1, 1_000);
-        let found = bench.feed(&[
-            ev(1_005, EventKind::Killed, "b", "web/1"),
-            ev(1_020, EventKind::Died, "b", "web/1"),
-            ev(1_090, EventKind::Started, "b", "web/1"),
-            ev(1_400, EventKind::Healthy, "b", "web/1"),
-        ]);
-        let kill2: Vec<Phase> = found
-            .iter()
-            .filter_map(|f| match f {
-                Entry::Phase {
-                    kill_id: 2, phase, ..
-                } => Some(*phase),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(
-            kill2,
-            vec![
-                Phase::Kill,
-                Phase::Down,
-                Phase::Replaced,
-                Phase::Running,
-                Phase::Healthy,
-                Phase::Restored
-            ]
-        );
-        assert!(
-            !found.iter().any(|f| matches!(f, Entry::Flap { .. })),
-            "a new kill of the replacement is not a flap of the old one: {found:?}"
-        );
-        assert_eq!(bench.recs.in_flight(), 0);
-    }
-
-    #[test]
-    fn a_timeout_names_the_phase_it_stalled_in() {
-        let mut bench = Bench::new();
-        bench.recs = Recoveries::new(Duration::ZERO, Duration::ZERO);
-        bench.kill(1, 0, 0);
-        bench.feed(&[ev(10, EventKind::Died, "a", "web/0")]);
-        let found = bench.recs.tick(Instant::now(), 99);
-        assert_eq!(
-            found,
-            vec![Entry::Unrecovered {
-                kill_id: 1,
-                at: 99,
-                stalled_in: Phase::Replaced
-            }]
-        );
-        assert!(bench.recs.is_idle());
-    }
-}
+mod tests;

@@ -1,7 +1,12 @@
 //! A due decision, carried out: for each target, the run's view of its instances goes to the
 //! one decision function ([`crate::engine::decide`]); the decision is journalled, and each
-//! victim is handed to the platform, whose receipt opens the kill's recovery.
+//! victim's action is dispatched to the platform as a task of its own. Its recovery opens at
+//! once, so the victim's events are paired as they come; the platform's receipt confirms the
+//! kill (and starts the trigger), a failure cancels it. The loop never waits for a daemon's
+//! answer: the schedule, the recovery clocks and the triggers go on meanwhile.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use tracing::{info, warn};
@@ -10,7 +15,7 @@ use super::Run;
 use crate::engine::decide::{decide, Situation};
 use crate::engine::trigger;
 use crate::journal::{Decision, Entry, KillEntry, Victim};
-use crate::platform::Instance;
+use crate::platform::{Instance, KillReceipt, PlatformError};
 use crate::vocabulary::time::to_utc;
 
 impl Run<'_> {
@@ -38,7 +43,7 @@ impl Run<'_> {
                 kills_left: scenario
                     .schedule
                     .max_kills
-                    .map(|m| m.saturating_sub(self.ledger.kills)),
+                    .map(|m| m.saturating_sub(self.kills_made_or_on_their_way())),
                 max_kills: scenario.schedule.max_kills,
                 now,
                 in_recovery: &in_recovery,
@@ -76,7 +81,7 @@ impl Run<'_> {
             }
             self.ledger.record(Entry::Decision(decision));
             for victim in decided.victims {
-                self.kill(victim).await;
+                self.dispatch(victim);
             }
         }
     }
@@ -106,10 +111,42 @@ impl Run<'_> {
         Ok(instances)
     }
 
-    /// Hands one victim to the platform; a receipt opens its recovery and starts the trigger.
-    async fn kill(&mut self, victim: Instance) {
+    /// Kills carried out, and those whose action is on its way; `max_kills` counts both.
+    pub(super) fn kills_made_or_on_their_way(&self) -> u32 {
+        self.ledger.kills + u32::try_from(self.acting.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Opens the victim's recovery and sends its action on its way, without waiting for it.
+    fn dispatch(&mut self, victim: Instance) {
+        let provisional = self.recoveries.dispatch(&victim);
+        let platform = self.platform;
         let action = &self.scenario.action;
-        match self.platform.kill(&victim, action).await {
+        let seq = self.ledger.seq;
+        self.on_the_way
+            .insert(provisional, (seq, victim.id.clone()));
+        self.acting.push(Box::pin(async move {
+            let result = platform.kill(&victim, action).await;
+            Acted {
+                provisional,
+                seq,
+                victim,
+                result,
+            }
+        }));
+    }
+
+    /// The platform answered one action: a receipt confirms the kill, journals it and starts
+    /// its trigger; an error cancels the recovery opened for it.
+    pub(super) fn on_acted(&mut self, acted: Acted) {
+        let Acted {
+            provisional,
+            seq,
+            victim,
+            result,
+        } = acted;
+        self.on_the_way.remove(&provisional);
+        let action = &self.scenario.action;
+        match result {
             Ok(receipt) => {
                 self.ledger.kills += 1;
                 let kill_id = self.ledger.kills;
@@ -121,7 +158,7 @@ impl Run<'_> {
                 );
                 self.ledger.record(Entry::Kill(KillEntry {
                     kill_id,
-                    seq: self.ledger.seq,
+                    seq,
                     at: receipt.at,
                     target: victim.target.clone(),
                     victim: victim.id.clone(),
@@ -130,8 +167,8 @@ impl Run<'_> {
                     action: action.describe(),
                     detail: receipt.detail,
                 }));
-                let mark = self.recoveries.open(kill_id, &victim, receipt.at);
-                self.ledger.record_findings(vec![mark]);
+                let found = self.recoveries.confirm(provisional, kill_id, receipt.at);
+                self.ledger.record_findings(found);
                 if let Some(t) = &self.scenario.recovery.trigger {
                     let command = t.command.clone();
                     let timeout = t
@@ -144,9 +181,10 @@ impl Run<'_> {
                 }
             }
             Err(e) => {
+                self.recoveries.cancel(provisional);
                 warn!("kill of {} ({}) failed: {e}", victim.name, victim.slot);
                 self.ledger.record(Entry::KillFailed {
-                    seq: self.ledger.seq,
+                    seq,
                     victim: victim.id.clone(),
                     at: self.clock.now(),
                     error: e.to_string(),
@@ -154,4 +192,17 @@ impl Run<'_> {
             }
         }
     }
+}
+
+/// An action on its way to the platform.
+pub(super) type Acting<'a> = Pin<Box<dyn Future<Output = Acted> + Send + 'a>>;
+
+/// What the platform answered to one dispatched action.
+pub(super) struct Acted {
+    /// The recovery opened for it.
+    provisional: u32,
+    /// The decision that chose the victim.
+    seq: u32,
+    victim: Instance,
+    result: Result<KillReceipt, PlatformError>,
 }

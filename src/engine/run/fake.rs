@@ -68,6 +68,10 @@ pub(super) struct FakePlatform {
     reaction: Reaction,
     state: Arc<Mutex<State>>,
     events_health: EventsHealth,
+    /// How long a kill call takes to answer, as a daemon's does; its events start at once.
+    answer_after: Duration,
+    /// Kill calls fail (after `answer_after`) and touch nothing.
+    refuse_kills: bool,
 }
 
 impl FakePlatform {
@@ -89,6 +93,24 @@ impl FakePlatform {
             reaction,
             state: Arc::new(Mutex::new(state)),
             events_health: EventsHealth::default(),
+            answer_after: Duration::ZERO,
+            refuse_kills: false,
+        }
+    }
+
+    /// Every kill call fails, as a daemon that refuses it would.
+    pub fn failing_kills(self) -> FakePlatform {
+        FakePlatform {
+            refuse_kills: true,
+            ..self
+        }
+    }
+
+    /// Kill calls answer `after` they were made, while the victim's events already flow.
+    pub fn answering_after(self, after: Duration) -> FakePlatform {
+        FakePlatform {
+            answer_after: after,
+            ..self
         }
     }
 
@@ -121,6 +143,34 @@ impl FakePlatform {
         for inst in state.instances.values_mut() {
             inst.healthy = false;
         }
+    }
+
+    /// Takes the victim out of the healthy count and plays the reaction out as events.
+    fn play_kill(&self, victim: &Instance) -> Result<(), PlatformError> {
+        let mut state = self.state.lock().unwrap();
+        if !state.instances.contains_key(&victim.id) {
+            return Err(PlatformError::Failed(format!("no instance {}", victim.id)));
+        }
+        let healthy = state.instances.values().filter(|i| i.healthy).count() as u32;
+        state.seen.kills.push(victim.id.clone());
+        state.seen.healthy_before_kill.push(healthy);
+        if let Some(inst) = state.instances.get_mut(&victim.id) {
+            inst.healthy = false;
+        }
+        let replacement = format!("i{}", state.next_id);
+        state.next_id += 1;
+        let script = Script {
+            clock: self.clock,
+            state: Arc::clone(&self.state),
+            events_health: self.events_health.clone(),
+        };
+        tokio::spawn(script.play(
+            self.reaction,
+            victim.id.clone(),
+            victim.slot.clone(),
+            replacement,
+        ));
+        Ok(())
     }
 
     /// What the platform saw so far.
@@ -263,31 +313,15 @@ impl Platform for FakePlatform {
         victim: &Instance,
         _action: &Action,
     ) -> Result<KillReceipt, PlatformError> {
-        let mut state = self.state.lock().unwrap();
-        if !state.instances.contains_key(&victim.id) {
-            return Err(PlatformError::Failed(format!("no instance {}", victim.id)));
+        let issued = self.clock.now();
+        if self.refuse_kills {
+            tokio::time::sleep(self.answer_after).await;
+            return Err(PlatformError::Failed("scripted refusal".to_string()));
         }
-        let healthy = state.instances.values().filter(|i| i.healthy).count() as u32;
-        state.seen.kills.push(victim.id.clone());
-        state.seen.healthy_before_kill.push(healthy);
-        if let Some(inst) = state.instances.get_mut(&victim.id) {
-            inst.healthy = false;
-        }
-        let replacement = format!("i{}", state.next_id);
-        state.next_id += 1;
-        let script = Script {
-            clock: self.clock,
-            state: Arc::clone(&self.state),
-            events_health: self.events_health.clone(),
-        };
-        tokio::spawn(script.play(
-            self.reaction,
-            victim.id.clone(),
-            victim.slot.clone(),
-            replacement,
-        ));
+        self.play_kill(victim)?;
+        tokio::time::sleep(self.answer_after).await;
         Ok(KillReceipt {
-            at: self.clock.now(),
+            at: issued,
             detail: "scripted".to_string(),
         })
     }

@@ -1,12 +1,12 @@
 //! One run, start to verdict: start the platform, take the baseline, then loop over platform
-//! events, due decisions, probe results, finished triggers and a 100 ms tick until the schedule
-//! is done and every recovery has ended. Everything is journalled as it happens; the platform
+//! events, due decisions, the platform's answers to actions, probe results, finished triggers
+//! and a 100 ms tick until the schedule is done and every recovery has ended. Everything is journalled as it happens; the platform
 //! is always shut down, even when the run fails or is interrupted.
 //!
 //! The run takes its platform and its clock from the caller, so a fake platform on a virtual
 //! clock drives this very loop in the tests beside it.
 //!
-//! - [`act`]: a due decision, decided and carried out;
+//! - [`act`]: a due decision, decided, and its actions dispatched and answered;
 //! - [`ledger`]: the journal and the counters;
 //! - [`timetable`]: when the next decision is due, windows included;
 //! - [`watch`]: probes, stop conditions, `--max-runtime`, Ctrl-C.
@@ -24,12 +24,15 @@ mod tests;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use self::act::Acting;
 use self::ledger::Ledger;
 use self::timetable::Timetable;
 use self::watch::Watch;
@@ -153,6 +156,8 @@ pub async fn run(
                 ),
                 selection: SeededRng::new(setup.seed, Stream::Selection),
                 triggers: JoinSet::new(),
+                acting: FuturesUnordered::new(),
+                on_the_way: BTreeMap::new(),
                 watch: Watch::default(),
             };
             run.execute(probers, stop).await
@@ -184,6 +189,10 @@ struct Run<'a> {
     /// The seeded stream victims are drawn from.
     selection: SeededRng,
     triggers: JoinSet<TriggerEntry>,
+    /// Actions sent to the platform and not yet answered.
+    acting: FuturesUnordered<Acting<'a>>,
+    /// The same actions by their recovery's provisional number: the decision and the victim.
+    on_the_way: BTreeMap<u32, (u32, String)>,
     watch: Watch,
 }
 
@@ -264,6 +273,7 @@ impl<'a> Run<'a> {
         self.ledger.write_error.is_some()
             || (!self.scheduling(timetable)
                 && self.recoveries.is_idle()
+                && self.acting.is_empty()
                 && self.triggers.is_empty())
     }
 
@@ -273,7 +283,7 @@ impl<'a> Run<'a> {
             .scenario
             .schedule
             .max_kills
-            .is_some_and(|m| self.ledger.kills >= m);
+            .is_some_and(|m| self.kills_made_or_on_their_way() >= m);
         timetable.next().is_some() && !done_killing && self.watch.stopping.is_none()
     }
 
@@ -308,6 +318,9 @@ impl<'a> Run<'a> {
                     break;
                 }
                 Some(ev) = self.events.recv() => self.on_event(ev),
+                Some(acted) = self.acting.next(), if !self.acting.is_empty() => {
+                    self.on_acted(acted);
+                }
                 Some(result) = probe_rx.recv() => {
                     self.on_probe(result);
                     self.check_abort();
@@ -407,9 +420,36 @@ impl<'a> Run<'a> {
         self.ledger.record_findings(found);
     }
 
+    /// Gives actions still on their way (a second Ctrl-C ended the loop) a bounded time to be
+    /// answered, so a kill that was carried out is journalled as one; any still unanswered
+    /// after [`UNDO_BOUND`] is journalled as failed, saying it may have happened.
+    async fn await_actions(&mut self) {
+        let deadline = Instant::now() + UNDO_BOUND;
+        while !self.acting.is_empty() {
+            tokio::select! {
+                Some(acted) = self.acting.next() => self.on_acted(acted),
+                _ = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        self.acting = FuturesUnordered::new();
+        for (provisional, (seq, victim)) in std::mem::take(&mut self.on_the_way) {
+            self.recoveries.cancel(provisional);
+            self.ledger.record(Entry::KillFailed {
+                seq,
+                victim,
+                at: self.clock.now(),
+                error: format!(
+                    "the run ended before the platform answered (after {}); the action may have been carried out",
+                    HumanDuration(UNDO_BOUND)
+                ),
+            });
+        }
+    }
+
     /// Closes the record: what is still in flight is unrecovered, the platform's last facts,
     /// and the `run_ended` line.
     async fn finish(&mut self) -> Result<RunOutput, RunError> {
+        self.await_actions().await;
         let leftover = self.recoveries.abandon(self.clock.now());
         self.ledger.record_findings(leftover);
         self.triggers.abort_all();

@@ -166,3 +166,101 @@ async fn a_fresh_look_before_each_kill_catches_what_the_events_missed() {
     }
     assert!(platform.seen(|s| s.healthy_before_kill.iter().all(|&h| h > 2)));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_answer_to_a_kill_holds_neither_the_schedule_nor_the_marks() {
+    let clock = VirtualClock::starting_at(MONDAY_BEFORE_NINE);
+    // Each kill call answers 2.5 s after it was made, long after the victim died (20 ms) and
+    // its replacement was healthy (320 ms).
+    let platform = FakePlatform::new(clock, 4, FAST).answering_after(Duration::from_millis(2_500));
+    let s = scenario(
+        "schedule: {every: 1s, max_kills: 3}\n\
+         policy: {max_in_flight: 4, min_healthy: 1}\n\
+         recovery: {timeout: 30s}\n",
+    );
+    let out = drive(&s, &platform, &clock, &[]).await;
+
+    // The decisions were taken on the plan, a second apart, not each after the last answer.
+    let taken: Vec<Micros> = decisions(&out).iter().map(|d| d.at).collect();
+    assert_eq!(taken.len(), 3, "{taken:?}");
+    for pair in taken.windows(2) {
+        assert_eq!(pair[1] - pair[0], 1_000_000, "{taken:?}");
+    }
+    // Every kill recovered, its marks at the events' own times: down 20 ms after the kill,
+    // restored 320 ms after it, though the platform answered only at 2.5 s.
+    assert_eq!(kills(&out), 3);
+    for kill_id in 1..=3u32 {
+        let mark = |phase: Phase| {
+            out.entries.iter().find_map(|e| match e {
+                Entry::Phase {
+                    kill_id: k,
+                    phase: p,
+                    at,
+                    ..
+                } if *k == kill_id && *p == phase => Some(*at),
+                _ => None,
+            })
+        };
+        let kill = mark(Phase::Kill)
+            .unwrap_or_else(|| panic!("no kill mark for {kill_id}: {:#?}", out.entries));
+        assert_eq!(mark(Phase::Down), Some(kill + 20_000), "kill {kill_id}");
+        assert_eq!(
+            mark(Phase::Restored),
+            Some(kill + 320_000),
+            "kill {kill_id}"
+        );
+    }
+    // Each kill's line comes before the marks found while its call was on its way.
+    let first_kill_line = out
+        .entries
+        .iter()
+        .position(|e| matches!(e, Entry::Kill(k) if k.kill_id == 1))
+        .unwrap();
+    let first_down = out
+        .entries
+        .iter()
+        .position(|e| {
+            matches!(
+                e,
+                Entry::Phase {
+                    kill_id: 1,
+                    phase: Phase::Down,
+                    ..
+                }
+            )
+        })
+        .unwrap();
+    assert!(first_kill_line < first_down);
+    assert!(!out
+        .entries
+        .iter()
+        .any(|e| matches!(e, Entry::Unrecovered { .. })));
+    assert_eq!(ended(&out), RunStatus::Completed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_kill_the_platform_refuses_after_a_while_leaves_no_trace_but_its_failure() {
+    let clock = VirtualClock::starting_at(MONDAY_BEFORE_NINE);
+    let platform = FakePlatform::new(clock, 3, FAST)
+        .answering_after(Duration::from_millis(500))
+        .failing_kills();
+    let s = scenario("schedule: {every: 1s, max_kills: 2, duration: 3500ms}\n");
+    let out = drive(&s, &platform, &clock, &[]).await;
+    assert_eq!(kills(&out), 0);
+    let failed = out
+        .entries
+        .iter()
+        .filter(|e| matches!(e, Entry::KillFailed { .. }))
+        .count();
+    let decided = decisions(&out).len();
+    assert!(decided >= 3, "{decided} decisions");
+    assert_eq!(failed, decided, "one failure per decision, nothing refused");
+    assert!(
+        !out.entries.iter().any(|e| matches!(
+            e,
+            Entry::Phase { .. } | Entry::Unrecovered { .. } | Entry::Flap { .. }
+        )),
+        "a cancelled recovery writes nothing"
+    );
+    assert_eq!(ended(&out), RunStatus::Completed);
+}
