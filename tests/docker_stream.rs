@@ -2,13 +2,15 @@
 //! test cuts and refuses for a while. What happened meanwhile must arrive after the reconnect,
 //! with the daemon's exact times; and when the engine no longer holds those events (the proxy
 //! makes the replay start after them), the resync must still report them, flagged uncertain.
+//! The proxy also lists the requests that pass, to show that decisions, which read the book
+//! the stream keeps, cost the engine nothing, and that a kill inspects only its victim.
 //! Skips without an engine unless FIREDRILL_REQUIRE_DOCKER=1.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::docker::{docker_ok, EventLog, TestRun};
@@ -16,7 +18,8 @@ use firedrill::platform::docker::connect::{Endpoint, DEFAULT_SOCKET};
 use firedrill::platform::docker::select::{OwnContainer, TargetSpec};
 use firedrill::platform::docker::DockerPlatform;
 use firedrill::platform::{EventKind, Platform, PlatformEvent};
-use firedrill::scenario::Scenario;
+use firedrill::scenario::{Action, Scenario};
+use firedrill::vocabulary::signal::Signal;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -29,6 +32,7 @@ struct Proxy {
     refusing: Arc<AtomicBool>,
     forgetting: Arc<AtomicBool>,
     cut: Arc<tokio::sync::Notify>,
+    requests: Arc<Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -43,7 +47,9 @@ impl Proxy {
         let refusing = Arc::new(AtomicBool::new(false));
         let forgetting = Arc::new(AtomicBool::new(false));
         let cut = Arc::new(tokio::sync::Notify::new());
+        let requests = Arc::new(Mutex::new(Vec::new()));
         let (r, f, c) = (refusing.clone(), forgetting.clone(), cut.clone());
+        let seen = requests.clone();
         let task = tokio::spawn(async move {
             let mut conns = JoinSet::new();
             loop {
@@ -56,9 +62,10 @@ impl Proxy {
                         }
                         let upstream = upstream.clone();
                         let forgetting = f.clone();
+                        let seen = seen.clone();
                         conns.spawn(async move {
                             if let Ok(up) = UnixStream::connect(&upstream).await {
-                                relay(down, up, forgetting).await;
+                                relay(down, up, forgetting, seen).await;
                             }
                         });
                     }
@@ -71,8 +78,14 @@ impl Proxy {
             refusing,
             forgetting,
             cut,
+            requests,
             task,
         }
+    }
+
+    /// Every request passed on so far, as `METHOD /path` without the API version or query.
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
     }
 
     fn endpoint(&self) -> Endpoint {
@@ -96,11 +109,21 @@ impl Proxy {
     }
 }
 
-/// Copies both ways; client-to-engine bytes have their `since=` rewritten while `forgetting`.
-/// A request line is one small write by the client, so it is not split across reads here.
-async fn relay(down: UnixStream, up: UnixStream, forgetting: Arc<AtomicBool>) {
+/// Copies both ways; client-to-engine bytes have their `since=` rewritten while `forgetting`,
+/// and their request lines noted in `seen`. A request line is one small write by the client,
+/// so it is not split across reads here.
+async fn relay(
+    down: UnixStream,
+    up: UnixStream,
+    forgetting: Arc<AtomicBool>,
+    seen: Arc<Mutex<Vec<String>>>,
+) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let since = regex::bytes::Regex::new(r"since=[0-9]+(\.[0-9]+)?").unwrap();
+    let request_line = regex::bytes::Regex::new(
+        r"(?m)^(GET|POST|PUT|DELETE|HEAD) (?:/v[0-9.]+)?(/[^ ?]*)\S* HTTP/1\.[01]\r$",
+    )
+    .unwrap();
     let (mut down_r, mut down_w) = down.into_split();
     let (mut up_r, mut up_w) = up.into_split();
     let to_client = tokio::spawn(async move {
@@ -112,6 +135,14 @@ async fn relay(down: UnixStream, up: UnixStream, forgetting: Arc<AtomicBool>) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
+        for line in request_line.captures_iter(&buf[..n]) {
+            let request = format!(
+                "{} {}",
+                String::from_utf8_lossy(&line[1]),
+                String::from_utf8_lossy(&line[2])
+            );
+            seen.lock().unwrap().push(request);
+        }
         let bytes = if forgetting.load(Ordering::SeqCst) {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -250,6 +281,68 @@ async fn a_restart_the_engine_no_longer_buffers_is_found_by_the_resync_and_flagg
         (started.at - started_at).abs() < 1_000_000,
         "resync start {} vs engine {started_at}",
         started.at
+    );
+    cancel.cancel();
+}
+
+#[tokio::test]
+async fn decisions_read_the_book_and_a_kill_inspects_only_its_victim() {
+    let Some(run) = TestRun::start("engine-calls") else {
+        return;
+    };
+    // No restart policy: the victim stays down, so no later start has the watcher inspect it
+    // while the kill's own calls are counted.
+    let ids: Vec<String> = (0..5)
+        .map(|n| run.run_container(&format!("c{n}"), &[]))
+        .collect();
+    for id in &ids {
+        run.wait_healthy(id, Duration::from_secs(20));
+    }
+    let (proxy, platform, _rx, cancel) = through_proxy(&run).await;
+    // The watcher subscribes in a task of its own, just after the start returned.
+    for _ in 0..100 {
+        if proxy.requests().iter().any(|c| c == "GET /events") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let at_start = proxy.requests();
+    let lists = |calls: &[String]| {
+        calls
+            .iter()
+            .filter(|c| c.as_str() == "GET /containers/json")
+            .count()
+    };
+    assert_eq!(lists(&at_start), 1, "start lists once: {at_start:?}");
+
+    // Twenty decisions' worth of looks at the fleet, as the run takes before each decision.
+    let mut listed = Vec::new();
+    for _ in 0..20 {
+        listed = platform.instances("web").await.expect("instances");
+        assert_eq!(listed.len(), 5, "{listed:?}");
+        assert!(listed.iter().all(|i| i.healthy), "{listed:?}");
+    }
+    let after_looks = proxy.requests();
+    assert_eq!(
+        after_looks.len(),
+        at_start.len(),
+        "looking at the fleet called the engine: {:?}",
+        &after_looks[at_start.len()..]
+    );
+
+    let victim = &listed[0];
+    let action = Action::Kill {
+        signal: Signal::KILL,
+    };
+    platform.kill(victim, &action).await.expect("kill");
+    let after_kill = proxy.requests();
+    assert_eq!(
+        after_kill[after_looks.len()..],
+        [
+            format!("GET /containers/{}/json", victim.id),
+            format!("POST /containers/{}/kill", victim.id),
+        ],
+        "a kill confirms its victim with one inspect, then acts"
     );
     cancel.cancel();
 }

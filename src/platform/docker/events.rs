@@ -33,7 +33,6 @@ pub struct Watcher {
     shared: Arc<Shared>,
     tx: mpsc::UnboundedSender<PlatformEvent>,
     cancel: CancellationToken,
-    known: HashMap<String, Known>,
     prober: Prober,
     /// The last event's `timeNano`, and the (id, action) pairs already handled at that
     /// nanosecond, so a replay starting there does not repeat them.
@@ -59,7 +58,6 @@ impl Watcher {
             shared,
             tx,
             cancel,
-            known: HashMap::new(),
             prober,
             last_nano: 0,
             seen_at_last: HashSet::new(),
@@ -82,13 +80,16 @@ impl Watcher {
             if mode == HealthMode::Probe && o.running {
                 self.prober.watch(&o, &target, &slot_of(&o.name, &o.labels));
             }
-            self.known.insert(
-                o.id.clone(),
+            self.shared.containers.insert(
+                &o.id,
                 Known {
                     target,
                     slot: slot_of(&o.name, &o.labels),
+                    name: o.name.clone(),
+                    labels: o.labels.clone(),
                     mode,
                     running: o.running,
+                    paused: o.paused,
                     healthy,
                     started_at: o.started_at,
                 },
@@ -220,7 +221,7 @@ impl Watcher {
         self.seen_at_last.insert(key);
         let at: Micros = nano / 1_000;
 
-        if !self.known.contains_key(&id) {
+        if !self.shared.containers.contains(&id) {
             let attrs = actor.attributes.unwrap_or_default();
             let facts = ContainerFacts {
                 id: &id,
@@ -235,33 +236,33 @@ impl Watcher {
                 return;
             };
             // The health mode depends on whether the container has a HEALTHCHECK, which only
-            // an inspect tells; a container already destroyed gets `running`.
-            let has_healthcheck = match self.shared.inspect(&id).await {
-                Ok(o) => o.has_healthcheck,
-                Err(_) => false,
-            };
+            // an inspect tells; a container already destroyed gets `running`, and keeps the
+            // event's attributes (its labels, with name and image among them) as its labels.
+            let inspected = self.shared.inspect(&id).await.ok();
+            let has_healthcheck = inspected.as_ref().is_some_and(|o| o.has_healthcheck);
             let slot = self
                 .shared
                 .claim_slot(&spec.name, &slot_of(facts.name, &attrs), &id);
-            self.known.insert(
-                id.clone(),
-                Known {
-                    target: spec.name.clone(),
-                    slot,
-                    mode: health_mode(&spec.health, has_healthcheck),
-                    running: false,
-                    healthy: false,
-                    started_at: None,
-                },
-            );
+            let known = Known {
+                target: spec.name.clone(),
+                slot,
+                name: facts.name.to_string(),
+                labels: inspected.map_or_else(|| attrs.clone(), |o| o.labels),
+                mode: health_mode(&spec.health, has_healthcheck),
+                running: false,
+                paused: false,
+                healthy: false,
+                started_at: None,
+            };
+            self.shared.containers.insert(&id, known);
         }
-        if action == "start" && self.known.get(&id).is_some_and(|k| k.running) {
+        if action == "start" && self.shared.containers.get(&id).is_some_and(|k| k.running) {
             self.missed_death(&id, at).await;
         }
         let transitions = self.apply(&id, &action, at).await;
         self.emit(&id, transitions, false);
         if action == "destroy" {
-            self.known.remove(&id);
+            self.shared.containers.remove(&id);
         }
     }
 
@@ -278,9 +279,9 @@ impl Watcher {
             .and_then(|o| o.finished_at);
         let at = finished.filter(|f| *f <= start).unwrap_or(start);
         self.shared.book.take_kill_expectation(id);
-        if let Some(k) = self.known.get_mut(id) {
-            (k.running, k.healthy) = (false, false);
-        }
+        self.shared
+            .containers
+            .update(id, |k| (k.running, k.healthy) = (false, false));
         let detail = "start without a die: the death was not seen".to_string();
         let died = Transition {
             at,
@@ -292,7 +293,7 @@ impl Watcher {
 
     /// Updates the book for one daemon event and returns what to report.
     async fn apply(&mut self, id: &str, action: &str, at: Micros) -> Vec<Transition> {
-        let Some(k) = self.known.get(id).cloned() else {
+        let Some(k) = self.shared.containers.get(id) else {
             return Vec::new();
         };
         let t = |kind, detail: &str| Transition {
@@ -306,6 +307,7 @@ impl Watcher {
             "create" => out.push(t(EventKind::Created, "create")),
             "start" | "unpause" => {
                 now.running = true;
+                now.paused = false;
                 self.shared.refill_in_place(id);
                 // The book keeps the engine's StartedAt, not the event's time (they differ by
                 // a few ms), so a later resync can tell a missed restart from this start.
@@ -347,6 +349,7 @@ impl Watcher {
                     self.shared.book.take_kill_expectation(id);
                 }
                 now.running = false;
+                now.paused = action == "pause";
                 now.healthy = false;
                 self.prober.unwatch(id);
                 let detail = if action == "pause" { "paused" } else { "die" };
@@ -357,6 +360,7 @@ impl Watcher {
             }
             "destroy" => {
                 now.running = false;
+                now.paused = false;
                 now.healthy = false;
                 self.prober.unwatch(id);
                 out.push(t(EventKind::Removed, "destroy"));
@@ -371,12 +375,14 @@ impl Watcher {
             }
             _ => {}
         }
-        self.known.insert(id.to_string(), now);
+        self.shared.containers.insert(id, now);
         out
     }
 
     fn emit(&self, id: &str, transitions: Vec<Transition>, uncertain: bool) {
-        let Some(k) = self.known.get(id) else { return };
+        let Some(k) = self.shared.containers.get(id) else {
+            return;
+        };
         for t in transitions {
             let event = PlatformEvent {
                 at: t.at,
@@ -407,7 +413,7 @@ impl Watcher {
                 continue;
             };
             present.insert(o.id.clone());
-            let before = self.known.get(&o.id).cloned();
+            let before = self.shared.containers.get(&o.id);
             let slot = match &before {
                 Some(k) => k.slot.clone(),
                 None => self
@@ -436,30 +442,29 @@ impl Watcher {
                     self.prober.unwatch(&o.id);
                 }
             }
-            self.known.insert(
-                o.id.clone(),
+            self.shared.containers.insert(
+                &o.id,
                 Known {
                     target,
                     slot,
+                    name: o.name.clone(),
+                    labels: o.labels.clone(),
                     mode,
                     running: o.running,
+                    paused: o.paused,
                     healthy,
                     started_at: o.started_at,
                 },
             );
             self.emit(&o.id, transitions, true);
         }
-        let gone: Vec<String> = self
-            .known
-            .keys()
-            .filter(|id| !present.contains(*id))
-            .cloned()
-            .collect();
-        for id in gone {
-            let transitions = resync_events(self.known.get(&id), None, HealthMode::Running);
+        let gone = self.shared.containers.ids();
+        for id in gone.into_iter().filter(|id| !present.contains(id)) {
+            let before = self.shared.containers.get(&id);
+            let transitions = resync_events(before.as_ref(), None, HealthMode::Running);
             self.prober.unwatch(&id);
             self.emit(&id, transitions, true);
-            self.known.remove(&id);
+            self.shared.containers.remove(&id);
         }
         Ok(())
     }

@@ -140,10 +140,16 @@ pub struct Known {
     pub target: String,
     /// Slot (see `select::slot_of`).
     pub slot: String,
+    /// Name without the leading `/`.
+    pub name: String,
+    /// Labels, for the opt-in and exempt rules.
+    pub labels: HashMap<String, String>,
     /// Health mode for this container.
     pub mode: HealthMode,
     /// Running and not paused.
     pub running: bool,
+    /// Frozen by `docker pause`.
+    pub paused: bool,
     /// Healthy as last reported.
     pub healthy: bool,
     /// Last start seen.
@@ -263,8 +269,11 @@ mod tests {
         Known {
             target: "web".into(),
             slot: "web-1".into(),
+            name: "web-1".into(),
+            labels: HashMap::new(),
             mode: HealthMode::Docker,
             running,
+            paused: false,
             healthy,
             started_at: Some(started),
         }

@@ -6,6 +6,7 @@
 //! - [`connect`]: which engine (`DOCKER_HOST`, TLS), and the ping that makes an absent engine
 //!   exit 3;
 //! - [`select`]: which containers a target covers and which may be touched;
+//! - [`book`]: what is known of each covered container, which decisions read;
 //! - [`action`]: kill, crash, stop, remove, pause (always unpaused);
 //! - [`events`]: the event subscription, reconnect and resync;
 //! - [`fleet`]: what an inspect says, and what changed unseen;
@@ -13,6 +14,7 @@
 //! - [`tls`]: TLS that trusts exactly `ca.pem`.
 
 pub mod action;
+pub mod book;
 pub mod connect;
 pub mod events;
 pub mod fleet;
@@ -21,6 +23,7 @@ pub mod select;
 pub mod tls;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -29,6 +32,7 @@ use bollard::Docker;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use self::book::Book;
 use self::connect::Endpoint;
 use self::events::{health_mode, Watcher};
 use self::fleet::{HealthMode, Observed};
@@ -64,6 +68,10 @@ pub struct Shared {
     slot_overrides: Mutex<HashMap<String, String>>,
     /// Whether the watcher's event stream is live; decisions wait while it is not.
     pub events_health: EventsHealth,
+    /// Every covered container as the watcher knows it.
+    pub containers: Book,
+    /// Set once the watcher has primed the book: from then on decisions read it.
+    watching: AtomicBool,
 }
 
 /// Locks a mutex; a panic elsewhere while holding it leaves plain data that is still usable.
@@ -117,9 +125,36 @@ impl DockerPlatform {
                 vacancies: Mutex::new(Vec::new()),
                 slot_overrides: Mutex::new(HashMap::new()),
                 events_health: EventsHealth::default(),
+                containers: Book::default(),
+                watching: AtomicBool::new(false),
             }),
             watcher_stop: Mutex::new(None),
         }
+    }
+
+    /// The instances of `spec` as the book knows them, ordered by slot.
+    fn booked(&self, spec: &TargetSpec) -> Vec<Instance> {
+        let mut out: Vec<Instance> = self
+            .shared
+            .containers
+            .present_in(&spec.name)
+            .into_iter()
+            .map(|(id, k)| Instance {
+                healthy: k.running
+                    && match k.mode {
+                        HealthMode::Probe => self.shared.probe_health(&id),
+                        HealthMode::Docker | HealthMode::Running => k.healthy,
+                    },
+                target: spec.name.clone(),
+                slot: k.slot,
+                name: k.name,
+                started_at: k.started_at,
+                labels: k.labels.into_iter().collect::<BTreeMap<_, _>>(),
+                id,
+            })
+            .collect();
+        out.sort_by(|a, b| a.slot.cmp(&b.slot).then_with(|| a.id.cmp(&b.id)));
+        out
     }
 
     fn spec(&self, target: &str) -> Result<&TargetSpec, PlatformError> {
@@ -296,12 +331,19 @@ impl Platform for DockerPlatform {
                 reason,
             })?;
         *lock(&self.watcher_stop) = Some(stop);
+        self.shared.watching.store(true, Ordering::Release);
         tokio::spawn(watcher.run());
         Ok(())
     }
 
     async fn instances(&self, target: &str) -> Result<Vec<Instance>, PlatformError> {
         let spec = self.spec(target)?;
+        // While the watcher keeps the book, decisions read it and make no engine call; the
+        // run refuses to decide while the stream is lost, and `targets` and `--dry-run`,
+        // which start no watcher, list.
+        if self.shared.watching.load(Ordering::Acquire) {
+            return Ok(self.booked(spec));
+        }
         let observed = self
             .shared
             .observe_covered()
