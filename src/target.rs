@@ -29,6 +29,8 @@ pub struct TargetArgs {
 
 /// A slow client gets this long to send its request line.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// A kept connection with no new request for this long is closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The longest request head read.
 const MAX_REQUEST_HEAD: usize = 8192;
 
@@ -94,40 +96,75 @@ fn bind_address(text: &str) -> anyhow::Result<IpAddr> {
     })
 }
 
-/// Reads one request head, answers it, and closes the connection.
+/// Answers requests on one connection, keeping it open between them as HTTP/1.1 does, so a
+/// health checker that keeps its connection does not pay a new one per check. It closes when
+/// the client asks (`Connection: close`, or HTTP/1.0), goes quiet, or sends a broken head.
 async fn answer(mut stream: TcpStream, window: HealthWindow, pid: u32, port: u16) {
-    let request_line = match tokio::time::timeout(REQUEST_TIMEOUT, read_head(&mut stream)).await {
-        Ok(Some(line)) => line,
-        _ => return,
-    };
-    let (status, body) = respond(&request_line, window.healthy_now(), pid, port);
-    let reason = match status {
-        200 => "OK",
-        404 => "Not Found",
-        _ => "Service Unavailable",
-    };
-    let response = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    // The client may have gone already; there is nobody to tell.
-    let _ = stream.write_all(response.as_bytes()).await;
+    let mut pending = Vec::new();
+    let mut wait = REQUEST_TIMEOUT;
+    loop {
+        let head = match tokio::time::timeout(wait, read_head(&mut stream, &mut pending)).await {
+            Ok(Some(head)) => head,
+            _ => break,
+        };
+        wait = IDLE_TIMEOUT;
+        let request_line = head.lines().next().unwrap_or_default();
+        let keep = keeps_alive(&head);
+        let (status, body) = respond(request_line, window.healthy_now(), pid, port);
+        let reason = match status {
+            200 => "OK",
+            404 => "Not Found",
+            _ => "Service Unavailable",
+        };
+        let connection = if keep { "keep-alive" } else { "close" };
+        let response = format!(
+            "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: {connection}\r\n\r\n{body}",
+            body.len()
+        );
+        // The client may have gone already; there is nobody to tell.
+        if stream.write_all(response.as_bytes()).await.is_err() || !keep {
+            break;
+        }
+    }
     let _ = stream.shutdown().await;
 }
 
-/// Reads up to the blank line that ends the head and returns the request line.
-async fn read_head(stream: &mut TcpStream) -> Option<String> {
-    let mut buf = Vec::with_capacity(512);
+/// Whether the client wants the connection kept after this request: HTTP/1.1 unless it says
+/// `Connection: close`.
+fn keeps_alive(head: &str) -> bool {
+    let mut lines = head.lines();
+    let http11 = lines
+        .next()
+        .is_some_and(|line| line.trim_end().ends_with("HTTP/1.1"));
+    let close = lines.any(|line| {
+        line.split_once(':').is_some_and(|(name, value)| {
+            name.trim().eq_ignore_ascii_case("connection")
+                && value.trim().eq_ignore_ascii_case("close")
+        })
+    });
+    http11 && !close
+}
+
+/// Reads up to the blank line that ends the next head and returns it; what follows it (a
+/// pipelined request) stays in `pending` for the next call. `None` at the end of the stream or
+/// on a head without its blank line.
+async fn read_head(stream: &mut TcpStream, pending: &mut Vec<u8>) -> Option<String> {
     let mut chunk = [0u8; 512];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < MAX_REQUEST_HEAD {
+    loop {
+        if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&pending[..end]).into_owned();
+            pending.drain(..end + 4);
+            return Some(head);
+        }
+        if pending.len() >= MAX_REQUEST_HEAD {
+            return None;
+        }
         let n = stream.read(&mut chunk).await.ok()?;
         if n == 0 {
-            break;
+            return None;
         }
-        buf.extend_from_slice(&chunk[..n]);
+        pending.extend_from_slice(&chunk[..n]);
     }
-    let text = String::from_utf8_lossy(&buf);
-    text.lines().next().map(str::to_string)
 }
 
 /// The status and body for a request line.
@@ -158,6 +195,45 @@ mod tests {
         assert_eq!(respond("GET /nope HTTP/1.1", true, 1, 2).0, 404);
         assert_eq!(respond("POST /health HTTP/1.1", true, 1, 2).0, 404);
         assert_eq!(respond("", true, 1, 2).0, 404);
+    }
+
+    #[test]
+    fn a_connection_is_kept_unless_the_client_closes_it_or_speaks_http_1_0() {
+        assert!(keeps_alive("GET /health HTTP/1.1\r\nHost: x"));
+        assert!(!keeps_alive("GET /health HTTP/1.1\r\nconnection: Close"));
+        assert!(!keeps_alive("GET /health HTTP/1.0\r\nHost: x"));
+    }
+
+    #[tokio::test]
+    async fn one_connection_carries_many_requests_until_the_client_closes_it() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let window = HealthWindow {
+            started: Instant::now(),
+            boot_delay: Duration::ZERO,
+            fail_after: None,
+        };
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            answer(stream, window, 1, addr.port()).await;
+        });
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let mut answers = String::new();
+        for last in [false, false, true] {
+            let close = if last { "Connection: close\r\n" } else { "" };
+            let request = format!("GET /health HTTP/1.1\r\nHost: t\r\n{close}\r\n");
+            client.write_all(request.as_bytes()).await.unwrap();
+            let mut buf = [0u8; 512];
+            let n = client.read(&mut buf).await.unwrap();
+            answers.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        assert_eq!(answers.matches("HTTP/1.1 200 OK").count(), 3, "{answers}");
+        assert_eq!(answers.matches("Connection: keep-alive").count(), 2);
+        // After the third answer the server closed its side.
+        let mut rest = Vec::new();
+        client.read_to_end(&mut rest).await.unwrap();
+        assert!(rest.is_empty());
+        server.await.unwrap();
     }
 
     #[test]
