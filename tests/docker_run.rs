@@ -123,6 +123,48 @@ fn recovery_matches_an_independent_view_of_the_engines_events() {
     eprintln!("crash kill→die (detect) per kill, µs: {detects:?}");
 }
 
+/// The settle pairing bug, on the engine: a container restarted in place and killed again
+/// inside its last recovery's settle window must have its restart paired with the new kill.
+/// Two containers and four kills, at most a few seconds apart: one of them is killed again
+/// within the 15 s settle window, which the test checks before trusting the rest.
+#[test]
+fn settle_pairing_bug_a_kill_inside_the_settle_window_recovers() {
+    let Some(run) = TestRun::start("settle-pairing") else {
+        return;
+    };
+    start_fleet(&run, 2, &["--health-interval", "1s"]);
+    let scenario = run.write(
+        "settle.yaml",
+        &(run.web_scenario("settle", 42, "")
+            + r#"    health: { from: docker }
+schedule: { duration: 120s, max_kills: 4, every: 2s, start_after: 1s }
+policy: { pick: 1, max_in_flight: 1, min_healthy: 1 }
+action: { kind: crash }
+recovery: { timeout: 20s, settle: 15s }
+slos: [ "unrecovered == 0", "kills >= 4" ]
+report: { formats: [json] }
+"#),
+    );
+    let report = run_firedrill(&run, &scenario);
+    let kills = report["kills"].as_array().expect("kills");
+    assert_eq!(kills.len(), 4, "{report:#}");
+    let inside_settle = kills.iter().enumerate().any(|(n, kill)| {
+        kills[..n].iter().any(|earlier| {
+            earlier["victim"] == kill["victim"]
+                && micros(&kill["phases"]["kill"]) - micros(&earlier["phases"]["restored"])
+                    < 15_000_000
+        })
+    });
+    assert!(
+        inside_settle,
+        "no kill landed inside an earlier recovery's settle window: {report:#}"
+    );
+    for kill in kills {
+        assert!(kill["unrecovered"].is_null(), "{kill:#}");
+        assert!(kill["phases"]["restored"].is_object(), "{kill:#}");
+    }
+}
+
 #[test]
 fn decoys_are_untouched_across_twenty_kills() {
     let Some(run) = TestRun::start("decoys") else {
