@@ -94,6 +94,7 @@ pub fn compile(file: &ScenarioFile, path: &Path, sha256: &str) -> Compiled {
     let action = check_action(&mut c, &file.action, &file.platform, &file.recovery);
     check_recovery(&mut c, &file.recovery);
     let slos = check_slos(&mut c, &file.slos);
+    watches::check_drift_slos(&mut c, &slos, file.recovery.drift);
     let probes = watches::check_probes(&mut c, &file.probes);
     watches::check_probe_slos(&mut c, &slos, &file.probes);
     let abort_when = watches::check_abort_when(&mut c, file);

@@ -311,6 +311,10 @@ pub struct Recovery {
     /// A command run after each kill, for pipelines that rebuild rather than restart.
     #[serde(default)]
     pub trigger: Option<Trigger>,
+    /// Capture drift evidence for each kill: the victim and its replacement side by side
+    /// (image, configuration fingerprint, files changed in place and carried over).
+    #[serde(default)]
+    pub drift: bool,
 }
 
 fn default_timeout() -> HumanDuration {
@@ -327,6 +331,7 @@ impl Default for Recovery {
             timeout: default_timeout(),
             settle: default_settle(),
             trigger: None,
+            drift: false,
         }
     }
 }

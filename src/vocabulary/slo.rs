@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::drift::DriftCheck;
 use crate::vocabulary::phase::Span;
 use crate::vocabulary::units::{format_micros, HumanDuration, Percent};
 
@@ -115,6 +116,11 @@ pub enum Metric {
         /// Which statistic.
         stat: Stat,
     },
+    /// Kills whose drift evidence shows what `check` names (see [`DriftCheck`]).
+    Drift {
+        /// What is counted.
+        check: DriftCheck,
+    },
 }
 
 /// The metric names an SLO may use, for error messages.
@@ -137,6 +143,7 @@ pub fn known_metrics() -> String {
             "probe.NAME.availability",
             "probe.NAME.errors",
             "probe.NAME.latency.{p50,p90,p95,p99,p999,max,min,mean}",
+            "drift.{modified_victims,carried_over,image_changed,config_changed,unknown}",
         ]
         .map(String::from),
     );
@@ -156,6 +163,18 @@ impl Metric {
         };
         if let Some(m) = simple {
             return Ok(m);
+        }
+        if let Some(check) = name.strip_prefix("drift.") {
+            return DriftCheck::ALL
+                .into_iter()
+                .find(|c| c.as_str() == check)
+                .map(|check| Metric::Drift { check })
+                .ok_or_else(|| {
+                    format!(
+                        "unknown drift check {check:?}; known: {}",
+                        DriftCheck::ALL.map(DriftCheck::as_str).join(", ")
+                    )
+                });
         }
         if let Some(probe_metric) = name.strip_prefix("probe.") {
             return parse_probe_metric(probe_metric).ok_or_else(|| {
@@ -228,6 +247,7 @@ impl fmt::Display for Metric {
             Metric::Flaps => f.write_str("flaps"),
             Metric::CapacityMin => f.write_str("capacity.min"),
             Metric::DegradedSeconds => f.write_str("degraded_seconds"),
+            Metric::Drift { check } => write!(f, "drift.{}", check.as_str()),
             Metric::ProbeAvailability { probe } => write!(f, "probe.{probe}.availability"),
             Metric::ProbeErrors { probe } => write!(f, "probe.{probe}.errors"),
             Metric::ProbeLatency { probe, stat } => {
@@ -461,5 +481,6 @@ pub struct SloResult {
     pub passed: bool,
 }
 
+mod drift;
 #[cfg(test)]
 mod tests;

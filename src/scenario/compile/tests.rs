@@ -387,3 +387,18 @@ fn engine_endpoints_must_be_urls() {
         ["platform.host", "platform.nodes.w2"]
     );
 }
+
+#[test]
+fn a_drift_slo_needs_drift_evidence_captured() {
+    let mut s = docker();
+    s.slos = vec!["drift.carried_over == 0".into()];
+    let c = check(&s);
+    assert_eq!(
+        message_of(&c.errors, "slos[0]"),
+        "drift.carried_over counts drift evidence, which is captured only with recovery: { drift: true }"
+    );
+    s.recovery.drift = true;
+    assert!(check(&s).errors.is_empty(), "{:?}", check(&s).errors);
+    s.slos = vec!["drift.snowflakes == 0".into()];
+    assert!(message_of(&check(&s).errors, "slos[0]").contains("unknown drift check"));
+}

@@ -1,5 +1,5 @@
 //! Checks of what a run watches: steady-state probes, stop conditions (`abort_when`), probe
-//! names used by SLOs, and the schedule's windows.
+//! names used by SLOs, the drift evidence drift SLOs need, and the schedule's windows.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +9,7 @@ use super::{is_zero, regex_reason, Checked};
 use crate::check::http::parse_url;
 use crate::scenario::file::{ProbeFile, ScenarioFile};
 use crate::scenario::{Probe, ProbeRequest, DEFAULT_PROBE_EVERY, DEFAULT_PROBE_TIMEOUT};
-use crate::vocabulary::slo::Slo;
+use crate::vocabulary::slo::{Metric, Slo};
 use crate::vocabulary::stop::StopCondition;
 use crate::vocabulary::units::HumanDuration;
 use crate::vocabulary::window::{Window, Windows};
@@ -210,5 +210,21 @@ pub(super) fn check_windows(c: &mut Checked, windows: Option<&[String]>) -> Opti
             None
         }
         Ok(w) => Some(w),
+    }
+}
+
+/// A `drift.*` SLO needs the evidence it counts; without it every such SLO would judge
+/// nothing.
+pub(super) fn check_drift_slos(c: &mut Checked, slos: &[(usize, Slo)], drift: bool) {
+    for (i, slo) in slos {
+        if matches!(slo.metric, Metric::Drift { .. }) && !drift {
+            c.error(
+                format!("slos[{i}]"),
+                format!(
+                    "{} counts drift evidence, which is captured only with recovery: {{ drift: true }}",
+                    slo.metric
+                ),
+            );
+        }
     }
 }
