@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::platform::{Instance, PlatformEvent, PlatformFacts};
+use crate::platform::{Evidence, Instance, PlatformEvent, PlatformFacts};
 use crate::vocabulary::phase::Phase;
 use crate::vocabulary::time::Micros;
 
@@ -84,6 +84,17 @@ pub enum Entry {
     Trigger(TriggerEntry),
     /// A raw platform event, kept for audits and for ground truth.
     Event(PlatformEvent),
+    /// Drift evidence of a kill's victim or replacement (`recovery.drift`).
+    Evidence {
+        /// Which kill.
+        kill_id: u32,
+        /// Whose evidence it is.
+        role: EvidenceRole,
+        /// When the capture finished, on firedrill's clock.
+        at: Micros,
+        /// What was captured; boxed, as it is far larger than most entries.
+        evidence: Box<Evidence>,
+    },
     /// The platform's facts at the end of the run (see `Platform::facts`); the report keeps
     /// the last one, which knows every task the run saw.
     PlatformFacts {
@@ -128,6 +139,16 @@ pub enum Entry {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+}
+
+/// Whose drift evidence an `evidence` line holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceRole {
+    /// The instance that was killed.
+    Victim,
+    /// The instance that took its place (the victim itself when restarted in place).
+    Replacement,
 }
 
 /// How a run ended.
@@ -212,6 +233,10 @@ pub struct RunStarted {
     /// The stop conditions (`abort_when`) the run watched.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub abort_when: Vec<String>,
+    /// Whether drift evidence was captured for each kill (`recovery.drift`), so a kill without
+    /// any is reported unknown rather than clean.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drift: bool,
 }
 
 /// A steady-state probe as recorded at the start of a run.

@@ -3,6 +3,7 @@
 //! events the platform streams, each stamped with the platform's own clock.
 
 pub mod docker;
+pub mod evidence;
 pub mod facts;
 pub mod health;
 pub mod local;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub use self::evidence::{ChangeKind, ConfigFingerprint, Evidence, FsChanges};
 pub use self::facts::PlatformFacts;
 use crate::scenario::{Action, PlatformConfig, Scenario};
 
@@ -205,6 +207,19 @@ pub trait Platform: Send + Sync {
     /// (the local one makes its own) keep the default.
     fn events_lost(&self) -> Option<EventsLost> {
         None
+    }
+
+    /// What `instance` is now, for drift evidence. Never fails: what cannot be captured is
+    /// listed in `unknown`.
+    async fn evidence(&self, instance: &str) -> Evidence {
+        Evidence {
+            instance: instance.to_string(),
+            unknown: vec![format!(
+                "the {} platform captures no drift evidence",
+                self.kind()
+            )],
+            ..Evidence::default()
+        }
     }
 
     /// Facts about the platform a report reader needs (a Swarm service's restart policy and

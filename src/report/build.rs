@@ -206,6 +206,7 @@ fn entry_time(entry: &Entry) -> Micros {
         | Entry::AbortTriggered { at, .. }
         | Entry::EventsLost { at, .. }
         | Entry::EventsBack { at, .. }
+        | Entry::Evidence { at, .. }
         | Entry::RunEnded { at, .. } => *at,
     }
 }

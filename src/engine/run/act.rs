@@ -11,11 +11,12 @@ use std::time::Duration;
 
 use tracing::{info, warn};
 
+use super::drift;
 use super::Run;
 use crate::engine::decide::{decide, Situation};
 use crate::engine::trigger;
-use crate::journal::{Decision, Entry, KillEntry, Victim};
-use crate::platform::{Instance, KillReceipt, PlatformError};
+use crate::journal::{Decision, Entry, EvidenceRole, KillEntry, Victim};
+use crate::platform::{Evidence, Instance, KillReceipt, PlatformError};
 use crate::vocabulary::time::to_utc;
 
 impl Run<'_> {
@@ -122,14 +123,21 @@ impl Run<'_> {
         let platform = self.platform;
         let action = &self.scenario.action;
         let seq = self.ledger.seq;
+        let evidence_first = self.scenario.recovery.drift && drift::before_action(action);
         self.on_the_way
             .insert(provisional, (seq, victim.id.clone()));
         self.acting.push(Box::pin(async move {
+            let before = if evidence_first {
+                Some(drift::capture(platform, &victim.id, drift::BEFORE_REMOVE).await)
+            } else {
+                None
+            };
             let result = platform.kill(&victim, action).await;
             Acted {
                 provisional,
                 seq,
                 victim,
+                before,
                 result,
             }
         }));
@@ -142,6 +150,7 @@ impl Run<'_> {
             provisional,
             seq,
             victim,
+            before,
             result,
         } = acted;
         self.on_the_way.remove(&provisional);
@@ -168,7 +177,14 @@ impl Run<'_> {
                     detail: receipt.detail,
                 }));
                 let found = self.recoveries.confirm(provisional, kill_id, receipt.at);
-                self.ledger.record_findings(found);
+                match before {
+                    Some(evidence) => self.record_evidence(kill_id, EvidenceRole::Victim, evidence),
+                    None if self.scenario.recovery.drift => {
+                        self.capture(kill_id, EvidenceRole::Victim, victim.id.clone());
+                    }
+                    None => {}
+                }
+                self.record_findings(found);
                 if let Some(t) = &self.scenario.recovery.trigger {
                     let command = t.command.clone();
                     let timeout = t
@@ -204,5 +220,7 @@ pub(super) struct Acted {
     /// The decision that chose the victim.
     seq: u32,
     victim: Instance,
+    /// The victim's drift evidence, when it had to be taken before the action.
+    before: Option<Evidence>,
     result: Result<KillReceipt, PlatformError>,
 }

@@ -12,6 +12,7 @@
 //! - [`watch`]: probes, stop conditions, `--max-runtime`, Ctrl-C.
 
 mod act;
+mod drift;
 mod ledger;
 mod timetable;
 mod watch;
@@ -33,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use self::act::Acting;
+use self::drift::Capturing;
 use self::ledger::Ledger;
 use self::timetable::Timetable;
 use self::watch::Watch;
@@ -158,6 +160,7 @@ pub async fn run(
                 triggers: JoinSet::new(),
                 acting: FuturesUnordered::new(),
                 on_the_way: BTreeMap::new(),
+                capturing: FuturesUnordered::new(),
                 watch: Watch::default(),
             };
             run.execute(probers, stop).await
@@ -193,6 +196,8 @@ struct Run<'a> {
     acting: FuturesUnordered<Acting<'a>>,
     /// The same actions by their recovery's provisional number: the decision and the victim.
     on_the_way: BTreeMap<u32, (u32, String)>,
+    /// Drift evidence being captured.
+    capturing: FuturesUnordered<Capturing<'a>>,
     watch: Watch,
 }
 
@@ -254,6 +259,7 @@ impl<'a> Run<'a> {
             platform_facts,
             probes: probes::describe(&scenario.probes),
             abort_when: scenario.abort_when.iter().map(|c| c.text.clone()).collect(),
+            drift: scenario.recovery.drift,
         }));
         for (target, want) in desired {
             let healthy = self.capacity.healthy(&target);
@@ -274,6 +280,7 @@ impl<'a> Run<'a> {
             || (!self.scheduling(timetable)
                 && self.recoveries.is_idle()
                 && self.acting.is_empty()
+                && self.capturing.is_empty()
                 && self.triggers.is_empty())
     }
 
@@ -320,6 +327,9 @@ impl<'a> Run<'a> {
                 Some(ev) = self.events.recv() => self.on_event(ev),
                 Some(acted) = self.acting.next(), if !self.acting.is_empty() => {
                     self.on_acted(acted);
+                }
+                Some(captured) = self.capturing.next(), if !self.capturing.is_empty() => {
+                    self.on_captured(captured);
                 }
                 Some(result) = probe_rx.recv() => {
                     self.on_probe(result);
@@ -417,7 +427,7 @@ impl<'a> Run<'a> {
             });
         }
         let found = self.recoveries.on_event(&ev, &self.capacity);
-        self.ledger.record_findings(found);
+        self.record_findings(found);
     }
 
     /// Gives actions still on their way (a second Ctrl-C ended the loop) a bounded time to be
