@@ -1,6 +1,8 @@
 //! The Recorder: `journal.jsonl`, one JSON object per line, appended and flushed as each thing
 //! happens. A crash or `kill -9` still leaves every line written so far, and the report is
-//! always rebuilt from these lines, during the run and afterwards alike.
+//! always rebuilt from these lines, during the run and afterwards alike. Nothing is kept in
+//! memory: a run of thousands of kills writes lines, and [`entries`] reads them back one at a
+//! time.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -311,12 +313,12 @@ pub struct TriggerEntry {
     pub output_tail: String,
 }
 
-/// Appends entries to `journal.jsonl`, flushing each line so nothing is lost to a crash.
+/// Appends entries to `journal.jsonl`, flushing each line so nothing is lost to a crash. It
+/// keeps no entry: the file is the only record, read back with [`entries`].
 #[derive(Debug)]
 pub struct Recorder {
     path: PathBuf,
     file: File,
-    entries: Vec<Entry>,
 }
 
 impl Recorder {
@@ -327,7 +329,6 @@ impl Recorder {
         Ok(Recorder {
             path: path.to_path_buf(),
             file,
-            entries: Vec::new(),
         })
     }
 
@@ -342,14 +343,7 @@ impl Recorder {
         line.push(b'\n');
         // One write call per line keeps a line whole even when the process dies mid-run.
         self.file.write_all(&line)?;
-        self.file.flush()?;
-        self.entries.push(entry);
-        Ok(())
-    }
-
-    /// Every entry recorded so far.
-    pub fn entries(&self) -> &[Entry] {
-        &self.entries
+        self.file.flush()
     }
 }
 
