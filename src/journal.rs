@@ -1,10 +1,12 @@
 //! The Recorder: `journal.jsonl`, one JSON object per line, appended and flushed as each thing
 //! happens. A crash or `kill -9` still leaves every line written so far, and the report is
-//! always rebuilt from these lines, during the run and afterwards alike.
+//! always rebuilt from these lines, during the run and afterwards alike. Nothing is kept in
+//! memory: a run of thousands of kills writes lines, and [`entries`] reads them back one at a
+//! time.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +14,10 @@ use serde::{Deserialize, Serialize};
 use crate::platform::{Evidence, Instance, PlatformEvent, PlatformFacts};
 use crate::vocabulary::phase::Phase;
 use crate::vocabulary::time::Micros;
+
+mod reader;
+
+pub use self::reader::{entries, read, Entries, JournalError};
 
 /// File name of the journal inside a run folder.
 pub const JOURNAL_FILE: &str = "journal.jsonl";
@@ -332,12 +338,12 @@ pub struct TriggerEntry {
     pub output_tail: String,
 }
 
-/// Appends entries to `journal.jsonl`, flushing each line so nothing is lost to a crash.
+/// Appends entries to `journal.jsonl`, flushing each line so nothing is lost to a crash. It
+/// keeps no entry: the file is the only record, read back with [`entries`].
 #[derive(Debug)]
 pub struct Recorder {
     path: PathBuf,
     file: File,
-    entries: Vec<Entry>,
 }
 
 impl Recorder {
@@ -348,7 +354,6 @@ impl Recorder {
         Ok(Recorder {
             path: path.to_path_buf(),
             file,
-            entries: Vec::new(),
         })
     }
 
@@ -363,104 +368,13 @@ impl Recorder {
         line.push(b'\n');
         // One write call per line keeps a line whole even when the process dies mid-run.
         self.file.write_all(&line)?;
-        self.file.flush()?;
-        self.entries.push(entry);
-        Ok(())
+        self.file.flush()
     }
-
-    /// Every entry recorded so far.
-    pub fn entries(&self) -> &[Entry] {
-        &self.entries
-    }
-}
-
-/// Errors reading a journal back.
-#[derive(Debug, thiserror::Error)]
-pub enum JournalError {
-    /// The file could not be read.
-    #[error("cannot read {path}")]
-    Io {
-        /// The journal path.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// A line is not a journal entry.
-    #[error("{path}:{line}: not a journal entry: {message}")]
-    BadLine {
-        /// The journal path.
-        path: PathBuf,
-        /// 1-based line number.
-        line: usize,
-        /// What was wrong.
-        message: String,
-    },
-}
-
-/// Reads a journal. A torn last line (the process died while writing it) is dropped; a bad
-/// line anywhere else is an error.
-pub fn read(path: &Path) -> Result<Vec<Entry>, JournalError> {
-    let file = File::open(path).map_err(|source| JournalError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let lines: Vec<String> = BufReader::new(file)
-        .lines()
-        .collect::<Result<_, _>>()
-        .map_err(|source| JournalError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    let mut entries = Vec::with_capacity(lines.len());
-    let last = lines.len();
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Entry>(line) {
-            Ok(e) => entries.push(e),
-            Err(_) if i + 1 == last => break,
-            Err(e) => {
-                return Err(JournalError::BadLine {
-                    path: path.to_path_buf(),
-                    line: i + 1,
-                    message: e.to_string(),
-                })
-            }
-        }
-    }
-    Ok(entries)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_torn_last_line_is_dropped_and_the_rest_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(JOURNAL_FILE);
-        let mut rec = Recorder::create(&path).unwrap();
-        rec.record(Entry::Capacity {
-            at: 1,
-            target: "web".into(),
-            healthy: 3,
-            desired: 3,
-        })
-        .unwrap();
-        rec.record(Entry::RunEnded {
-            at: 2,
-            status: RunStatus::Completed,
-            reason: None,
-        })
-        .unwrap();
-        drop(rec);
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(b"{\"type\":\"capac").unwrap();
-        let entries = read(&path).unwrap();
-        assert_eq!(entries.len(), 2);
-        assert!(matches!(entries[1], Entry::RunEnded { .. }));
-    }
 
     #[test]
     fn platform_facts_of_any_shape_from_older_versions_still_load_and_write_back_the_same() {

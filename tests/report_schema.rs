@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-use firedrill::journal;
 use firedrill::report::{self, json, ReportStatus, RunReport, Verdict, SCHEMA_VERSION};
 use firedrill::vocabulary::phase::{Phase, Span};
 use serde_json::Value;
@@ -25,9 +24,9 @@ fn fixture_journals() -> Vec<PathBuf> {
     paths
 }
 
+/// The report `firedrill report` builds: the journal read one line at a time.
 fn report_of(journal_path: &Path) -> RunReport {
-    let entries = journal::read(journal_path).unwrap();
-    report::from_journal(&entries).unwrap()
+    report::from_journal_file(journal_path).unwrap()
 }
 
 fn rendered(report: &RunReport) -> Value {

@@ -6,7 +6,7 @@ use anyhow::anyhow;
 
 use super::run::{verdict_outcome, write_reports};
 use crate::cli::CompareOutput;
-use crate::journal::{self, JOURNAL_FILE};
+use crate::journal::JOURNAL_FILE;
 use crate::report::{self, RunReport};
 use crate::scenario::ReportFormat;
 use crate::{Failure, Outcome};
@@ -25,15 +25,9 @@ fn journal_of(path: &Path) -> (PathBuf, PathBuf) {
     }
 }
 
-/// Builds the report from a journal file.
+/// Builds the report from a journal file, one line at a time.
 fn report_from_journal(journal_path: &Path) -> Result<RunReport, Failure> {
-    let entries = journal::read(journal_path).map_err(|e| Failure::new(Outcome::BadInput, e))?;
-    report::from_journal(&entries).map_err(|e| {
-        Failure::new(
-            Outcome::BadInput,
-            anyhow!("{}: {e}", journal_path.display()),
-        )
-    })
+    report::from_journal_file(journal_path).map_err(|e| Failure::new(Outcome::BadInput, e))
 }
 
 /// `firedrill report`: rebuilds reports from a journal alone.

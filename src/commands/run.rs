@@ -108,8 +108,14 @@ pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
             return Err(failure);
         }
     };
-    let report = report::from_journal(&output.entries)
-        .map_err(|e| Failure::new(Outcome::PlatformFailed, anyhow!("building the report: {e}")))?;
+    // Read back from the file rather than kept through the run: the journal is the record, and
+    // a run of thousands of kills would otherwise hold every line in memory.
+    let report = report::from_journal_file(&journal_path).map_err(|e| {
+        Failure::new(
+            Outcome::PlatformFailed,
+            anyhow::Error::new(e).context("building the report"),
+        )
+    })?;
     write_reports(&dir, &report, &formats)?;
     append_step_summary(&report);
     print!(

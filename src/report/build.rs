@@ -1,5 +1,6 @@
 //! Builds a [`RunReport`] from journal entries. The live run and `firedrill report` both go
-//! through here, so a report rebuilt from a journal matches the one the run wrote.
+//! through here, reading the journal file back, so a report rebuilt from a journal matches the
+//! one the run wrote.
 
 mod breakdown;
 mod capacity;
@@ -11,7 +12,10 @@ mod probes;
 #[cfg(test)]
 mod tests;
 
-use crate::journal::{Entry, RunStarted};
+use std::path::{Path, PathBuf};
+
+use crate::journal::{self, Decision, Entry, JournalError, RunStarted};
+use crate::platform::PlatformFacts;
 use crate::vocabulary::slo::{Metric, Slo, Unit};
 use crate::vocabulary::time::Micros;
 
@@ -36,123 +40,136 @@ pub enum BuildError {
     },
 }
 
-/// Folds journal entries into a report, and evaluates the SLOs recorded in the journal.
-pub fn from_journal(entries: &[Entry]) -> Result<RunReport, BuildError> {
-    let Some(Entry::RunStarted(start)) = entries.first() else {
-        return Err(BuildError::NoStart);
-    };
-    let slos = start
-        .slos
-        .iter()
-        .map(|text| {
-            Slo::parse(text).map_err(|message| BuildError::BadSlo {
-                slo: text.clone(),
-                message,
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-
-    let run_ended = entries.iter().find_map(|e| match e {
-        Entry::RunEnded { at, status, .. } => Some((*at, ReportStatus::from(*status))),
-        _ => None,
-    });
-    // With no end line firedrill itself died; the last thing it wrote is the best end we have.
-    let (ended_at, status) =
-        run_ended.unwrap_or_else(|| (last_time(entries, start.at), ReportStatus::Crashed));
-
-    let kills = kills::fold(entries, ended_at);
-    let histograms = kills::histograms(&kills);
-    let capacity = capacity::fold(entries, start, ended_at);
-    let (decisions, refused) = decisions(entries);
-    // The end-of-run facts know every task the run saw; the start facts are the fallback.
-    let platform_facts = entries
-        .iter()
-        .rev()
-        .find_map(|e| match e {
-            Entry::PlatformFacts { facts, .. } => Some(facts.as_ref().clone()),
-            _ => None,
-        })
-        .or_else(|| start.platform_facts.as_deref().cloned());
-    let breakdowns = breakdown::fold(platform_facts.as_ref(), &kills);
-    let probes = probes::fold(entries, start, ended_at);
-    let outages = outages::fold(entries, ended_at);
-    let abort = entries.iter().find_map(|e| match e {
-        Entry::AbortTriggered {
-            at,
-            condition,
-            measured,
-        } => Some(AbortReport {
-            at: utc(*at),
-            condition: condition.clone(),
-            measured: measured.clone(),
-        }),
-        _ => None,
-    });
-
-    let mut report = RunReport {
-        schema_version: SCHEMA_VERSION,
-        tool_version: start.tool_version.clone(),
-        scenario: scenario_ref(start),
-        seed: start.seed,
-        platform: start.platform.clone(),
-        started_at: utc(start.at),
-        ended_at: utc(ended_at),
-        status,
-        partial: status != ReportStatus::Completed,
-        verdict: Verdict::Pass,
-        kills,
-        histograms,
-        capacity,
-        refused,
-        decisions,
-        slos: Vec::new(),
-        breakdowns,
-        platform_facts,
-        probes,
-        abort,
-        outages,
-    };
-    report.slos = slos
-        .iter()
-        .map(|slo| slo.evaluate(measure(&report, slo)))
-        .collect();
-    let any_unrecovered = report.unrecovered().next().is_some();
-    let any_breach = report.slos.iter().any(|s| !s.passed);
-    // A recovery whose marks contradict its kill proves nothing either way, so it cannot pass.
-    let any_invalid = report.kills.iter().any(|k| k.invalid.is_some());
-    // An aborted run says so above all else: its SLOs are still shown, but the run did not do
-    // what it set out to, and CI must see exit 4, not a pass.
-    report.verdict = if status == ReportStatus::Aborted {
-        Verdict::Aborted
-    } else if any_unrecovered || any_breach || any_invalid {
-        Verdict::Fail
-    } else {
-        Verdict::Pass
-    };
-    Ok(report)
+/// Errors building a report from a journal file.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The journal cannot be read, or a line other than the last is not an entry.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The journal reads, but no report can be built from it.
+    #[error("{}: {error}", path.display())]
+    Build {
+        /// The journal path.
+        path: PathBuf,
+        /// Why.
+        error: BuildError,
+    },
 }
 
-fn scenario_ref(start: &RunStarted) -> ScenarioRef {
-    ScenarioRef {
-        name: start.scenario.clone(),
-        path: start.scenario_path.clone(),
-        sha256: start.scenario_sha256.clone(),
-    }
-}
-
-/// Every decision's summary, and those a guard refused or trimmed.
-fn decisions(entries: &[Entry]) -> (Vec<DecisionSummary>, Vec<RefusedDecision>) {
-    let mut all = Vec::new();
-    let mut refused = Vec::new();
+/// Builds the report of the journal at `path`, reading it one line at a time so that a long
+/// journal is never held whole: only what the report needs is kept (see [`ReportFold`]).
+pub fn from_journal_file(path: &Path) -> Result<RunReport, ReadError> {
+    let mut entries = journal::entries(path)?;
+    let first = entries.next().transpose()?;
+    let mut fold = ReportFold::start(first).map_err(|error| ReadError::Build {
+        path: path.to_path_buf(),
+        error,
+    })?;
     for entry in entries {
-        let Entry::Decision(d) = entry else { continue };
-        all.push(DecisionSummary {
-            seq: d.seq,
-            offset_ms: d.offset_ms,
-            slots: d.victims.iter().map(|v| v.slot.clone()).collect(),
-        });
+        fold.push(entry?);
+    }
+    Ok(fold.finish())
+}
+
+/// Folds journal entries held in memory into a report; [`from_journal_file`] does the same
+/// from a file without holding it.
+pub fn from_journal(entries: &[Entry]) -> Result<RunReport, BuildError> {
+    let mut entries = entries.iter().cloned();
+    let mut fold = ReportFold::start(entries.next())?;
+    for entry in entries {
+        fold.push(entry);
+    }
+    Ok(fold.finish())
+}
+
+/// Folds a journal's entries into a report one at a time, in journal order, keeping what each
+/// part of the report needs and nothing else. Raw platform `event` lines, most of a journal,
+/// only move the end time of a run that died; each probe request is kept as a few numbers
+/// until the kill windows are known.
+#[derive(Debug)]
+pub struct ReportFold {
+    start: RunStarted,
+    slos: Vec<Slo>,
+    /// The first `run_ended` line's time and status.
+    run_ended: Option<(Micros, ReportStatus)>,
+    /// The latest time any line records (see [`entry_time`]).
+    last_time: Micros,
+    kills: kills::Kills,
+    capacity: capacity::Capacity,
+    decisions: Vec<DecisionSummary>,
+    refused: Vec<RefusedDecision>,
+    /// The last `platform_facts` line's.
+    platform_facts: Option<Box<PlatformFacts>>,
+    probes: probes::Probes,
+    outages: outages::Outages,
+    abort: Option<AbortReport>,
+}
+
+impl ReportFold {
+    /// Starts from the journal's first entry, which must be its `run_started` line; the SLOs
+    /// it records must parse.
+    pub fn start(first: Option<Entry>) -> Result<ReportFold, BuildError> {
+        let Some(Entry::RunStarted(start)) = first else {
+            return Err(BuildError::NoStart);
+        };
+        let slos = start
+            .slos
+            .iter()
+            .map(|text| {
+                Slo::parse(text).map_err(|message| BuildError::BadSlo {
+                    slo: text.clone(),
+                    message,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ReportFold {
+            slos,
+            run_ended: None,
+            last_time: start.at,
+            kills: kills::Kills::default(),
+            capacity: capacity::Capacity::default(),
+            decisions: Vec::new(),
+            refused: Vec::new(),
+            platform_facts: None,
+            probes: probes::Probes::new(&start),
+            outages: outages::Outages::default(),
+            abort: None,
+            start,
+        })
+    }
+
+    /// Takes the next entry of the journal.
+    pub fn push(&mut self, entry: Entry) {
+        self.last_time = self.last_time.max(entry_time(&entry));
+        self.kills.push(&entry);
+        self.capacity.push(&entry);
+        self.probes.push(&entry);
+        self.outages.push(&entry);
+        match entry {
+            Entry::Decision(d) => self.decision(d),
+            Entry::PlatformFacts { facts, .. } => self.platform_facts = Some(facts),
+            Entry::AbortTriggered {
+                at,
+                condition,
+                measured,
+            } if self.abort.is_none() => {
+                self.abort = Some(AbortReport {
+                    at: utc(at),
+                    condition,
+                    measured,
+                });
+            }
+            Entry::RunEnded { at, status, .. } if self.run_ended.is_none() => {
+                self.run_ended = Some((at, ReportStatus::from(status)));
+            }
+            _ => {}
+        }
+    }
+
+    /// A decision's summary, and the decision again when a guard refused or trimmed it.
+    fn decision(&mut self, d: Decision) {
         if let Some(reason) = &d.refused {
-            refused.push(RefusedDecision {
+            self.refused.push(RefusedDecision {
                 seq: d.seq,
                 offset_ms: d.offset_ms,
                 target: d.target.clone(),
@@ -161,8 +178,86 @@ fn decisions(entries: &[Entry]) -> (Vec<DecisionSummary>, Vec<RefusedDecision>) 
                 reason: reason.clone(),
             });
         }
+        self.decisions.push(DecisionSummary {
+            seq: d.seq,
+            offset_ms: d.offset_ms,
+            slots: d.victims.into_iter().map(|v| v.slot).collect(),
+        });
     }
-    (all, refused)
+
+    /// The report of every entry taken, with the SLOs recorded in the journal evaluated.
+    pub fn finish(self) -> RunReport {
+        let mut start = self.start;
+        // With no end line firedrill itself died; the last thing it wrote is the best end we
+        // have.
+        let (ended_at, status) = self
+            .run_ended
+            .unwrap_or((self.last_time, ReportStatus::Crashed));
+
+        let kills = self.kills.finish(ended_at);
+        let histograms = kills::histograms(&kills);
+        let capacity = self.capacity.finish(&start, ended_at);
+        // The end-of-run facts know every task the run saw; the start facts are the fallback.
+        let platform_facts = self
+            .platform_facts
+            .or_else(|| start.platform_facts.take())
+            .map(|facts| *facts);
+        let breakdowns = breakdown::fold(platform_facts.as_ref(), &kills);
+        let probes = self.probes.finish(&start, ended_at);
+        let outages = self.outages.finish(ended_at);
+
+        let mut report = RunReport {
+            schema_version: SCHEMA_VERSION,
+            tool_version: start.tool_version.clone(),
+            scenario: scenario_ref(&start),
+            seed: start.seed,
+            platform: start.platform.clone(),
+            started_at: utc(start.at),
+            ended_at: utc(ended_at),
+            status,
+            partial: status != ReportStatus::Completed,
+            verdict: Verdict::Pass,
+            kills,
+            histograms,
+            capacity,
+            refused: self.refused,
+            decisions: self.decisions,
+            slos: Vec::new(),
+            breakdowns,
+            platform_facts,
+            probes,
+            abort: self.abort,
+            outages,
+        };
+        report.slos = self
+            .slos
+            .iter()
+            .map(|slo| slo.evaluate(measure(&report, slo)))
+            .collect();
+        let any_unrecovered = report.unrecovered().next().is_some();
+        let any_breach = report.slos.iter().any(|s| !s.passed);
+        // A recovery whose marks contradict its kill proves nothing either way, so it cannot
+        // pass.
+        let any_invalid = report.kills.iter().any(|k| k.invalid.is_some());
+        // An aborted run says so above all else: its SLOs are still shown, but the run did not
+        // do what it set out to, and CI must see exit 4, not a pass.
+        report.verdict = if status == ReportStatus::Aborted {
+            Verdict::Aborted
+        } else if any_unrecovered || any_breach || any_invalid {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        };
+        report
+    }
+}
+
+fn scenario_ref(start: &RunStarted) -> ScenarioRef {
+    ScenarioRef {
+        name: start.scenario.clone(),
+        path: start.scenario_path.clone(),
+        sha256: start.scenario_sha256.clone(),
+    }
 }
 
 /// The value an SLO is compared against, in the SLO's unit; `None` when nothing was measured.
@@ -186,7 +281,9 @@ fn measure(report: &RunReport, slo: &Slo) -> Option<f64> {
     }
 }
 
-/// When an entry happened (a trigger counts from when it finished).
+/// When an entry happened (a trigger counts from when it finished). The end of a run that
+/// died is the latest of these rather than the last line's, because platform timestamps may
+/// arrive slightly out of order and the end must not precede a mark.
 fn entry_time(entry: &Entry) -> Micros {
     match entry {
         Entry::RunStarted(s) => s.at,
@@ -209,11 +306,4 @@ fn entry_time(entry: &Entry) -> Micros {
         | Entry::Evidence { at, .. }
         | Entry::RunEnded { at, .. } => *at,
     }
-}
-
-/// The time of the last thing the journal records. The latest time rather than the last
-/// line's, because platform timestamps may arrive slightly out of order and the end must not
-/// precede a mark.
-fn last_time(entries: &[Entry], start: Micros) -> Micros {
-    entries.iter().map(entry_time).fold(start, Micros::max)
 }

@@ -24,7 +24,7 @@ use crate::vocabulary::slo::SloResult;
 use crate::vocabulary::time::Micros;
 use crate::vocabulary::units::format_micros;
 
-pub use build::from_journal;
+pub use build::{from_journal, from_journal_file, ReportFold};
 pub use histogram::HistogramSummary;
 pub use probe::{AbortReport, ProbeCounts, ProbeKillImpact, ProbeReport};
 

@@ -98,9 +98,4 @@ impl Ledger {
     pub fn path(&self) -> &std::path::Path {
         self.recorder.path()
     }
-
-    /// Every line written so far.
-    pub fn entries(&self) -> &[Entry] {
-        self.recorder.entries()
-    }
 }

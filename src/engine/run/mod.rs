@@ -68,11 +68,10 @@ pub struct RunSetup {
     pub max_runtime: Option<Duration>,
 }
 
-/// What a finished run left behind.
+/// What a finished run left behind besides its journal, which is the record of everything
+/// else: the report is read back from the file, not kept in memory through the run.
 #[derive(Debug)]
 pub struct RunOutput {
-    /// The journal's entries.
-    pub entries: Vec<Entry>,
     /// How the run ended.
     pub status: RunStatus,
 }
@@ -492,9 +491,6 @@ impl<'a> Run<'a> {
                 source,
             });
         }
-        Ok(RunOutput {
-            entries: self.ledger.entries().to_vec(),
-            status,
-        })
+        Ok(RunOutput { status })
     }
 }

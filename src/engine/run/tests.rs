@@ -5,9 +5,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::fake::{FakePlatform, Reaction};
-use super::{run, Interrupts, RunOutput, RunSetup};
+use super::{run, Interrupts, RunSetup};
 use crate::engine::clock::{Clock, VirtualClock};
-use crate::journal::{Decision, Entry, Recorder, RunStatus, JOURNAL_FILE};
+use crate::journal::{self, Decision, Entry, Recorder, RunStatus, JOURNAL_FILE};
 use crate::scenario::Scenario;
 use crate::vocabulary::phase::Phase;
 use crate::vocabulary::time::{micros_of, Micros};
@@ -32,6 +32,12 @@ const FAST: Reaction = Reaction::Replace {
     healthy: Duration::from_millis(200),
 };
 
+/// What a run left: its journal, read back from the file, and how it ended.
+struct Ran {
+    entries: Vec<Entry>,
+    status: RunStatus,
+}
+
 /// Runs `s` on `platform` to its end; each of `interrupts` is a Ctrl-C that long after the
 /// start.
 async fn drive(
@@ -39,9 +45,10 @@ async fn drive(
     platform: &FakePlatform,
     clock: &VirtualClock,
     interrupts: &[Duration],
-) -> RunOutput {
+) -> Ran {
     let dir = tempfile::tempdir().unwrap();
-    let journal = Recorder::create(&dir.path().join(JOURNAL_FILE)).unwrap();
+    let path = dir.path().join(JOURNAL_FILE);
+    let journal = Recorder::create(&path).unwrap();
     let stop = Interrupts::default();
     for (n, after) in interrupts.iter().copied().enumerate() {
         let token = if n == 0 {
@@ -65,10 +72,13 @@ async fn drive(
         platform.seen(|s| s.shut_down),
         "the platform was not shut down"
     );
-    output
+    Ran {
+        entries: journal::read(&path).expect("the journal reads back"),
+        status: output.status,
+    }
 }
 
-fn decisions(out: &RunOutput) -> Vec<&Decision> {
+fn decisions(out: &Ran) -> Vec<&Decision> {
     out.entries
         .iter()
         .filter_map(|e| match e {
@@ -78,16 +88,19 @@ fn decisions(out: &RunOutput) -> Vec<&Decision> {
         .collect()
 }
 
-fn kills(out: &RunOutput) -> usize {
+fn kills(out: &Ran) -> usize {
     out.entries
         .iter()
         .filter(|e| matches!(e, Entry::Kill(_)))
         .count()
 }
 
-fn ended(out: &RunOutput) -> RunStatus {
+fn ended(out: &Ran) -> RunStatus {
     match out.entries.last() {
-        Some(Entry::RunEnded { status, .. }) => *status,
+        Some(Entry::RunEnded { status, .. }) => {
+            assert_eq!(*status, out.status, "the run returns what it journalled");
+            *status
+        }
         other => panic!("the journal does not end with run_ended: {other:?}"),
     }
 }
@@ -294,9 +307,9 @@ async fn ctrl_c_stops_the_schedule_and_the_run_ends_interrupted_with_the_platfor
 
 /// Runs `script` beside the run, on the same paused clock.
 async fn alongside(
-    run: impl std::future::Future<Output = RunOutput>,
+    run: impl std::future::Future<Output = Ran>,
     script: impl std::future::Future<Output = ()>,
-) -> RunOutput {
+) -> Ran {
     let (out, ()) = tokio::join!(run, script);
     out
 }

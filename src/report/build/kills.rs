@@ -1,6 +1,6 @@
 //! Each kill's marks, recovery and outcome, and the span histograms drawn from them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::journal::{Entry, KillEntry, TriggerEntry};
 use crate::report::{utc, HistogramSummary, KillReport, PhaseMark, Unrecovered};
@@ -25,20 +25,23 @@ struct Recovery {
     trigger: Option<TriggerEntry>,
 }
 
-/// Folds the journal into one report per kill, in journal order. `ended_at` is when the run
-/// ended; a kill that by then has neither reached `restored` nor been given up on is reported
-/// unrecovered at that time.
-pub(super) fn fold(entries: &[Entry], ended_at: Micros) -> Vec<KillReport> {
-    let mut kills: Vec<&KillEntry> = Vec::new();
+/// Each kill and what the journal says about its recovery, kept as the journal is read. A
+/// kill's report needs when the run ended, known only at the end, so the lines are kept (the
+/// few per kill), not the reports.
+#[derive(Debug, Default)]
+pub(super) struct Kills {
+    kills: Vec<KillEntry>,
+    seen: HashSet<u32>,
     // Keyed by kill id, not attached to a kill as we go, so a line written before its `kill`
     // line (out-of-order platform events) still counts.
-    let mut recoveries: HashMap<u32, Recovery> = HashMap::new();
-    for entry in entries {
+    recoveries: HashMap<u32, Recovery>,
+}
+
+impl Kills {
+    pub(super) fn push(&mut self, entry: &Entry) {
         match entry {
             // A repeated kill id keeps its first line.
-            Entry::Kill(k) if !kills.iter().any(|seen| seen.kill_id == k.kill_id) => {
-                kills.push(k);
-            }
+            Entry::Kill(k) if self.seen.insert(k.kill_id) => self.kills.push(k.clone()),
             Entry::Phase {
                 kill_id,
                 phase,
@@ -53,15 +56,9 @@ pub(super) fn fold(entries: &[Entry], ended_at: Micros) -> Vec<KillReport> {
                     instance: instance.clone(),
                     uncertain: *uncertain,
                 };
-                recoveries
-                    .entry(*kill_id)
-                    .or_default()
-                    .marks
-                    .insert(*phase, mark);
+                self.recovery(*kill_id).marks.insert(*phase, mark);
             }
-            Entry::Flap { kill_id, at, .. } => {
-                recoveries.entry(*kill_id).or_default().flaps.push(*at);
-            }
+            Entry::Flap { kill_id, at, .. } => self.recovery(*kill_id).flaps.push(*at),
             Entry::Unrecovered {
                 kill_id,
                 at,
@@ -69,28 +66,34 @@ pub(super) fn fold(entries: &[Entry], ended_at: Micros) -> Vec<KillReport> {
             } => {
                 // The first line is when the timeout ran out; a later one written at shutdown
                 // for the same kill adds nothing.
-                recoveries
-                    .entry(*kill_id)
-                    .or_default()
+                self.recovery(*kill_id)
                     .unrecovered
                     .get_or_insert((*at, *stalled_in));
             }
-            Entry::Trigger(t) => {
-                recoveries.entry(t.kill_id).or_default().trigger = Some(t.clone());
-            }
+            Entry::Trigger(t) => self.recovery(t.kill_id).trigger = Some(t.clone()),
             _ => {}
         }
     }
-    kills
-        .into_iter()
-        .map(|k| {
-            let recovery = recoveries.remove(&k.kill_id).unwrap_or_default();
-            kill_report(k, recovery, ended_at)
-        })
-        .collect()
+
+    fn recovery(&mut self, kill_id: u32) -> &mut Recovery {
+        self.recoveries.entry(kill_id).or_default()
+    }
+
+    /// One report per kill, in journal order. `ended_at` is when the run ended; a kill that by
+    /// then has neither reached `restored` nor been given up on is reported unrecovered at that
+    /// time.
+    pub(super) fn finish(mut self, ended_at: Micros) -> Vec<KillReport> {
+        self.kills
+            .into_iter()
+            .map(|k| {
+                let recovery = self.recoveries.remove(&k.kill_id).unwrap_or_default();
+                kill_report(k, recovery, ended_at)
+            })
+            .collect()
+    }
 }
 
-fn kill_report(kill: &KillEntry, recovery: Recovery, ended_at: Micros) -> KillReport {
+fn kill_report(kill: KillEntry, recovery: Recovery, ended_at: Micros) -> KillReport {
     let mut marks = recovery.marks;
     // The `kill` line's own time is the kill mark until a phase line states one.
     marks.entry(Phase::Kill).or_insert_with(|| Mark {
@@ -115,12 +118,12 @@ fn kill_report(kill: &KillEntry, recovery: Recovery, ended_at: Micros) -> KillRe
     KillReport {
         kill_id: kill.kill_id,
         seq: kill.seq,
-        target: kill.target.clone(),
-        victim: kill.victim.clone(),
-        slot: kill.slot.clone(),
-        victim_name: kill.name.clone(),
+        target: kill.target,
+        victim: kill.victim,
+        slot: kill.slot,
+        victim_name: kill.name,
         replacement: marks.get(&Phase::Replaced).map(|m| m.instance.clone()),
-        action: kill.action.clone(),
+        action: kill.action,
         phases: marks
             .iter()
             .map(|(phase, m)| {

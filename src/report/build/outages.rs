@@ -9,34 +9,43 @@ use crate::vocabulary::time::Micros;
 /// by the end of the run. Each uncertain mark journaled after a loss counts against the latest
 /// loss before it: only a resync supplies uncertain marks, and the resync follows the loss it
 /// repairs.
-pub(super) fn fold(entries: &[Entry], ended_at: Micros) -> Vec<Outage> {
-    let mut spans: Vec<(Micros, Option<Micros>, String, u32)> = Vec::new();
-    for entry in entries {
+#[derive(Debug, Default)]
+pub(super) struct Outages {
+    /// Lost at, back at, why, and the uncertain marks counted so far.
+    spans: Vec<(Micros, Option<Micros>, String, u32)>,
+}
+
+impl Outages {
+    pub(super) fn push(&mut self, entry: &Entry) {
         match entry {
-            Entry::EventsLost { at, reason } => spans.push((*at, None, reason.clone(), 0)),
+            Entry::EventsLost { at, reason } => self.spans.push((*at, None, reason.clone(), 0)),
             Entry::EventsBack { at, .. } => {
-                if let Some(open) = spans.last_mut().filter(|s| s.1.is_none()) {
+                if let Some(open) = self.spans.last_mut().filter(|s| s.1.is_none()) {
                     open.1 = Some(*at);
                 }
             }
             Entry::Phase {
                 uncertain: true, ..
             } => {
-                if let Some(latest) = spans.last_mut() {
+                if let Some(latest) = self.spans.last_mut() {
                     latest.3 += 1;
                 }
             }
             _ => {}
         }
     }
-    spans
-        .into_iter()
-        .map(|(lost, back, reason, uncertain_marks)| Outage {
-            lost_at: utc(lost),
-            back_at: back.map(utc),
-            seconds: back.unwrap_or(ended_at).saturating_sub(lost).max(0) as f64 / 1e6,
-            reason,
-            uncertain_marks,
-        })
-        .collect()
+
+    /// The outages; one still open is closed at `ended_at`.
+    pub(super) fn finish(self, ended_at: Micros) -> Vec<Outage> {
+        self.spans
+            .into_iter()
+            .map(|(lost, back, reason, uncertain_marks)| Outage {
+                lost_at: utc(lost),
+                back_at: back.map(utc),
+                seconds: back.unwrap_or(ended_at).saturating_sub(lost).max(0) as f64 / 1e6,
+                reason,
+                uncertain_marks,
+            })
+            .collect()
+    }
 }

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::journal::{Entry, ProbeEntry, RunStarted};
+use crate::journal::{Entry, ProbeEntry, ProbeInfo, RunStarted};
 use crate::report::{utc, HistogramSummary, ProbeCounts, ProbeKillImpact, ProbeReport};
 use crate::vocabulary::phase::Phase;
 use crate::vocabulary::time::Micros;
@@ -21,14 +21,51 @@ struct KillWindow {
     to: Micros,
 }
 
-/// Each kill's window, in kill order.
-fn kill_windows(entries: &[Entry], ended_at: Micros) -> Vec<KillWindow> {
-    let mut from: BTreeMap<u32, Micros> = BTreeMap::new();
-    let mut to: BTreeMap<u32, Micros> = BTreeMap::new();
-    for entry in entries {
+/// One request, as much of it as the report needs: a probe's requests are most of a long
+/// journal, and each is kept until the kill windows are known.
+#[derive(Debug, Clone, Copy)]
+struct Request {
+    at: Micros,
+    /// [`ProbeEntry::observed_at`].
+    seen: Micros,
+    latency_us: u64,
+    ok: bool,
+}
+
+/// Each probe's requests and the lines that open and close kill windows, kept as the journal
+/// is read: which window a request falls in is known only once every window has closed.
+#[derive(Debug)]
+pub(super) struct Probes {
+    /// When each kill's window opens and closes, by kill id.
+    from: BTreeMap<u32, Micros>,
+    to: BTreeMap<u32, Micros>,
+    /// The requests of each probe recorded at the start, in journal order; requests of any
+    /// other probe are left out, as the report lists only those.
+    requests: BTreeMap<String, Vec<Request>>,
+}
+
+impl Probes {
+    pub(super) fn new(start: &RunStarted) -> Probes {
+        Probes {
+            from: BTreeMap::new(),
+            to: BTreeMap::new(),
+            requests: start
+                .probes
+                .iter()
+                .map(|p| (p.name.clone(), Vec::new()))
+                .collect(),
+        }
+    }
+
+    pub(super) fn push(&mut self, entry: &Entry) {
         match entry {
+            Entry::Probe(p) => {
+                if let Some(requests) = self.requests.get_mut(&p.probe) {
+                    requests.push(request(p));
+                }
+            }
             Entry::Kill(k) => {
-                let at = from.entry(k.kill_id).or_insert(k.at);
+                let at = self.from.entry(k.kill_id).or_insert(k.at);
                 *at = (*at).min(k.at);
             }
             // The platform's own kill event may refine the mark; the window opens at the
@@ -39,7 +76,7 @@ fn kill_windows(entries: &[Entry], ended_at: Micros) -> Vec<KillWindow> {
                 at,
                 ..
             } => {
-                if let Some(start) = from.get_mut(kill_id) {
+                if let Some(start) = self.from.get_mut(kill_id) {
                     *start = (*start).min(*at);
                 }
             }
@@ -49,21 +86,48 @@ fn kill_windows(entries: &[Entry], ended_at: Micros) -> Vec<KillWindow> {
                 at,
                 ..
             } => {
-                to.insert(*kill_id, *at);
+                self.to.insert(*kill_id, *at);
             }
             Entry::Unrecovered { kill_id, at, .. } => {
-                to.entry(*kill_id).or_insert(*at);
+                self.to.entry(*kill_id).or_insert(*at);
             }
             _ => {}
         }
     }
-    from.into_iter()
-        .map(|(kill_id, from)| KillWindow {
-            kill_id,
-            from,
-            to: to.get(&kill_id).copied().unwrap_or(ended_at).max(from),
-        })
-        .collect()
+
+    /// Each kill's window, in kill order; one still open closes at `ended_at`.
+    fn windows(&self, ended_at: Micros) -> Vec<KillWindow> {
+        self.from
+            .iter()
+            .map(|(&kill_id, &from)| KillWindow {
+                kill_id,
+                from,
+                to: self.to.get(&kill_id).copied().unwrap_or(ended_at).max(from),
+            })
+            .collect()
+    }
+
+    /// One report per probe recorded at the start of the run, in scenario order.
+    pub(super) fn finish(&self, start: &RunStarted, ended_at: Micros) -> Vec<ProbeReport> {
+        let windows = self.windows(ended_at);
+        start
+            .probes
+            .iter()
+            .map(|info| {
+                let requests = self.requests.get(&info.name).map_or(&[][..], Vec::as_slice);
+                report(info, requests, &windows)
+            })
+            .collect()
+    }
+}
+
+fn request(p: &ProbeEntry) -> Request {
+    Request {
+        at: p.at,
+        seen: p.observed_at(),
+        latency_us: p.latency_us,
+        ok: p.ok,
+    }
 }
 
 /// The kill whose window a request from `start` to `end` overlaps: the most recent one when
@@ -77,75 +141,59 @@ fn window_of(windows: &[KillWindow], start: Micros, end: Micros) -> Option<usize
         .map(|(i, _)| i)
 }
 
-/// One report per probe recorded at the start of the run, in scenario order.
-pub(super) fn fold(entries: &[Entry], start: &RunStarted, ended_at: Micros) -> Vec<ProbeReport> {
-    let windows = kill_windows(entries, ended_at);
+/// One probe's totals and per-kill impact.
+fn report(info: &ProbeInfo, results: &[Request], windows: &[KillWindow]) -> ProbeReport {
     let first_kill = windows.iter().map(|w| w.from).min();
-    start
-        .probes
+    let mut impact: Vec<ProbeKillImpact> = windows
         .iter()
-        .map(|info| {
-            let results: Vec<&ProbeEntry> = entries
-                .iter()
-                .filter_map(|e| match e {
-                    Entry::Probe(p) if p.probe == info.name => Some(p),
-                    _ => None,
-                })
-                .collect();
-            let mut impact: Vec<ProbeKillImpact> = windows
-                .iter()
-                .map(|w| ProbeKillImpact {
-                    kill_id: w.kill_id,
-                    requests: 0,
-                    failures: 0,
-                    first_failure: None,
-                    last_failure: None,
-                    worst_latency_us: None,
-                })
-                .collect();
-            let mut baseline = ProbeCounts::default();
-            let mut outside = 0;
-            let mut latencies = Vec::new();
-            for r in &results {
-                let seen = r.observed_at();
-                if !first_kill.is_some_and(|k| seen >= k) {
-                    baseline.requests += 1;
-                    baseline.failures += u64::from(!r.ok);
-                }
-                if r.ok {
-                    latencies.push(r.latency_us);
-                }
-                match window_of(&windows, r.at, seen) {
-                    Some(i) => {
-                        let k = &mut impact[i];
-                        k.requests += 1;
-                        k.worst_latency_us =
-                            Some(k.worst_latency_us.unwrap_or(0).max(r.latency_us));
-                        if !r.ok {
-                            k.failures += 1;
-                            k.first_failure.get_or_insert(utc(seen));
-                            k.last_failure = Some(utc(seen));
-                        }
-                    }
-                    None => outside += u64::from(!r.ok),
-                }
-            }
-            let requests = results.len() as u64;
-            let failures = results.iter().filter(|r| !r.ok).count() as u64;
-            ProbeReport {
-                name: info.name.clone(),
-                kind: info.kind.clone(),
-                endpoint: info.endpoint.clone(),
-                requests,
-                failures,
-                availability_percent: (requests > 0)
-                    .then(|| 100.0 * (requests - failures) as f64 / requests as f64),
-                latency: (!latencies.is_empty())
-                    .then(|| HistogramSummary::from_samples(&latencies)),
-                baseline,
-                failures_outside_kills: outside,
-                kills: impact,
-            }
+        .map(|w| ProbeKillImpact {
+            kill_id: w.kill_id,
+            requests: 0,
+            failures: 0,
+            first_failure: None,
+            last_failure: None,
+            worst_latency_us: None,
         })
-        .collect()
+        .collect();
+    let mut baseline = ProbeCounts::default();
+    let mut outside = 0;
+    let mut latencies = Vec::new();
+    for r in results {
+        let seen = r.seen;
+        if !first_kill.is_some_and(|k| seen >= k) {
+            baseline.requests += 1;
+            baseline.failures += u64::from(!r.ok);
+        }
+        if r.ok {
+            latencies.push(r.latency_us);
+        }
+        match window_of(windows, r.at, seen) {
+            Some(i) => {
+                let k = &mut impact[i];
+                k.requests += 1;
+                k.worst_latency_us = Some(k.worst_latency_us.unwrap_or(0).max(r.latency_us));
+                if !r.ok {
+                    k.failures += 1;
+                    k.first_failure.get_or_insert(utc(seen));
+                    k.last_failure = Some(utc(seen));
+                }
+            }
+            None => outside += u64::from(!r.ok),
+        }
+    }
+    let requests = results.len() as u64;
+    let failures = results.iter().filter(|r| !r.ok).count() as u64;
+    ProbeReport {
+        name: info.name.clone(),
+        kind: info.kind.clone(),
+        endpoint: info.endpoint.clone(),
+        requests,
+        failures,
+        availability_percent: (requests > 0)
+            .then(|| 100.0 * (requests - failures) as f64 / requests as f64),
+        latency: (!latencies.is_empty()).then(|| HistogramSummary::from_samples(&latencies)),
+        baseline,
+        failures_outside_kills: outside,
+        kills: impact,
+    }
 }

@@ -13,6 +13,7 @@ use super::{from_journal, BuildError};
 mod capacity;
 mod faults;
 mod probes;
+mod stream;
 
 /// The run's start, 2026-11-20T02:00:00Z.
 const T0: Micros = 1_795_140_000_000_000;
