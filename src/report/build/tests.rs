@@ -40,6 +40,7 @@ fn started(desired: &[(&str, u32)], slos: &[&str]) -> Entry {
         platform_facts: None,
         probes: Vec::new(),
         abort_when: Vec::new(),
+        drift: false,
     })
 }
 
