@@ -24,11 +24,13 @@ IMAGE = "firedrill-target:test"
 STARTED = time.monotonic()
 
 
-class Interrupted(Exception):
-    """Ctrl-C or SIGTERM: stop, clean up, exit."""
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM: stop, clean up, exit. Not an Exception, so no `except Exception`
+    swallows it."""
 
 
 _stopping = False
+_deferred = None
 
 
 def on_signal(signum, _frame):
@@ -37,6 +39,9 @@ def on_signal(signum, _frame):
     if _stopping:
         return
     _stopping = True
+    if _deferred is not None:
+        _deferred.append(signal.Signals(signum).name)
+        return
     raise Interrupted(signal.Signals(signum).name)
 
 
@@ -93,17 +98,26 @@ class Bench:
         """Starts firedrill in a session of its own, so a Ctrl-C meant for the benchmark reaches
         it only through the benchmark's own cleanup; its PID goes to the file bench/run reads."""
         log = open(self.path(log_name), "w")
-        p = subprocess.Popen(
-            [self.binary, *args],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-        log.close()
-        with open(self.path("pids"), "a") as f:
-            f.write(f"{p.pid}\n")
-        self.procs.append(p)
+        # A signal between the start and the record of the PID would lose the process, so it
+        # waits until the PID is written. (Blocking the signals would block them in the child.)
+        global _deferred
+        _deferred = []
+        try:
+            p = subprocess.Popen(
+                [self.binary, *args],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+            self.procs.append(p)
+            with open(self.path("pids"), "a") as f:
+                f.write(f"{p.pid}\n")
+        finally:
+            log.close()
+            pending, _deferred = _deferred, None
+        if pending:
+            raise Interrupted(pending[0])
         return p
 
     def stop(self, p):
