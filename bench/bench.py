@@ -595,7 +595,7 @@ def part_report(b):
             src = os.path.join(src, "journal.jsonl")
     else:
         if b.kills_run_dir is None:
-            note("report: making a 1,000-kill journal first (about two minutes)")
+            note("report: making a 1,000-kill journal first (about 100 s)")
             run_1000_kills(b, sample=False)
         src = os.path.join(b.kills_run_dir, "journal.jsonl")
     with open(src, "rb") as f:
