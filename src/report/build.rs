@@ -4,6 +4,7 @@
 
 mod breakdown;
 mod capacity;
+mod drift;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod kills;
@@ -102,6 +103,7 @@ pub struct ReportFold {
     platform_facts: Option<Box<PlatformFacts>>,
     probes: probes::Probes,
     outages: outages::Outages,
+    drift: drift::Drift,
     abort: Option<AbortReport>,
 }
 
@@ -133,6 +135,7 @@ impl ReportFold {
             platform_facts: None,
             probes: probes::Probes::new(&start),
             outages: outages::Outages::default(),
+            drift: drift::Drift::default(),
             abort: None,
             start,
         })
@@ -146,6 +149,12 @@ impl ReportFold {
         self.probes.push(&entry);
         self.outages.push(&entry);
         match entry {
+            Entry::Evidence {
+                kill_id,
+                role,
+                evidence,
+                ..
+            } => self.drift.push(kill_id, role, *evidence),
             Entry::Decision(d) => self.decision(d),
             Entry::PlatformFacts { facts, .. } => self.platform_facts = Some(facts),
             Entry::AbortTriggered {
@@ -194,7 +203,8 @@ impl ReportFold {
             .run_ended
             .unwrap_or((self.last_time, ReportStatus::Crashed));
 
-        let kills = self.kills.finish(ended_at);
+        let mut kills = self.kills.finish(ended_at);
+        let drift = self.drift.finish(start.drift, &mut kills);
         let histograms = kills::histograms(&kills);
         let capacity = self.capacity.finish(&start, ended_at);
         // The end-of-run facts know every task the run saw; the start facts are the fallback.
@@ -228,6 +238,7 @@ impl ReportFold {
             probes,
             abort: self.abort,
             outages,
+            drift,
         };
         report.slos = self
             .slos
@@ -276,8 +287,7 @@ fn measure(report: &RunReport, slo: &Slo) -> Option<f64> {
         Metric::ProbeAvailability { probe: name } => probe(name)?.availability_percent,
         Metric::ProbeErrors { probe: name } => Some(probe(name)?.failures as f64),
         Metric::ProbeLatency { probe: name, stat } => probe(name)?.latency.as_ref()?.stat(*stat),
-        // Filled in with the report's drift section.
-        Metric::Drift { .. } => None,
+        Metric::Drift { check } => Some(f64::from(report.drift.as_ref()?.count(*check))),
     }
 }
 

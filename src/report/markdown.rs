@@ -21,6 +21,7 @@ pub fn render(report: &RunReport) -> Vec<u8> {
     spans(&mut doc, report);
     capacity(&mut doc, report);
     outages(&mut doc, report);
+    drift(&mut doc, report);
     probes::section(&mut doc, report);
     kills(&mut doc, report);
     platform::render(&mut doc, report);
@@ -194,6 +195,43 @@ fn outages(doc: &mut Doc, report: &RunReport) {
             cell(&o.reason)
         ));
     }
+}
+
+/// `## Drift`, when the run captured drift evidence: the counts, then each kill that shows
+/// anything.
+fn drift(doc: &mut Doc, report: &RunReport) {
+    let Some(d) = &report.drift else { return };
+    doc.heading("Drift");
+    doc.line(d.sentence());
+    let shown: Vec<_> = report
+        .kills
+        .iter()
+        .filter_map(|k| Some((k, k.drift.as_ref()?.findings())))
+        .filter(|(_, f)| !f.is_empty())
+        .collect();
+    doc.line("");
+    if shown.is_empty() {
+        doc.line(
+            "Every replacement matched its victim: nothing changed in place, nothing carried              over, the same image and configuration.",
+        );
+        return;
+    }
+    doc.line("| Kill | Victim | Replacement | Findings |");
+    doc.line("|---:|---|---|---|");
+    for (k, findings) in shown {
+        doc.line(format!(
+            "| {} | {} | {} | {} |",
+            k.kill_id,
+            cell(&k.victim_name),
+            cell(k.replacement.as_deref().map(short_id).unwrap_or("—")),
+            cell(&findings.join("; "))
+        ));
+    }
+}
+
+/// An id cut to Docker's 12 characters.
+fn short_id(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
 }
 
 fn kills(doc: &mut Doc, report: &RunReport) {

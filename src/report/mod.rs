@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod compare;
+pub mod drift;
 pub mod files;
 pub mod histogram;
 pub mod html;
@@ -25,6 +26,7 @@ use crate::vocabulary::time::Micros;
 use crate::vocabulary::units::format_micros;
 
 pub use build::{from_journal, from_journal_file, ReportFold};
+pub use drift::{DriftReport, KillDrift};
 pub use histogram::HistogramSummary;
 pub use probe::{AbortReport, ProbeCounts, ProbeKillImpact, ProbeReport};
 
@@ -86,6 +88,9 @@ pub struct RunReport {
     /// one lasted, and marks recovered by the resync after it are flagged uncertain.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outages: Vec<Outage>,
+    /// Drift evidence over the kills, when the run captured it (`recovery.drift`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<DriftReport>,
 }
 
 impl RunReport {
@@ -247,6 +252,9 @@ pub struct KillReport {
     /// fails the verdict and keeps the kill out of the span histograms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalid: Option<String>,
+    /// The victim and its replacement side by side, when the run captured drift evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<KillDrift>,
 }
 
 /// A mark's time.

@@ -211,6 +211,20 @@ fn outcome_lines(lines: &mut Vec<String>, report: &RunReport) {
             ));
         }
     }
+    if let Some(d) = &report.drift {
+        lines.push(format!(
+            "  drift: {} modified victims, {} carried over, {} image changed, {} config changed, {} unknown",
+            d.modified_victims, d.carried_over, d.image_changed, d.config_changed, d.unknown
+        ));
+        for k in &report.kills {
+            for finding in k.drift.iter().flat_map(|d| d.findings()) {
+                lines.push(format!(
+                    "    kill {} {}: {finding}",
+                    k.kill_id, k.victim_name
+                ));
+            }
+        }
+    }
     for o in &report.outages {
         let [lost, _, lost_for] = o.describe();
         lines.push(format!(

@@ -140,6 +140,8 @@ fn kill_report(kill: KillEntry, recovery: Recovery, ended_at: Micros) -> KillRep
         flaps: recovery.flaps.into_iter().map(utc).collect(),
         trigger: recovery.trigger,
         invalid: invalid(&marks, kill_at),
+        // Given by the drift fold, which sees every kill once the journal is read.
+        drift: None,
     }
 }
 

@@ -11,6 +11,7 @@ use crate::vocabulary::time::Micros;
 use super::{from_journal, BuildError};
 
 mod capacity;
+mod drift;
 mod faults;
 mod probes;
 mod stream;

@@ -1,5 +1,6 @@
-//! The sections a run has only when something undermined its measurements: recoveries whose
-//! marks contradict their kill, and spans the platform's event stream was lost.
+//! The sections a run has only when something undermined its measurements or its replacements:
+//! recoveries whose marks contradict their kill, drift between victims and replacements, and
+//! spans the platform's event stream was lost.
 
 use std::fmt::Write as _;
 
@@ -7,8 +8,8 @@ use crate::report::RunReport;
 
 use super::svg::escape;
 
-/// Invalid recoveries, then platform outages; nothing at all for a run that had neither, so
-/// such a page is unchanged.
+/// Invalid recoveries, drift, then platform outages; nothing at all for a run that had none of
+/// them, so such a page is unchanged.
 pub fn sections(page: &mut String, report: &RunReport) {
     let invalid: Vec<_> = report
         .kills
@@ -33,6 +34,7 @@ pub fn sections(page: &mut String, report: &RunReport) {
         }
         page.push_str("</ul></section>\n");
     }
+    drift(page, report);
     if report.outages.is_empty() {
         return;
     }
@@ -51,6 +53,49 @@ pub fn sections(page: &mut String, report: &RunReport) {
              <td class=\"num\">{}</td><td>{}</td></tr>",
             o.uncertain_marks,
             escape(&o.reason)
+        );
+    }
+    page.push_str("</tbody></table></section>\n");
+}
+
+/// The drift section, when the run captured drift evidence: the counts, then each kill that
+/// shows anything.
+fn drift(page: &mut String, report: &RunReport) {
+    let Some(d) = &report.drift else { return };
+    let _ = writeln!(
+        page,
+        "<section id=\"drift\"><h2>Drift</h2>\n<p>{}</p>",
+        escape(&d.sentence())
+    );
+    let shown: Vec<_> = report
+        .kills
+        .iter()
+        .filter_map(|k| Some((k, k.drift.as_ref()?.findings())))
+        .filter(|(_, f)| !f.is_empty())
+        .collect();
+    if shown.is_empty() {
+        page.push_str(
+            "<p>Every replacement matched its victim: nothing changed in place, nothing carried \
+             over, the same image and configuration.</p></section>\n",
+        );
+        return;
+    }
+    page.push_str(
+        "<table><thead><tr><th class=\"num\">Kill</th><th>Victim</th><th>Replacement</th>\
+         <th>Findings</th></tr></thead><tbody>\n",
+    );
+    for (k, findings) in shown {
+        let items: String = findings
+            .iter()
+            .map(|f| format!("<li>{}</li>", escape(f)))
+            .collect();
+        let _ = writeln!(
+            page,
+            "<tr class=\"drift\"><td class=\"num\">{}</td><td>{}</td><td>{}</td>\
+             <td><ul class=\"reasons\">{items}</ul></td></tr>",
+            k.kill_id,
+            escape(&k.victim_name),
+            escape(k.replacement.as_deref().unwrap_or("—"))
         );
     }
     page.push_str("</tbody></table></section>\n");
