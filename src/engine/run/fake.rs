@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::clock::{Clock, VirtualClock};
 use crate::platform::{
-    EventKind, EventsHealth, EventsLost, Instance, KillReceipt, Platform, PlatformError,
+    EventKind, EventsHealth, EventsLost, Evidence, Instance, KillReceipt, Platform, PlatformError,
     PlatformEvent,
 };
 use crate::scenario::Action;
@@ -72,6 +72,8 @@ pub(super) struct FakePlatform {
     answer_after: Duration,
     /// Kill calls fail (after `answer_after`) and touch nothing.
     refuse_kills: bool,
+    /// How long a drift evidence capture takes.
+    capture_after: Duration,
 }
 
 impl FakePlatform {
@@ -95,6 +97,15 @@ impl FakePlatform {
             events_health: EventsHealth::default(),
             answer_after: Duration::ZERO,
             refuse_kills: false,
+            capture_after: Duration::ZERO,
+        }
+    }
+
+    /// Drift evidence captures take `after` each.
+    pub fn capturing_in(self, after: Duration) -> FakePlatform {
+        FakePlatform {
+            capture_after: after,
+            ..self
         }
     }
 
@@ -324,6 +335,17 @@ impl Platform for FakePlatform {
             at: issued,
             detail: "scripted".to_string(),
         })
+    }
+
+    async fn evidence(&self, instance: &str) -> Evidence {
+        tokio::time::sleep(self.capture_after).await;
+        Evidence {
+            instance: instance.to_string(),
+            image_id: Some("sha256:fake".to_string()),
+            capture_us: self.capture_after.as_micros() as u64,
+            engine_calls: 1,
+            ..Evidence::default()
+        }
     }
 
     async fn undo(&self) -> Result<(), PlatformError> {

@@ -12,6 +12,7 @@ use crate::scenario::Scenario;
 use crate::vocabulary::phase::Phase;
 use crate::vocabulary::time::{micros_of, Micros};
 
+mod drift;
 mod faults;
 
 /// Monday 2026-12-07 08:59:30 UTC.
