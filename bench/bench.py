@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import docker_api
 
-PARTS = ("kill", "watch", "kills", "report", "size")
+PARTS = ("kill", "drift", "watch", "kills", "report", "size")
 IMAGE = "firedrill-target:test"
 STARTED = time.monotonic()
 
@@ -340,12 +340,12 @@ def measure_floor(b, ids, count):
     return floor, round_trip
 
 
-def kill_scenario(b, n):
+def kill_scenario(b, n, drift=False):
     trigger = json.dumps(
         [sys.executable, os.path.join(b.args.root, "bench", "docker_api.py"), "start", "{victim}"]
     )
     return f"""version: 1
-name: bench-kill-{n}
+name: bench-kill-{n}{"-drift" if drift else ""}
 seed: 1
 platform: {{ kind: docker }}
 targets:
@@ -363,6 +363,7 @@ action: {{ kind: kill, signal: SIGKILL }}
 recovery:
   timeout: 30s
   settle: 0s
+  drift: {"true" if drift else "false"}
   # An API kill is a manual stop, so the restart policy does not fire: start it again.
   trigger: {{ command: {trigger}, timeout: 20s }}
 report: {{ formats: [json] }}
@@ -411,15 +412,16 @@ def part_kill(b):
     out()
 
 
-def kill_latency(b, n, ids):
-    note(f"fleet of {n}: {b.args.kills} bare API kills for the floor")
-    floor, round_trip = measure_floor(b, ids, b.args.kills)
-    note(f"fleet of {n}: firedrill run, {b.args.kills} kills")
-    out_dir = b.path(f"kill-{n}")
+def firedrill_kills(b, n, drift=False):
+    """One firedrill run of `--kills` API kills on the fleet of `n`; returns the paired
+    latencies (see pair_kill_latencies), the exit code and the run's journal path."""
+    tag = f"{n}-drift" if drift else f"{n}"
+    note(f"fleet of {n}: firedrill run, {b.args.kills} kills{' with drift evidence' if drift else ''}")
+    out_dir = b.path(f"kill-{tag}")
     os.mkdir(out_dir)
-    scenario = b.write(f"kill-{n}.yaml", kill_scenario(b, n))
+    scenario = b.write(f"kill-{tag}.yaml", kill_scenario(b, n, drift))
     p = b.start_firedrill(
-        ["run", scenario, "--out", out_dir, "--max-runtime", "5m"], f"kill-{n}.log"
+        ["run", scenario, "--out", out_dir, "--max-runtime", "5m"], f"kill-{tag}.log"
     )
     journal = Journal(out_dir, p)
     try:
@@ -430,6 +432,13 @@ def kill_latency(b, n, ids):
     lat, line_lat, from_daemon = pair_kill_latencies(read_journal(journal.path))
     if not lat:
         raise RuntimeError(f"no kill paired in {journal.path} (exit {p.returncode})")
+    return lat, line_lat, from_daemon, p.returncode, journal.path
+
+
+def kill_latency(b, n, ids):
+    note(f"fleet of {n}: {b.args.kills} bare API kills for the floor")
+    floor, round_trip = measure_floor(b, ids, b.args.kills)
+    lat, line_lat, from_daemon, returncode, _ = firedrill_kills(b, n)
     over = statistics.median(lat) - statistics.median(floor)
     sent_to_event = [a - c for a, c in zip(lat, line_lat)]
     out(f"  {n} containers")
@@ -443,11 +452,46 @@ def kill_latency(b, n, ids):
     out(f"      request sent -> event    {spread(sent_to_event)}")
     out(
         f"    kill marks from the daemon event: {from_daemon} of {len(lat)}; firedrill exit "
-        f"{p.returncode}; floor API round trip median {ms(statistics.median(round_trip))}"
+        f"{returncode}; floor API round trip median {ms(statistics.median(round_trip))}"
     )
     b.summary.append(
         f"kill latency, {n} containers: median {ms(statistics.median(lat))}, floor "
         f"{ms(statistics.median(floor))}, above floor {ms(over)}"
+    )
+
+
+def part_drift(b):
+    """Drift evidence must not slow the kill: the same kills with capture off, then on."""
+    ensure_image(b)
+    n = b.args.fleets[0]
+    out(f"Drift evidence and kill latency: {n} containers, decision -> daemon kill event")
+    note(f"fleet of {n}: creating {n} containers")
+    ids = create_fleet(b, n)
+    try:
+        off, _, _, _, _ = firedrill_kills(b, n)
+        on, _, _, _, journal = firedrill_kills(b, n, drift=True)
+    finally:
+        note(f"fleet of {n}: removing its containers")
+        docker_api.remove_all(ids)
+    captures = [
+        (e["evidence"].get("capture_us", 0), e["evidence"].get("engine_calls", 0))
+        for e in read_journal(journal)
+        if e.get("type") == "evidence"
+    ]
+    delta = statistics.median(on) - statistics.median(off)
+    out(f"    without drift capture      {spread(off)}")
+    out(f"    with drift capture         {spread(on)}")
+    out(f"    difference (medians)       {ms(delta)}   (target: within 2 ms)")
+    if captures:
+        times = sorted(t for t, _ in captures)
+        out(
+            f"    captures: {len(captures)}, median {ms(statistics.median(times))}, "
+            f"max {ms(times[-1])}, {sum(c for _, c in captures)} engine calls"
+        )
+    out()
+    b.summary.append(
+        f"kill latency with drift capture: {ms(statistics.median(on))} vs "
+        f"{ms(statistics.median(off))} without ({ms(delta)})"
     )
 
 
