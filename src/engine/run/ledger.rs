@@ -68,10 +68,12 @@ impl Ledger {
                     instance,
                     ..
                 } => {
+                    // A restored kill's mark is needed no more; dropping it keeps the run's
+                    // memory flat however many kills it makes.
                     let took = self
                         .kill_marks
-                        .get(kill_id)
-                        .map(|k| format_micros(at.saturating_sub(*k).max(0) as u64))
+                        .remove(kill_id)
+                        .map(|k| format_micros(at.saturating_sub(k).max(0) as u64))
                         .unwrap_or_else(|| "?".to_string());
                     info!("kill #{kill_id}: restored in {took} (replacement {instance})");
                 }
@@ -85,6 +87,7 @@ impl Ledger {
                     stalled_in,
                     ..
                 } => {
+                    self.kill_marks.remove(kill_id);
                     warn!("kill #{kill_id}: unrecovered, stalled in {stalled_in}");
                     self.unrecovered += 1;
                 }
