@@ -1,8 +1,10 @@
 //! Where instances live. One trait, [`Platform`], and one module per implementation. The engine
-//! only ever talks to this trait: it lists instances, kills one, and consumes the lifecycle
-//! events the platform streams, each stamped with the platform's own clock.
+//! only ever talks to this trait: it lists instances, kills one, consumes the lifecycle events
+//! the platform streams, each stamped with the platform's own clock, and asks what an instance
+//! is ([`evidence`]), to tell a rebuilt replacement from a drifted one.
 
 pub mod docker;
+pub mod evidence;
 pub mod facts;
 pub mod health;
 pub mod local;
@@ -15,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub use self::evidence::{ChangeKind, Evidence, FsChanges};
 pub use self::facts::PlatformFacts;
 use crate::scenario::{Action, PlatformConfig, Scenario};
 
@@ -213,6 +216,19 @@ pub trait Platform: Send + Sync {
     /// keeps the last.
     async fn facts(&self) -> Option<PlatformFacts> {
         None
+    }
+
+    /// What `instance` is now, for drift evidence. Never fails: what cannot be captured is
+    /// listed in `unknown`.
+    async fn evidence(&self, instance: &str) -> Evidence {
+        Evidence {
+            instance: instance.to_string(),
+            unknown: vec![format!(
+                "the {} platform captures no drift evidence",
+                self.kind()
+            )],
+            ..Evidence::default()
+        }
     }
 }
 
