@@ -1,6 +1,7 @@
 //! Where instances live. One trait, [`Platform`], and one module per implementation. The engine
-//! only ever talks to this trait: it lists instances, kills one, and consumes the lifecycle
-//! events the platform streams, each stamped with the platform's own clock.
+//! only ever talks to this trait: it lists instances, kills one, consumes the lifecycle events
+//! the platform streams, each stamped with the platform's own clock, and asks what an instance
+//! is ([`evidence`]), to tell a rebuilt replacement from a drifted one.
 
 pub mod docker;
 pub mod evidence;

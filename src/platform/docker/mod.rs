@@ -9,6 +9,7 @@
 //! - [`book`]: what is known of each covered container, which decisions read;
 //! - [`action`]: kill, crash, stop, remove, pause (always unpaused);
 //! - [`events`]: the event subscription, reconnect and resync;
+//! - [`evidence`]: what a container is (image, configuration, changes in place), for drift;
 //! - [`fleet`]: what an inspect says, and what changed unseen;
 //! - [`probe`]: http/tcp health probes against containers;
 //! - [`tls`]: TLS that trusts exactly `ca.pem`.
@@ -17,6 +18,7 @@ pub mod action;
 pub mod book;
 pub mod connect;
 pub mod events;
+pub mod evidence;
 pub mod fleet;
 pub mod probe;
 pub mod select;
@@ -38,7 +40,8 @@ use self::events::{health_mode, Watcher};
 use self::fleet::{HealthMode, Observed};
 use self::select::{slot_of, ContainerFacts, OwnContainer, TargetSpec};
 use super::{
-    EventsHealth, EventsLost, Instance, KillReceipt, Platform, PlatformError, PlatformEvent,
+    EventsHealth, EventsLost, Evidence, Instance, KillReceipt, Platform, PlatformError,
+    PlatformEvent,
 };
 use crate::scenario::{Action, Scenario};
 
@@ -450,5 +453,15 @@ impl Platform for DockerPlatform {
 
     fn events_lost(&self) -> Option<EventsLost> {
         self.shared.events_health.current()
+    }
+
+    async fn evidence(&self, instance: &str) -> Evidence {
+        let source = evidence::Source {
+            docker: &self.shared.docker,
+            endpoint: self.shared.endpoint.to_string(),
+            container: instance,
+            per_instance_label: evidence::no_per_instance_labels,
+        };
+        evidence::capture(&source, instance).await
     }
 }

@@ -227,6 +227,8 @@ fn reconcile(shared: &Arc<Shared>, spec: &AttachSpec, found: Vec<Found>, scan: S
             checked: false,
             last_failure: None,
         };
+        // Before the events go out, so that whoever reacts to `Created` finds it under way.
+        shared.captures.start(f.pid, Some(f.start_ticks));
         registry.insert(f.pid, tracked, started, started, detail);
         watch(
             shared,

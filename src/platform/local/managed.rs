@@ -193,6 +193,9 @@ fn spawn_into(
         checked: false,
         last_failure: None,
     };
+    // Before the events go out, so that whoever reacts to `Created` finds the capture under
+    // way; the child is not reaped before its slot task says so, so its PID is its own.
+    shared.captures.start(pid, None);
     registry.insert(pid, tracked, created, started, "spawned by firedrill");
     watch(
         shared,

@@ -1,8 +1,10 @@
 //! The `local` platform: real OS processes on this machine. In managed mode firedrill spawns
 //! the fleet and is its replacement pipeline; in attach mode it finds existing processes and
-//! their own supervisor replaces them.
+//! their own supervisor replaces them. Each instance is captured for drift evidence as it
+//! is spawned or found (in `evidence`), since its `/proc` entry goes when it is killed.
 
 mod attach;
+mod evidence;
 mod managed;
 mod prober;
 mod process;
@@ -23,7 +25,7 @@ use self::attach::AttachSpec;
 use self::managed::FleetSpec;
 use self::process::{describe_signal, send_signal};
 use self::registry::Shared;
-use super::{now_micros, Instance, KillReceipt, Platform, PlatformError, PlatformEvent};
+use super::{now_micros, Evidence, Instance, KillReceipt, Platform, PlatformError, PlatformEvent};
 use crate::scenario::{Action, Scenario};
 
 pub use self::attach::EXEMPT_ENV;
@@ -286,6 +288,10 @@ impl Platform for LocalPlatform {
             }
         }
         Ok(())
+    }
+
+    async fn evidence(&self, instance: &str) -> Evidence {
+        self.shared.captures.get(instance).await
     }
 }
 

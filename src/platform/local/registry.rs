@@ -8,6 +8,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::evidence::Captures;
 use super::process::Spawner;
 use crate::platform::{EventKind, Instance, Micros, PlatformEvent};
 use crate::vocabulary::rng::{SeededRng, Stream};
@@ -166,6 +167,8 @@ pub(super) struct Shared {
     rng: Mutex<SeededRng>,
     /// Fires on shutdown (or when the run's token fires): no replacement, probe or poll after.
     pub stop: CancellationToken,
+    /// What each instance was when it was spawned or attached, for drift evidence.
+    pub captures: Captures,
 }
 
 impl Shared {
@@ -176,6 +179,7 @@ impl Shared {
             spawner: OnceLock::new(),
             rng: Mutex::new(SeededRng::new(seed, Stream::Platform)),
             stop: CancellationToken::new(),
+            captures: Captures::default(),
         }
     }
 

@@ -1,10 +1,13 @@
-//! The manager's Swarm calls (services with their task counts, tasks, one task, nodes) through
-//! bollard, each under its own deadline, and read into [`super::model`]'s types.
+//! The manager's Swarm calls (services with their task counts, one service, tasks, one task,
+//! nodes) through bollard, each under its own deadline, and read into [`super::model`]'s
+//! types.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use bollard::query_parameters::{ListNodesOptions, ListServicesOptions, ListTasksOptions};
+use bollard::query_parameters::{
+    InspectServiceOptions, ListNodesOptions, ListServicesOptions, ListTasksOptions,
+};
 use bollard::Docker;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -63,6 +66,19 @@ impl Manager {
         let what = format!("GET /tasks/{id}");
         let task = self.call(&what, self.docker.inspect_task(id)).await?;
         retype(&what, &self.endpoint, task)
+    }
+
+    /// One service as the manager sees it now, with its version.
+    pub async fn service(&self, id: &str) -> Result<Service, String> {
+        let what = format!("GET /services/{id}");
+        let service = self
+            .call(
+                &what,
+                self.docker
+                    .inspect_service(id, None::<InspectServiceOptions>),
+            )
+            .await?;
+        retype(&what, &self.endpoint, service)
     }
 
     /// Every node of the Swarm.

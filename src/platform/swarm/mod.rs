@@ -17,10 +17,12 @@
 //! - [`model`]: services, tasks, nodes, slots and desired counts;
 //! - [`nodes`]: the engine of each node;
 //! - [`select`]: which services a target covers, and which tasks may be touched;
+//! - [`evidence`]: what a task is (service spec version, and its container), for drift;
 //! - [`watch`]: container events from every engine plus the manager's task list;
 //! - [`node_events`]: one node engine's event subscription, its replay and reconnect;
 //! - [`action`]: kill, crash, stop, remove, pause on a task's container.
 
+pub mod evidence;
 pub mod manager;
 pub mod model;
 pub mod node_events;
@@ -43,8 +45,8 @@ pub use super::docker::action::short_id;
 use super::docker::action::{carry_out, unpause_all, ActionBook, Victim};
 use super::facts::ServiceFacts;
 use super::{
-    EventsHealth, EventsLost, Instance, KillReceipt, Platform, PlatformError, PlatformEvent,
-    PlatformFacts,
+    EventsHealth, EventsLost, Evidence, Instance, KillReceipt, Platform, PlatformError,
+    PlatformEvent, PlatformFacts,
 };
 use crate::scenario::{Action, PlatformConfig, Scenario};
 
@@ -339,6 +341,10 @@ impl Platform for SwarmPlatform {
 
     fn events_lost(&self) -> Option<EventsLost> {
         self.shared.events_health.current()
+    }
+
+    async fn evidence(&self, instance: &str) -> Evidence {
+        evidence::capture(&self.shared, instance).await
     }
 
     async fn facts(&self) -> Option<PlatformFacts> {

@@ -22,6 +22,25 @@ pub struct Service {
     /// Running and desired task counts, as the manager computes them.
     #[serde(default)]
     pub service_status: Option<ServiceStatus>,
+    /// The version Swarm gives the service object, raised by every update of it (its spec,
+    /// and also the progress of a rolling update).
+    #[serde(default)]
+    pub version: Option<ObjectVersion>,
+    /// When the service was created (manager clock).
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// The last rolling update or rollback: `State`, `StartedAt`; absent before the first.
+    #[serde(default)]
+    pub update_status: Option<Value>,
+}
+
+/// A Swarm object's version.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ObjectVersion {
+    /// The raft index of the object's last update.
+    #[serde(default)]
+    pub index: u64,
 }
 
 /// The parts of a service spec firedrill reads.
