@@ -412,16 +412,17 @@ def part_kill(b):
     out()
 
 
-def firedrill_kills(b, n, drift=False):
+def firedrill_kills(b, n, drift=False, part="kill"):
     """One firedrill run of `--kills` API kills on the fleet of `n`; returns the paired
-    latencies (see pair_kill_latencies), the exit code and the run's journal path."""
-    tag = f"{n}-drift" if drift else f"{n}"
+    latencies (see pair_kill_latencies), the exit code and the run's journal path. `part`
+    names its scratch files, so each part's runs keep their own."""
+    tag = f"{part}-{n}-drift" if drift else f"{part}-{n}"
     note(f"fleet of {n}: firedrill run, {b.args.kills} kills{' with drift evidence' if drift else ''}")
-    out_dir = b.path(f"kill-{tag}")
+    out_dir = b.path(tag)
     os.mkdir(out_dir)
-    scenario = b.write(f"kill-{tag}.yaml", kill_scenario(b, n, drift))
+    scenario = b.write(f"{tag}.yaml", kill_scenario(b, n, drift))
     p = b.start_firedrill(
-        ["run", scenario, "--out", out_dir, "--max-runtime", "5m"], f"kill-{tag}.log"
+        ["run", scenario, "--out", out_dir, "--max-runtime", "5m"], f"{tag}.log"
     )
     journal = Journal(out_dir, p)
     try:
@@ -468,8 +469,8 @@ def part_drift(b):
     note(f"fleet of {n}: creating {n} containers")
     ids = create_fleet(b, n)
     try:
-        off, _, _, _, _ = firedrill_kills(b, n)
-        on, _, _, _, journal = firedrill_kills(b, n, drift=True)
+        off, _, _, _, _ = firedrill_kills(b, n, part="drift")
+        on, _, _, _, journal = firedrill_kills(b, n, drift=True, part="drift")
     finally:
         note(f"fleet of {n}: removing its containers")
         docker_api.remove_all(ids)
