@@ -157,6 +157,17 @@ fn a_file_changed_in_place_is_carried_over_by_a_restart_and_fails_the_gate() {
         summary.contains("restarted in place, carrying over 1: /hotfix.conf"),
         "{summary}"
     );
+    // Every format has it: the page's drift section, and JUnit's property and case output.
+    let folder = common::run_dir(&run.dir.path().join("reports"));
+    let html = std::fs::read_to_string(folder.join("report.html")).unwrap();
+    assert!(html.contains("<section id=\"drift\">"), "no drift section");
+    assert!(html.contains("carrying over 1: /hotfix.conf"));
+    let junit = std::fs::read_to_string(folder.join("junit.xml")).unwrap();
+    assert!(
+        junit.contains(r#"<property name="drift.carried_over" value="1"/>"#),
+        "{junit}"
+    );
+    assert!(junit.contains("carrying over 1: /hotfix.conf"), "{junit}");
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! `junit.xml` for CI systems that gate on test results (GitHub Actions, GitLab, Jenkins): one
 //! testsuite for the scenario, one testcase per SLO, one per unrecovered kill, and a failed
-//! "no stop condition fired" case when `abort_when` ended the run.
+//! "no stop condition fired" case when `abort_when` ended the run. With drift evidence, the
+//! suite's properties carry the drift counts and each kill that shows drift has a case whose
+//! output says what; whether drift fails the run is for the `drift.*` SLOs to say.
 
 use std::time::Duration;
 
@@ -8,6 +10,7 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 
 use crate::report::{KillReport, RunReport, Verdict};
 use crate::vocabulary::phase::Phase;
+use crate::vocabulary::slo::DriftCheck;
 use crate::vocabulary::units::format_micros;
 
 /// Renders the report as JUnit XML.
@@ -66,6 +69,31 @@ pub fn render(report: &RunReport) -> Vec<u8> {
                 status,
             );
             case.set_classname(format!("firedrill.{name}.kill"));
+            suite.add_test_case(case);
+        }
+    }
+    if let Some(drift) = &report.drift {
+        for check in DriftCheck::ALL {
+            suite.add_property(Property::new(
+                format!("drift.{}", check.as_str()),
+                drift.count(check).to_string(),
+            ));
+        }
+        for kill in &report.kills {
+            let findings = kill
+                .drift
+                .iter()
+                .flat_map(|d| d.findings())
+                .collect::<Vec<_>>();
+            if findings.is_empty() {
+                continue;
+            }
+            let mut case = TestCase::new(
+                format!("kill #{} {} drift evidence", kill.kill_id, kill.victim_name),
+                TestCaseStatus::success(),
+            );
+            case.set_classname(format!("firedrill.{name}.drift"));
+            case.set_system_out(findings.join("\n"));
             suite.add_test_case(case);
         }
     }
