@@ -157,8 +157,10 @@ fn a_file_changed_in_place_is_carried_over_by_a_restart_and_fails_the_gate() {
         summary.contains("restarted in place, carrying over 1: /hotfix.conf"),
         "{summary}"
     );
-    // Every format has it: the page's drift section, and JUnit's property and case output.
+    // Every format has it: report.json within its schema, the page's drift section, and
+    // JUnit's property and case output.
     let folder = common::run_dir(&run.dir.path().join("reports"));
+    common::schema::validate_report_file(&folder.join("report.json")).unwrap();
     let html = std::fs::read_to_string(folder.join("report.html")).unwrap();
     assert!(html.contains("<section id=\"drift\">"), "no drift section");
     assert!(html.contains("carrying over 1: /hotfix.conf"));
@@ -308,6 +310,7 @@ fn a_rebuild_with_another_environment_value_shows_config_changed_and_never_the_v
     );
     assert_eq!(kill["image_changed"], false);
     let folder = common::run_dir(&run.dir.path().join("reports"));
+    common::schema::validate_report_file(&folder.join("report.json")).unwrap();
     for entry in std::fs::read_dir(&folder).unwrap() {
         let path = entry.unwrap().path();
         let bytes = std::fs::read(&path).unwrap();
