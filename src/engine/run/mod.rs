@@ -1,12 +1,14 @@
 //! One run, start to verdict: start the platform, take the baseline, then loop over platform
-//! events, due decisions, the platform's answers to actions, probe results, finished triggers
-//! and a 100 ms tick until the schedule is done and every recovery has ended. Everything is journalled as it happens; the platform
-//! is always shut down, even when the run fails or is interrupted.
+//! events, due decisions, the platform's answers to actions, drift captures, probe results,
+//! finished triggers and a 100 ms tick until the schedule is done and every recovery has ended.
+//! Everything is journalled as it happens; the platform is always shut down, even when the run
+//! fails or is interrupted.
 //!
 //! The run takes its platform and its clock from the caller, so a fake platform on a virtual
 //! clock drives this very loop in the tests beside it.
 //!
 //! - [`act`]: a due decision, decided, and its actions dispatched and answered;
+//! - [`drift`]: drift evidence of victims and replacements, captured beside their recoveries;
 //! - [`ledger`]: the journal and the counters;
 //! - [`timetable`]: when the next decision is due, windows included;
 //! - [`watch`]: probes, stop conditions, `--max-runtime`, Ctrl-C.
@@ -26,7 +28,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
-
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -429,8 +430,8 @@ impl<'a> Run<'a> {
         self.record_findings(found);
     }
 
-    /// Gives actions still on their way (a second Ctrl-C ended the loop) a bounded time to be
-    /// answered, so a kill that was carried out is journalled as one; any still unanswered
+    /// Gives actions still on their way (a second Ctrl-C or `--max-runtime` ended the loop) a
+    /// bounded time to be answered, so a kill that was carried out is journalled as one; any still unanswered
     /// after [`UNDO_BOUND`] is journalled as failed, saying it may have happened.
     async fn await_actions(&mut self) {
         let deadline = Instant::now() + UNDO_BOUND;
