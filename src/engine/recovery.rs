@@ -93,12 +93,8 @@ impl Recoveries {
         }
     }
 
-    /// Starts following a kill issued at `at`; returns its kill mark.
-    ///
-    /// A restored recovery still settling whose replacement is this victim stops watching
-    /// now: the victim's next events (its death, and its restart when a restart policy brings
-    /// it back under the same id) belong to the new kill. Left open, the old recovery would
-    /// take the restart's `Started`, and the new kill would stall unrecovered.
+    /// Starts following a kill already carried out at `at` (dispatched and confirmed at once);
+    /// returns its kill mark.
     pub fn open(&mut self, kill_id: u32, victim: &Instance, at: Micros) -> Entry {
         let pending = self.dispatch(victim);
         let mut found = self.confirm(pending, kill_id, at);
@@ -107,6 +103,11 @@ impl Recoveries {
 
     /// Starts following a kill whose action is being dispatched now; returns the provisional
     /// number that [`Self::confirm`] or [`Self::cancel`] settles once the platform answers.
+    ///
+    /// A restored recovery still settling whose replacement is this victim stops watching
+    /// now: the victim's next events (its death, and its restart when a restart policy brings
+    /// it back under the same id) belong to the new kill. Left open, the old recovery would
+    /// take the restart's `Started`, and the new kill would stall unrecovered.
     pub fn dispatch(&mut self, victim: &Instance) -> u32 {
         self.active.retain(|r| {
             !(r.confirmed
