@@ -183,11 +183,16 @@ report: {{ formats: [json] }}
     }
     // The engine brings every container back well within recovery.timeout, so even the kill
     // whose death the dead engine never reported must recover.
+    let stories: Vec<String> = report
+        .unrecovered()
+        .map(|k| victim_story(&entries, &k.victim, &engine))
+        .collect();
     assert_eq!(
         report.unrecovered().count(),
         0,
-        "unrecovered kills: {:#?}\n{stderr}",
-        report.unrecovered().collect::<Vec<_>>()
+        "unrecovered kills: {:#?}\nwhat the run and the engine say of their victims:\n{}\n{stderr}",
+        report.unrecovered().collect::<Vec<_>>(),
+        stories.join("\n")
     );
     let stalled: Vec<String> = report
         .unrecovered()
@@ -210,6 +215,34 @@ report: {{ formats: [json] }}
         output.status.code(),
         report.outages.len(),
         report.outages.iter().map(|o| o.seconds).sum::<f64>()
+    )
+}
+
+/// For a failure message: every platform event the run journalled for `victim`, and the
+/// engine's own record of its last start, its restarts and its state, so an unrecovered kill
+/// tells whether the engine never restarted the container or the run missed the restart.
+fn victim_story(entries: &[Entry], victim: &str, engine: &common::engine::PrivateEngine) -> String {
+    let events: Vec<String> = entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Event(ev) if ev.instance == victim => Some(format!(
+                "  {} {:?}{}",
+                ev.at,
+                ev.kind,
+                if ev.uncertain { " (uncertain)" } else { "" }
+            )),
+            _ => None,
+        })
+        .collect();
+    let state = engine.docker(&[
+        "inspect",
+        "--format",
+        "StartedAt {{.State.StartedAt}} FinishedAt {{.State.FinishedAt}} RestartCount {{.RestartCount}} Status {{.State.Status}}",
+        victim,
+    ]);
+    format!(
+        "{victim}: journal events:\n{}\n  engine: {state:?}",
+        events.join("\n")
     )
 }
 
