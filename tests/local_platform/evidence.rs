@@ -23,7 +23,9 @@ fn print_cost(what: &str, e: &Evidence) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_instance_keeps_its_spawn_time_evidence_and_its_replacement_matches_it() {
-    let (platform, mut events) = started(&web_fleet(2, "100ms")).await;
+    let mut scenario = web_fleet(2, "100ms");
+    scenario.recovery.drift = true;
+    let (platform, mut events) = started(&scenario).await;
     let victim = platform.instances("web").await.unwrap()[0].clone();
     let before = platform.evidence(&victim.id).await;
     print_cost("a managed process", &before);
@@ -74,5 +76,23 @@ async fn a_killed_instance_keeps_its_spawn_time_evidence_and_its_replacement_mat
 
     let never = platform.evidence("4194999").await;
     assert!(never.exe_sha256.is_none() && !never.unknown.is_empty());
+    shutdown_leaves_nothing(&platform, &mut events).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_recovery_drift_nothing_is_captured() {
+    let (platform, mut events) = started(&web_fleet(1, "100ms")).await;
+    let instance = platform.instances("web").await.unwrap()[0].clone();
+    let evidence = platform.evidence(&instance.id).await;
+    assert!(evidence.exe_sha256.is_none() && evidence.argv.is_none());
+    assert_eq!(evidence.engine_calls, 0);
+    assert!(
+        evidence
+            .unknown
+            .iter()
+            .all(|u| u.contains("recovery.drift is off")),
+        "{:?}",
+        evidence.unknown
+    );
     shutdown_leaves_nothing(&platform, &mut events).await;
 }

@@ -6,6 +6,9 @@
 //!
 //! A process has no image and no layer of its own, so `image_id`, `repo_digest` and `changes`
 //! stay `None`, with no `unknown` line: they do not apply.
+//!
+//! Nothing is captured unless the scenario asks for drift evidence (`recovery.drift`): a run
+//! without it neither hashes executables nor keeps a capture per replacement.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
@@ -34,6 +37,8 @@ const PER_START_ENV: [&str; 3] = ["INVOCATION_ID", "JOURNAL_STREAM", "LISTEN_PID
 /// Each instance's capture, by PID, ready or under way.
 #[derive(Debug, Default)]
 pub(super) struct Captures {
+    /// Whether the run asked for drift evidence at all.
+    enabled: bool,
     kept: Mutex<Kept>,
 }
 
@@ -48,10 +53,21 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Captures {
+    /// Captures that are taken only when `enabled` (the scenario's `recovery.drift`).
+    pub fn new(enabled: bool) -> Captures {
+        Captures {
+            enabled,
+            kept: Mutex::default(),
+        }
+    }
+
     /// Starts capturing `pid` off the caller's thread. `start_ticks` is the start time the
     /// process was found with, when known, so a PID reused meanwhile is not captured in its
     /// place. A later process with the same PID replaces the capture.
     pub fn start(&self, pid: u32, start_ticks: Option<u64>) {
+        if !self.enabled {
+            return;
+        }
         let (done, ready) = watch::channel(None);
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
@@ -81,6 +97,9 @@ impl Captures {
         let Ok(pid) = instance.parse::<u32>() else {
             return missing(format!("{instance:?} is not a PID"));
         };
+        if !self.enabled {
+            return missing("drift evidence was not asked for (recovery.drift is off)".into());
+        }
         let Some(mut ready) = lock(&self.kept).by_pid.get(&pid).cloned() else {
             return missing(format!("PID {pid} was never captured as an instance"));
         };
@@ -293,7 +312,7 @@ mod tests {
 
     #[tokio::test]
     async fn evidence_of_a_pid_never_captured_is_unknown_not_clean() {
-        let captures = Captures::default();
+        let captures = Captures::new(true);
         let e = captures.get("4194999").await;
         assert!(e.exe_sha256.is_none() && e.config.is_none());
         assert!(!e.unknown.is_empty());

@@ -64,7 +64,7 @@ impl LocalPlatform {
             }
         }
         Ok(LocalPlatform {
-            shared: Arc::new(Shared::new(seed)),
+            shared: Arc::new(Shared::new(seed, scenario.recovery.drift)),
             fleets,
             attached,
             fleet_tasks: Mutex::new(Vec::new()),

@@ -172,14 +172,15 @@ pub(super) struct Shared {
 }
 
 impl Shared {
-    /// Fresh state; `seed` feeds the replace-delay draws.
-    pub fn new(seed: u64) -> Shared {
+    /// Fresh state; `seed` feeds the replace-delay draws, and instances are captured for
+    /// drift evidence when `drift` asks for it.
+    pub fn new(seed: u64, drift: bool) -> Shared {
         Shared {
             registry: Mutex::new(Registry::default()),
             spawner: OnceLock::new(),
             rng: Mutex::new(SeededRng::new(seed, Stream::Platform)),
             stop: CancellationToken::new(),
-            captures: Captures::default(),
+            captures: Captures::new(drift),
         }
     }
 
@@ -208,7 +209,7 @@ mod tests {
     fn replace_delays_replay_for_a_seed_and_stay_in_range() {
         let range: DurationRange = "300ms..800ms".parse().unwrap();
         let draws = |seed| {
-            let shared = Shared::new(seed);
+            let shared = Shared::new(seed, false);
             (0..20)
                 .map(|_| shared.draw_delay(range))
                 .collect::<Vec<_>>()
@@ -222,6 +223,6 @@ mod tests {
         let pinned: Vec<u128> = draws(7).iter().take(3).map(|d| d.as_micros()).collect();
         assert_eq!(pinned, [609_695, 446_654, 595_888]);
         let fixed: DurationRange = "250ms".parse().unwrap();
-        assert_eq!(Shared::new(1).draw_delay(fixed), fixed.min.get());
+        assert_eq!(Shared::new(1, false).draw_delay(fixed), fixed.min.get());
     }
 }
