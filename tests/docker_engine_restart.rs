@@ -4,7 +4,9 @@
 //! the timing, the journal must show that no kill was made while the target's healthy count
 //! was below `min_healthy`, that every kill was decided on a fresh look (no decision went ahead
 //! while events were lost), and that the outage was journaled and reported; no phase time may
-//! be negative, and every kill recovers, even one whose death the dead engine never reported.
+//! be negative, and every kill whose victim the engine started again recovers, even one whose
+//! death the dead engine never reported. (A crash just before the engine dies can leave the
+//! container exited and never restarted; that kill is rightly unrecovered.)
 //!
 //! CI runs one run of each placement; `FIREDRILL_ENGINE_RESTART_RUNS=10` runs ten,
 //! alternating placements and seeds. Skips without root and dockerd unless
@@ -181,18 +183,32 @@ report: {{ formats: [json] }}
             );
         }
     }
-    // The engine brings every container back well within recovery.timeout, so even the kill
-    // whose death the dead engine never reported must recover.
-    let stories: Vec<String> = report
+    // A kill may stay unrecovered only where the engine itself never started the victim again:
+    // a crash that lands just before the engine dies can leave the container exited, with no
+    // restart, when the engine comes back (seen on Docker 20.10: RestartCount 0, Status
+    // exited). Then unrecovered is the truth; a victim the engine did start again after its
+    // kill must have recovered, even when the dead engine never reported its death.
+    let missed: Vec<String> = report
         .unrecovered()
-        .map(|k| victim_story(&entries, &k.victim, &engine))
+        .filter(|k| {
+            let kill_at = k
+                .phases
+                .get(&Phase::Kill)
+                .map_or(0, |m| m.at.timestamp_micros());
+            engine_started_after(&engine, &k.victim, kill_at)
+        })
+        .map(|k| {
+            format!(
+                "kill #{}: {}",
+                k.kill_id,
+                victim_story(&entries, &k.victim, &engine)
+            )
+        })
         .collect();
-    assert_eq!(
-        report.unrecovered().count(),
-        0,
-        "unrecovered kills: {:#?}\nwhat the run and the engine say of their victims:\n{}\n{stderr}",
-        report.unrecovered().collect::<Vec<_>>(),
-        stories.join("\n")
+    assert!(
+        missed.is_empty(),
+        "the engine started these victims again, but their kills are unrecovered:\n{}\n{stderr}",
+        missed.join("\n")
     );
     let stalled: Vec<String> = report
         .unrecovered()
@@ -216,6 +232,18 @@ report: {{ formats: [json] }}
         report.outages.len(),
         report.outages.iter().map(|o| o.seconds).sum::<f64>()
     )
+}
+
+/// Whether the engine's own record says it started `victim` after `kill_at` (µs).
+fn engine_started_after(
+    engine: &common::engine::PrivateEngine,
+    victim: &str,
+    kill_at: i64,
+) -> bool {
+    let started = engine
+        .docker(&["inspect", "--format", "{{.State.StartedAt}}", victim])
+        .unwrap_or_else(|e| panic!("inspecting {victim} on the test engine: {e}"));
+    common::rfc3339_micros(started.trim()) > kill_at
 }
 
 /// For a failure message: every platform event the run journalled for `victim`, and the
