@@ -62,6 +62,21 @@ fn rebuild_trigger(run: &TestRun, args: &[&str], image: &str) -> String {
     )
 }
 
+/// A healthy `role=web` container named `short` that its restart policy brings back.
+fn restarting_container(run: &TestRun, short: &str) -> String {
+    let args = [
+        "--restart",
+        "always",
+        "--label",
+        "role=web",
+        "--health-interval",
+        "1s",
+    ];
+    let id = run.run_container(short, &args);
+    run.wait_healthy(&id, Duration::from_secs(30));
+    id
+}
+
 fn drift_of(report: &Value) -> &Value {
     &report["drift"]
 }
@@ -72,18 +87,7 @@ fn a_clean_restart_policy_run_shows_no_drift() {
         return;
     };
     for n in 0..2 {
-        let id = run.run_container(
-            &format!("web{n}"),
-            &[
-                "--restart",
-                "always",
-                "--label",
-                "role=web",
-                "--health-interval",
-                "1s",
-            ],
-        );
-        run.wait_healthy(&id, Duration::from_secs(30));
+        restarting_container(&run, &format!("web{n}"));
     }
     let slos = r#""drift.modified_victims == 0", "drift.carried_over == 0", "drift.unknown == 0""#;
     let file = run.write(
@@ -113,18 +117,7 @@ fn a_file_changed_in_place_is_carried_over_by_a_restart_and_fails_the_gate() {
     let Some(run) = TestRun::start("drift-carried") else {
         return;
     };
-    let id = run.run_container(
-        "web0",
-        &[
-            "--restart",
-            "always",
-            "--label",
-            "role=web",
-            "--health-interval",
-            "1s",
-        ],
-    );
-    run.wait_healthy(&id, Duration::from_secs(30));
+    let id = restarting_container(&run, "web0");
     let patch = run.write("hotfix.conf", "patched by hand\n");
     docker_ok(&["cp", patch.to_str().unwrap(), &format!("{id}:/hotfix.conf")]);
     let file = run.write(

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::platform::Evidence;
+use crate::report::{KillReport, RunReport};
 use crate::vocabulary::slo::DriftCheck;
 
 /// One kill's drift evidence and what it shows. Each judgement is `None` when the evidence
@@ -179,6 +180,21 @@ impl DriftReport {
         report.capture_max_us = times.last().copied().unwrap_or(0);
         report
     }
+}
+
+/// What the drift section says when no kill shows drift.
+pub const NO_DRIFT: &str =
+    "Every replacement matched its victim: nothing changed in place, nothing \
+                            carried over, the same image and configuration.";
+
+/// The kills whose evidence shows anything, each with its findings, for the drift sections.
+pub fn kills_showing_drift(report: &RunReport) -> Vec<(&KillReport, Vec<String>)> {
+    report
+        .kills
+        .iter()
+        .filter_map(|k| Some((k, k.drift.as_ref()?.findings())))
+        .filter(|(_, findings)| !findings.is_empty())
+        .collect()
 }
 
 /// How many changed paths a finding names before it says how many more there are.

@@ -6,6 +6,7 @@ mod probes;
 
 use crate::report::format_utc;
 
+use crate::report::drift::{kills_showing_drift, NO_DRIFT};
 use crate::report::{KillReport, ReportStatus, RunReport, Verdict};
 use crate::vocabulary::phase::Span;
 use crate::vocabulary::slo::{format_value, Unit};
@@ -203,17 +204,10 @@ fn drift(doc: &mut Doc, report: &RunReport) {
     let Some(d) = &report.drift else { return };
     doc.heading("Drift");
     doc.line(d.sentence());
-    let shown: Vec<_> = report
-        .kills
-        .iter()
-        .filter_map(|k| Some((k, k.drift.as_ref()?.findings())))
-        .filter(|(_, f)| !f.is_empty())
-        .collect();
+    let shown = kills_showing_drift(report);
     doc.line("");
     if shown.is_empty() {
-        doc.line(
-            "Every replacement matched its victim: nothing changed in place, nothing carried              over, the same image and configuration.",
-        );
+        doc.line(NO_DRIFT);
         return;
     }
     doc.line("| Kill | Victim | Replacement | Findings |");

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use crate::report::drift::{kills_showing_drift, NO_DRIFT};
 use crate::report::RunReport;
 
 use super::svg::escape;
@@ -67,17 +68,9 @@ fn drift(page: &mut String, report: &RunReport) {
         "<section id=\"drift\"><h2>Drift</h2>\n<p>{}</p>",
         escape(&d.sentence())
     );
-    let shown: Vec<_> = report
-        .kills
-        .iter()
-        .filter_map(|k| Some((k, k.drift.as_ref()?.findings())))
-        .filter(|(_, f)| !f.is_empty())
-        .collect();
+    let shown = kills_showing_drift(report);
     if shown.is_empty() {
-        page.push_str(
-            "<p>Every replacement matched its victim: nothing changed in place, nothing carried \
-             over, the same image and configuration.</p></section>\n",
-        );
+        let _ = writeln!(page, "<p>{}</p></section>", escape(NO_DRIFT));
         return;
     }
     page.push_str(

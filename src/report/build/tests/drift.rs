@@ -81,3 +81,30 @@ fn a_run_without_drift_evidence_has_no_drift_section() {
     assert!(report.drift.is_none());
     assert!(report.kills[0].drift.is_none());
 }
+
+#[test]
+fn a_run_whose_replacements_all_match_says_so_in_words() {
+    let Entry::RunStarted(mut start) = started(&[("web", 3)], &[]) else {
+        unreachable!()
+    };
+    start.drift = true;
+    let entries = journal(vec![
+        vec![Entry::RunStarted(start)],
+        vec![
+            kill(1, 0),
+            in_place(1, Phase::Replaced, 20),
+            evidence_line(1, EvidenceRole::Victim, &[]),
+            evidence_line(1, EvidenceRole::Replacement, &[]),
+        ],
+        vec![ended(5_000)],
+    ]);
+    let report = from_journal(&entries).unwrap();
+    let summary = String::from_utf8(crate::report::markdown::render(&report)).unwrap();
+    assert!(
+        summary.contains(
+            "Every replacement matched its victim: nothing changed in place, nothing carried \
+             over, the same image and configuration."
+        ),
+        "{summary}"
+    );
+}
