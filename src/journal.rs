@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -134,6 +135,18 @@ pub enum Entry {
         at: Micros,
         /// When it had been lost.
         lost_since: Micros,
+    },
+    /// Something went wrong beside the run that did not change it: a notification that could
+    /// not be delivered, say. Written by helpers through a [`JournalAppender`], so it may come
+    /// after `run_ended`.
+    Warning {
+        /// When.
+        at: Micros,
+        /// What had the trouble, for people (`notify.webhooks[0] (env SLACK_URL)`); never a
+        /// secret.
+        source: String,
+        /// What went wrong.
+        message: String,
     },
     /// The last line of a run that ended by itself or by Ctrl-C.
     RunEnded {
@@ -338,12 +351,27 @@ pub struct TriggerEntry {
     pub output_tail: String,
 }
 
+/// Sees every line the run writes, just after it is written: live metrics and notifications
+/// follow the run this way, from the same lines every report is folded from.
+pub trait Observer: Send {
+    /// Called once per line, in journal order, on the run loop: it must not block.
+    fn observe(&mut self, entry: &Entry);
+}
+
 /// Appends entries to `journal.jsonl`, flushing each line so nothing is lost to a crash. It
 /// keeps no entry: the file is the only record, read back with [`entries`].
-#[derive(Debug)]
 pub struct Recorder {
-    path: PathBuf,
-    file: File,
+    appender: JournalAppender,
+    observers: Vec<Box<dyn Observer>>,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("path", &self.appender.path)
+            .field("observers", &self.observers.len())
+            .finish()
+    }
 }
 
 impl Recorder {
@@ -352,23 +380,64 @@ impl Recorder {
     pub fn create(path: &Path) -> std::io::Result<Recorder> {
         let file = OpenOptions::new().write(true).create_new(true).open(path)?;
         Ok(Recorder {
-            path: path.to_path_buf(),
-            file,
+            appender: JournalAppender {
+                path: path.to_path_buf(),
+                file: Arc::new(Mutex::new(file)),
+            },
+            observers: Vec::new(),
         })
     }
 
+    /// Where the journal is.
+    pub fn path(&self) -> &Path {
+        &self.appender.path
+    }
+
+    /// Adds an observer; it sees every line recorded from now on.
+    pub fn observe(&mut self, observer: Box<dyn Observer>) {
+        self.observers.push(observer);
+    }
+
+    /// A handle that appends to the same journal from elsewhere (a background task), for
+    /// lines that are no part of the run itself, such as warnings. Its lines reach no observer.
+    pub fn appender(&self) -> JournalAppender {
+        self.appender.clone()
+    }
+
+    /// Appends one entry, flushes it to the file, then shows it to every observer.
+    pub fn record(&mut self, entry: Entry) -> std::io::Result<()> {
+        self.appender.append(&entry)?;
+        for observer in &mut self.observers {
+            observer.observe(&entry);
+        }
+        Ok(())
+    }
+}
+
+/// Appends whole lines to a journal that a [`Recorder`] writes too; the two never interleave
+/// within a line.
+#[derive(Debug, Clone)]
+pub struct JournalAppender {
+    path: PathBuf,
+    file: Arc<Mutex<File>>,
+}
+
+impl JournalAppender {
     /// Where the journal is.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// Appends one entry and flushes it to the file.
-    pub fn record(&mut self, entry: Entry) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(&entry).map_err(std::io::Error::other)?;
+    pub fn append(&self, entry: &Entry) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
         line.push(b'\n');
+        // A poisoned lock only means another writer panicked mid-call; the file itself is
+        // still whole up to its last line.
+        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
         // One write call per line keeps a line whole even when the process dies mid-run.
-        self.file.write_all(&line)?;
-        self.file.flush()
+        file.write_all(&line)?;
+        file.flush()
     }
 }
 

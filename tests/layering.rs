@@ -14,8 +14,10 @@ const LAYERS: &[&[&str]] = &[
     &["scenario"],
     &["platform"],
     &["journal"],
+    &["metrics"],
     &["engine"],
     &["report"],
+    &["notify"],
 ];
 const APPLICATION: &[&str] = &["commands", "cli", "logging", "target", "lib", "main"];
 

@@ -314,6 +314,7 @@ fn entry_time(entry: &Entry) -> Micros {
         | Entry::EventsLost { at, .. }
         | Entry::EventsBack { at, .. }
         | Entry::Evidence { at, .. }
+        | Entry::Warning { at, .. }
         | Entry::RunEnded { at, .. } => *at,
     }
 }
