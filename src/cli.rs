@@ -58,7 +58,7 @@ pub enum CompareOutput {
 pub enum Command {
     /// Run a scenario: kill, time every recovery, write the report, exit with the verdict.
     #[command(
-        after_help = "Examples:\n  firedrill run scenarios/local-demo.yaml --seed 7 --out /tmp/reports\n  firedrill run nightly.yaml --max-runtime 2h      # unattended, inside its windows\n  firedrill run nightly.yaml --ignore-windows      # a game day, by hand\n\nExit codes: 0 every SLO met, 1 an SLO breached, 2 bad scenario or usage, 3 platform\nfailed or its events lost past recovery.timeout, 4 aborted by a stop condition\n(abort_when), 130 interrupted (a second Ctrl-C stops waiting for recoveries)."
+        after_help = "Examples:\n  firedrill run scenarios/local-demo.yaml --seed 7 --out /tmp/reports\n  firedrill run nightly.yaml --max-runtime 2h      # unattended, inside its windows\n  firedrill run nightly.yaml --ignore-windows      # a game day, by hand\n  firedrill run nightly.yaml --metrics-listen 0.0.0.0:9464 --push http://pushgateway:9091\n\nExit codes: 0 every SLO met, 1 an SLO breached, 2 bad scenario or usage, 3 platform\nfailed or its events lost past recovery.timeout, 4 aborted by a stop condition\n(abort_when), 130 interrupted (a second Ctrl-C stops waiting for recoveries)."
     )]
     Run(RunArgs),
     /// Check scenario files and print every error with file:line:column; exit 2 on any.
@@ -153,4 +153,16 @@ pub struct RunArgs {
     /// windows included; recoveries still in flight count as unrecovered.
     #[arg(long)]
     pub max_runtime: Option<HumanDuration>,
+    /// Serve live metrics at http://ADDR/metrics while the run lasts (OpenMetrics to
+    /// Prometheus), such as 127.0.0.1:9464; port 0 picks a free port and prints it.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// How long --metrics-listen keeps serving after the run, so the last scrape sees its
+    /// end and verdict; set it to your scrape interval. Ctrl-C cuts it short.
+    #[arg(long, value_name = "DURATION", default_value = "15s")]
+    pub metrics_linger: HumanDuration,
+    /// Push the run's final metrics to the Pushgateway at URL (http://host:9091), grouped by
+    /// job="firedrill" and scenario; a failed push warns and leaves the exit code alone.
+    #[arg(long, value_name = "URL")]
+    pub push: Option<String>,
 }

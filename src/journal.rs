@@ -298,6 +298,10 @@ pub struct Decision {
     /// Why no victim, or fewer than wanted, were chosen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// How many of the wanted kills each guard held back, by the guard's name
+    /// (`min_healthy`, `max_in_flight`, `ineligible`, `max_kills`, `no_facts`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub refused_kills: BTreeMap<String, u32>,
 }
 
 /// A chosen victim.

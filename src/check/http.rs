@@ -83,7 +83,7 @@ impl HttpClient {
 }
 
 /// The TLS side of the connector: the system's trust store for https; nothing for plain http.
-fn connector(https: bool) -> Result<HttpsConnector<HttpConnector>, String> {
+pub fn connector(https: bool) -> Result<HttpsConnector<HttpConnector>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = hyper_rustls::HttpsConnectorBuilder::new();
     let builder = if https {

@@ -4,6 +4,7 @@
 mod report;
 mod run;
 mod targets;
+mod telemetry;
 
 use std::path::{Path, PathBuf};
 

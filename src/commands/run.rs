@@ -6,6 +6,7 @@ use anyhow::anyhow;
 use tracing::warn;
 
 use super::load;
+use super::telemetry::Telemetry;
 use crate::cli::RunArgs;
 use crate::engine::clock::WallClock;
 use crate::engine::run::{choose_seed, Interrupts, RunError, RunSetup};
@@ -61,6 +62,7 @@ pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
         .out
         .clone()
         .unwrap_or_else(|| scenario.report.dir.clone());
+    let mut telemetry = Telemetry::prepare(&args).await?;
     // The output folder and its journal are made before anything is killed, so a bad path
     // costs nothing.
     let dir = create_run_dir(&parent, &scenario.name).map_err(|e| {
@@ -70,7 +72,7 @@ pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
         )
     })?;
     let journal_path = dir.join(JOURNAL_FILE);
-    let journal = Recorder::create(&journal_path).map_err(|e| {
+    let mut journal = Recorder::create(&journal_path).map_err(|e| {
         Failure::new(
             Outcome::BadInput,
             anyhow!("cannot create {}: {e}", journal_path.display()),
@@ -83,6 +85,7 @@ pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
         scenario.platform.kind()
     );
     println!("report folder: {}", dir.display());
+    telemetry.attach(&mut journal);
     let stop = Interrupts::default();
     watch_signals(stop.clone());
     let setup = RunSetup {
@@ -122,6 +125,7 @@ pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
         "{}",
         String::from_utf8_lossy(&report::terminal::render(&report))
     );
+    telemetry.finish(&report, &stop).await;
     Ok(match output.status {
         RunStatus::Interrupted => Outcome::Interrupted,
         RunStatus::Aborted => Outcome::Aborted,

@@ -106,6 +106,36 @@ pub struct Assessment {
     pub floor: u32,
     /// Why fewer than `wanted` are allowed, each guard in its own words.
     pub reasons: Vec<String>,
+    /// How many of the wanted kills each guard took away, in the order they were checked.
+    pub refused_by: Vec<(Guard, u32)>,
+}
+
+/// A guard that can hold a kill back; its name is a stable label for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Guard {
+    /// `policy.max_in_flight`: too many recoveries in progress.
+    MaxInFlight,
+    /// `policy.min_healthy`: the kill would take the target below its floor.
+    MinHealthy,
+    /// Too few instances passed the selector, opt-in, exempt, `min_age` and health rules.
+    Ineligible,
+    /// `schedule.max_kills` was reached.
+    MaxKills,
+    /// No fresh facts: the platform's events are lost or its instances could not be listed.
+    NoFacts,
+}
+
+impl Guard {
+    /// The guard's label, as metrics and the journal name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Guard::MaxInFlight => "max_in_flight",
+            Guard::MinHealthy => "min_healthy",
+            Guard::Ineligible => "ineligible",
+            Guard::MaxKills => "max_kills",
+            Guard::NoFacts => "no_facts",
+        }
+    }
 }
 
 impl Assessment {
@@ -138,9 +168,11 @@ pub fn assess(s: &Situation<'_>) -> Assessment {
     let wanted = s.policy.pick.resolve_floor_min1(s.desired);
     let mut allowed = wanted;
     let mut reasons = Vec::new();
+    let mut refused_by = Vec::new();
 
     let room = s.policy.max_in_flight.saturating_sub(s.in_flight);
     if room < allowed {
+        refused_by.push((Guard::MaxInFlight, allowed - room));
         allowed = room;
         reasons.push(format!(
             "max_in_flight {}: {} recover{} in flight",
@@ -156,6 +188,7 @@ pub fn assess(s: &Situation<'_>) -> Assessment {
     if let Some(min) = s.policy.min_healthy {
         let spare = s.healthy.saturating_sub(floor);
         if spare < allowed {
+            refused_by.push((Guard::MinHealthy, allowed - spare));
             allowed = spare;
             reasons.push(format!(
                 "min_healthy {min}: {} healthy, floor {floor} of {} desired",
@@ -164,6 +197,7 @@ pub fn assess(s: &Situation<'_>) -> Assessment {
         }
     }
     if eligible < allowed {
+        refused_by.push((Guard::Ineligible, allowed - eligible));
         allowed = eligible;
         let why: Vec<Ineligible> = instances.iter().filter_map(|(_, v)| v.err()).collect();
         reasons.push(describe_ineligible(eligible, &why));
@@ -174,6 +208,7 @@ pub fn assess(s: &Situation<'_>) -> Assessment {
         allowed,
         floor,
         reasons,
+        refused_by,
     }
 }
 
@@ -186,6 +221,8 @@ pub struct Decided {
     pub victims: Vec<Instance>,
     /// Why no victim, or fewer than wanted, were chosen.
     pub refused: Option<String>,
+    /// How many wanted kills each guard held back; with `max_kills`, what it trimmed too.
+    pub refused_by: Vec<(Guard, u32)>,
 }
 
 /// Decides a situation: assesses it, then draws the allowed number of victims uniformly
@@ -202,6 +239,7 @@ pub fn decide(s: &Situation<'_>, rng: &mut SeededRng) -> Decided {
     } else {
         Vec::new()
     };
+    let mut refused_by = assessment.refused_by.clone();
     let mut refused = (assessment.allowed < assessment.wanted).then(|| {
         let verdict = if assessment.allowed == 0 {
             "refused".to_string()
@@ -214,6 +252,7 @@ pub fn decide(s: &Situation<'_>, rng: &mut SeededRng) -> Decided {
     // it and a seeded plan stays comparable across different max_kills.
     if let (Some(left), Some(max)) = (s.kills_left, s.max_kills) {
         if victims.len() > left as usize {
+            refused_by.push((Guard::MaxKills, victims.len() as u32 - left));
             victims.truncate(left as usize);
             refused.get_or_insert_with(|| format!("trimmed to {left}: max_kills {max} reached"));
         }
@@ -222,6 +261,7 @@ pub fn decide(s: &Situation<'_>, rng: &mut SeededRng) -> Decided {
         assessment,
         victims,
         refused,
+        refused_by,
     }
 }
 
@@ -338,7 +378,26 @@ mod tests {
         let (t, p) = (target(None), policy(3, 3, Some(CountOrPercent::Count(3))));
         let d = decide(&situation(&t, &p, fleet(5), (5, 5, 0)), &mut rng);
         assert_eq!(d.victims.len(), 2);
+        assert_eq!(d.refused_by, vec![(Guard::MinHealthy, 1)]);
         assert!(d.refused.unwrap().starts_with("trimmed to 2 of 3"));
+    }
+
+    /// Metrics count the kills each guard held back; together with the victims they make up
+    /// what the policy wanted.
+    #[test]
+    fn each_guard_is_charged_with_the_kills_it_held_back() {
+        let mut rng = SeededRng::new(1, Stream::Selection);
+        // pick 4 of 6; one recovery in flight of at most 3 leaves room for 2; min_healthy 5
+        // of 6 healthy leaves 1.
+        let (t, p) = (target(None), policy(4, 3, Some(CountOrPercent::Count(5))));
+        let d = decide(&situation(&t, &p, fleet(6), (6, 6, 1)), &mut rng);
+        assert_eq!(d.victims.len(), 1);
+        assert_eq!(
+            d.refused_by,
+            vec![(Guard::MaxInFlight, 2), (Guard::MinHealthy, 1)]
+        );
+        let held: u32 = d.refused_by.iter().map(|(_, n)| n).sum();
+        assert_eq!(held + d.victims.len() as u32, d.assessment.wanted);
     }
 
     #[test]
@@ -350,6 +409,7 @@ mod tests {
         s.max_kills = Some(5);
         let d = decide(&s, &mut rng);
         assert_eq!(d.victims.len(), 1);
+        assert_eq!(d.refused_by, vec![(Guard::MaxKills, 1)]);
         assert_eq!(
             d.refused.as_deref(),
             Some("trimmed to 1: max_kills 5 reached")

@@ -16,6 +16,7 @@ mod tests;
 use std::path::{Path, PathBuf};
 
 use crate::journal::{self, Decision, Entry, JournalError, RunStarted};
+use crate::metrics::RunMetrics;
 use crate::platform::PlatformFacts;
 use crate::vocabulary::slo::{Metric, Slo, Unit};
 use crate::vocabulary::time::Micros;
@@ -105,6 +106,7 @@ pub struct ReportFold {
     outages: outages::Outages,
     drift: drift::Drift,
     abort: Option<AbortReport>,
+    metrics: RunMetrics,
 }
 
 impl ReportFold {
@@ -137,6 +139,7 @@ impl ReportFold {
             outages: outages::Outages::default(),
             drift: drift::Drift::default(),
             abort: None,
+            metrics: RunMetrics::started(&start),
             start,
         })
     }
@@ -148,6 +151,7 @@ impl ReportFold {
         self.capacity.push(&entry);
         self.probes.push(&entry);
         self.outages.push(&entry);
+        self.metrics.observe(&entry);
         match entry {
             Entry::Evidence {
                 kill_id,
@@ -239,6 +243,7 @@ impl ReportFold {
             abort: self.abort,
             outages,
             drift,
+            metrics: self.metrics,
         };
         report.slos = self
             .slos
@@ -259,6 +264,10 @@ impl ReportFold {
         } else {
             Verdict::Pass
         };
+        if self.run_ended.is_none() {
+            report.metrics.end_without_line();
+        }
+        report.metrics.set_verdict(report.verdict.as_str());
         report
     }
 }

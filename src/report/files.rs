@@ -30,6 +30,9 @@ pub fn render(report: &RunReport, format: ReportFormat) -> Vec<u8> {
         ReportFormat::Markdown => super::markdown::render(report),
         ReportFormat::Html => super::html::render(report),
         ReportFormat::Junit => super::junit::render(report),
+        ReportFormat::Openmetrics => {
+            crate::metrics::encode::prometheus_text(&report.metrics).into_bytes()
+        }
     }
 }
 

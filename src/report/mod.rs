@@ -18,6 +18,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::RunMetrics;
+
 use crate::journal::{RunStatus, TriggerEntry};
 use crate::platform::PlatformFacts;
 use crate::vocabulary::phase::{Phase, Span};
@@ -91,6 +93,10 @@ pub struct RunReport {
     /// Drift evidence over the kills, when the run captured it (`recovery.drift`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<DriftReport>,
+    /// The run's Prometheus metrics, folded from the same journal (`metrics.prom`); not part
+    /// of `report.json`, so a report read back from JSON has none.
+    #[serde(skip)]
+    pub metrics: RunMetrics,
 }
 
 impl RunReport {
@@ -217,6 +223,17 @@ pub enum Verdict {
     Fail,
     /// A stop condition ended the run; the SLOs were not judged for a verdict.
     Aborted,
+}
+
+impl Verdict {
+    /// The verdict as files and metrics name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Aborted => "aborted",
+        }
+    }
 }
 
 /// One kill and its recovery.

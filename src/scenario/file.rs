@@ -388,15 +388,19 @@ pub enum ReportFormat {
     Html,
     /// `junit.xml`, for CI systems that gate on test results.
     Junit,
+    /// `metrics.prom`, the run's metrics in the Prometheus text format, for node_exporter's
+    /// textfile collector.
+    Openmetrics,
 }
 
 impl ReportFormat {
     /// Every format, in the order they are written.
-    pub const ALL: [ReportFormat; 4] = [
+    pub const ALL: [ReportFormat; 5] = [
         ReportFormat::Json,
         ReportFormat::Markdown,
         ReportFormat::Html,
         ReportFormat::Junit,
+        ReportFormat::Openmetrics,
     ];
 
     /// The file a format is written to inside the run folder.
@@ -406,6 +410,7 @@ impl ReportFormat {
             ReportFormat::Markdown => "summary.md",
             ReportFormat::Html => "report.html",
             ReportFormat::Junit => "junit.xml",
+            ReportFormat::Openmetrics => "metrics.prom",
         }
     }
 }

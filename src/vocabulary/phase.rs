@@ -53,6 +53,12 @@ impl fmt::Display for Phase {
     }
 }
 
+/// How far a mark may precede its kill before the recovery is called invalid. Marks and the
+/// refined kill mark come from the same engine's clock, so an honest mark never precedes the
+/// kill by more than timestamp rounding; a larger gap means the marks belong to something else
+/// (an engine that restarted the victim itself, say) and the recovery times mean nothing.
+pub const MARK_BEFORE_KILL_TOLERANCE_US: i64 = 100_000;
+
 /// A measured duration between two marks. `Total` is the recovery time, kill to restored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

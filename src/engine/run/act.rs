@@ -13,7 +13,7 @@ use tracing::{info, warn};
 
 use super::drift;
 use super::Run;
-use crate::engine::decide::{decide, Situation};
+use crate::engine::decide::{decide, Guard, Situation};
 use crate::engine::trigger;
 use crate::journal::{Decision, Entry, EvidenceRole, KillEntry, Victim};
 use crate::platform::{Evidence, Instance, KillReceipt, PlatformError};
@@ -55,6 +55,7 @@ impl Run<'_> {
                 // not move, and the journal gets the true reason, not an empty selector.
                 decided.victims.clear();
                 decided.refused = Some(format!("refused: {why}"));
+                decided.refused_by = vec![(Guard::NoFacts, decided.assessment.wanted)];
             }
             let decision = Decision {
                 seq: self.ledger.seq,
@@ -76,6 +77,11 @@ impl Run<'_> {
                     })
                     .collect(),
                 refused: decided.refused.clone(),
+                refused_kills: decided
+                    .refused_by
+                    .iter()
+                    .map(|(guard, n)| (guard.as_str().to_string(), *n))
+                    .collect(),
             };
             if let Some(reason) = &decided.refused {
                 info!("decision #{} on {}: {reason}", self.ledger.seq, target.name);

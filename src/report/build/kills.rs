@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::journal::{Entry, KillEntry, TriggerEntry};
 use crate::report::{utc, HistogramSummary, KillReport, PhaseMark, Unrecovered};
-use crate::vocabulary::phase::{Phase, Span};
+use crate::vocabulary::phase::{Phase, Span, MARK_BEFORE_KILL_TOLERANCE_US};
 use crate::vocabulary::time::Micros;
 use crate::vocabulary::units::format_micros;
 
@@ -144,12 +144,6 @@ fn kill_report(kill: KillEntry, recovery: Recovery, ended_at: Micros) -> KillRep
         drift: None,
     }
 }
-
-/// How far a mark may precede its kill before the recovery is called invalid. Marks and the
-/// refined kill mark come from the same engine's clock, so an honest mark never precedes the
-/// kill by more than timestamp rounding; a larger gap means the marks belong to something else
-/// (an engine that restarted the victim itself, say) and the recovery times mean nothing.
-const MARK_BEFORE_KILL_TOLERANCE_US: i64 = 100_000;
 
 /// Why a recovery cannot be trusted, when a mark precedes its kill by more than the tolerance.
 fn invalid(marks: &BTreeMap<Phase, Mark>, kill_at: Micros) -> Option<String> {

@@ -13,6 +13,7 @@ use super::{from_journal, BuildError};
 mod capacity;
 mod drift;
 mod faults;
+mod metrics;
 mod probes;
 mod stream;
 
@@ -114,6 +115,7 @@ fn decision(seq: u32, slots: &[&str], wanted: u32, refused: Option<&str>) -> Ent
             })
             .collect(),
         refused: refused.map(String::from),
+        refused_kills: Default::default(),
     })
 }
 
