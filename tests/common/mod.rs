@@ -11,6 +11,7 @@ pub mod engine;
 pub mod fleet;
 pub mod local;
 pub mod schema;
+pub mod scrape;
 pub mod swarm;
 
 use std::path::{Path, PathBuf};
