@@ -15,6 +15,7 @@ pub mod commands;
 pub mod engine;
 pub mod journal;
 pub mod logging;
+pub mod notify;
 pub mod platform;
 pub mod report;
 pub mod scenario;
