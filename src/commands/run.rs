@@ -11,6 +11,7 @@ use crate::engine::clock::WallClock;
 use crate::engine::run::{choose_seed, Interrupts, RunError, RunSetup};
 use crate::engine::{plan, run};
 use crate::journal::{Recorder, RunStatus, JOURNAL_FILE};
+use crate::notify::{self, body::RunContext};
 use crate::platform::{self, PlatformError};
 use crate::report::{self, files, RunReport, Verdict};
 use crate::scenario::{ReportFormat, Scenario};
@@ -70,12 +71,23 @@ pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
         )
     })?;
     let journal_path = dir.join(JOURNAL_FILE);
-    let journal = Recorder::create(&journal_path).map_err(|e| {
+    let mut journal = Recorder::create(&journal_path).map_err(|e| {
         Failure::new(
             Outcome::BadInput,
             anyhow!("cannot create {}: {e}", journal_path.display()),
         )
     })?;
+    // Attached before the run starts, so the first line (start) is seen too.
+    let notifications = match start_notifications(&scenario, seed, &dir, &journal) {
+        Ok((notifier, notifications)) => {
+            journal.observe(Box::new(notifier));
+            notifications
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(Failure::new(Outcome::BadInput, e));
+        }
+    };
     println!(
         "firedrill {}: scenario {} on {}, seed {seed}",
         env!("CARGO_PKG_VERSION"),
@@ -122,6 +134,11 @@ pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
         "{}",
         String::from_utf8_lossy(&report::terminal::render(&report))
     );
+    // After the report, whatever the status: `end` carries its verdict. A webhook never
+    // changes the outcome; waiting for one is bounded (notify::DRAIN_CAP).
+    notifications
+        .finish(&report, &dir, interrupt_at_exit())
+        .await;
     Ok(match output.status {
         RunStatus::Interrupted => Outcome::Interrupted,
         RunStatus::Aborted => Outcome::Aborted,
@@ -129,6 +146,47 @@ pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
         RunStatus::Failed => Outcome::PlatformFailed,
         _ => verdict_outcome(&report),
     })
+}
+
+/// Starts the scenario's webhooks for the run in `dir`; with none, this costs nothing.
+fn start_notifications(
+    scenario: &Scenario,
+    seed: u64,
+    dir: &Path,
+    journal: &Recorder,
+) -> Result<(notify::Notifier, notify::Notifications), notify::NotifyError> {
+    let context = RunContext {
+        scenario: scenario.name.clone(),
+        seed,
+        run: dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    notify::start(&scenario.notify.webhooks, context, journal.appender())
+}
+
+/// Resolves on a Ctrl-C or SIGTERM from now on, so a person need not wait for a slow webhook
+/// at exit.
+async fn interrupt_at_exit() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    let ctrl_c = async {
+        // A Ctrl-C handler that cannot be installed must not end the wait at once.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
 }
 
 /// The exit code class of a platform error: an unsupported request is the scenario's fault.
