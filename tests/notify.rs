@@ -449,3 +449,30 @@ fn a_failing_webhook_leaves_a_warning_keeps_the_verdict_and_never_shows_its_url(
         }
     }
 }
+
+#[test]
+fn an_unset_url_variable_stops_the_run_before_anything_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = QuickFleet::new("notify-unset", 3, "50ms")
+        .with("schedule: { max_kills: 1, every: 500ms }")
+        .with("notify:\n  webhooks:\n    - url_env: FIREDRILL_TEST_HOOK_NEVER_SET")
+        .write(tmp.path());
+    let out = tempfile::tempdir().unwrap();
+    let output = firedrill()
+        .arg("run")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(out.path())
+        .env_remove("FIREDRILL_TEST_HOOK_NEVER_SET")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("notify.webhooks[0].url_env")
+            && stderr.contains("FIREDRILL_TEST_HOOK_NEVER_SET is not set"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+}
