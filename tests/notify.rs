@@ -433,6 +433,14 @@ fn a_failing_webhook_leaves_a_warning_keeps_the_verdict_and_never_shows_its_url(
         stderr.contains("not delivered"),
         "no tracing warning:\n{stderr}"
     );
+    // Warning lines after run_ended do not stop the journal from being reported again.
+    let rebuilt = firedrill().arg("report").arg(&dir).output().unwrap();
+    assert_eq!(
+        rebuilt.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&rebuilt.stderr)
+    );
     // The URL appears nowhere: not in any file of the run folder, nor on stdout or stderr.
     let address = receiver.addr.to_string();
     for needle in [secret_url.as_str(), "T0SECRET", address.as_str()] {
