@@ -484,3 +484,35 @@ fn an_unset_url_variable_stops_the_run_before_anything_starts() {
     );
     assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn an_interrupted_run_still_ends_with_an_end_notification() {
+    let receiver = Receiver::start(Answer::Ok);
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = QuickFleet::new("notify-sigint", 3, "50ms..100ms")
+        .with("schedule: { max_kills: 100, every: 500ms, start_after: 300ms }")
+        .with("policy: { pick: 1, max_in_flight: 1, min_healthy: 2 }")
+        .with("recovery: { timeout: 10s, settle: 50ms }")
+        .with(&format!(
+            "notify:\n  webhooks:\n    - {{ url: {}, on: [start, end] }}",
+            receiver.url()
+        ))
+        .write(tmp.path());
+    let out = tempfile::tempdir().unwrap();
+    let mut child = spawn_run(&scenario, out.path(), &[]);
+    wait_for_kills(out.path(), 2, Duration::from_secs(30));
+    signal(&child, libc::SIGINT);
+    wait_with_deadline(&mut child, Duration::from_secs(30));
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let requests = receiver.requests();
+    assert_eq!(events(&requests), ["start", "end"]);
+    let end = &requests[1].body["end"];
+    assert_eq!(end["status"], "interrupted");
+    assert!(end["kills"].as_u64().unwrap() >= 2, "{end}");
+}

@@ -11,7 +11,8 @@ use crate::engine::clock::WallClock;
 use crate::engine::run::{choose_seed, Interrupts, RunError, RunSetup};
 use crate::engine::{plan, run};
 use crate::journal::{Recorder, RunStatus, JOURNAL_FILE};
-use crate::notify::{self, body::RunContext};
+use crate::notify;
+use crate::notify::body::{EndDetail, RunContext};
 use crate::platform::{self, PlatformError};
 use crate::report::{self, files, RunReport, Verdict};
 use crate::scenario::{ReportFormat, Scenario};
@@ -137,7 +138,7 @@ pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
     // After the report, whatever the status: `end` carries its verdict. A webhook never
     // changes the outcome; waiting for one is bounded (notify::DRAIN_CAP).
     notifications
-        .finish(&report, &dir, interrupt_at_exit())
+        .finish(EndDetail::of(&report, &dir), interrupt_at_exit())
         .await;
     Ok(match output.status {
         RunStatus::Interrupted => Outcome::Interrupted,

@@ -13,7 +13,7 @@ use crate::journal::Entry;
 use crate::report::{ReportStatus, RunReport, Verdict};
 use crate::scenario::NotifyEvent;
 use crate::vocabulary::phase::Phase;
-use crate::vocabulary::time::{to_utc, Micros};
+use crate::vocabulary::time::to_utc;
 
 /// The version of the body's shape, sent as `version`.
 pub const BODY_VERSION: u32 = 1;
@@ -256,17 +256,13 @@ impl Detail {
     }
 }
 
-/// Converts a journal time for a test or a caller that holds one.
-pub fn utc(at: Micros) -> DateTime<Utc> {
-    to_utc(at).unwrap_or_else(Utc::now)
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
     use crate::journal::KillEntry;
+    use crate::vocabulary::time::Micros;
 
     fn context() -> RunContext {
         RunContext {
@@ -277,6 +273,10 @@ mod tests {
     }
 
     const AT: Micros = 1_796_195_520_250_000; // 2026-12-02T07:12:00.25Z
+
+    fn utc(at: Micros) -> DateTime<Utc> {
+        to_utc(at).unwrap()
+    }
 
     #[test]
     fn a_kill_has_the_documented_body() {

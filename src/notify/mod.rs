@@ -11,7 +11,6 @@
 pub mod body;
 pub mod deliver;
 
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +23,6 @@ use self::body::{EndDetail, Notification, RunContext};
 use self::deliver::{message_budget, record_warning, Delivery, Message};
 use crate::check::http::JsonPoster;
 use crate::journal::{Entry, JournalAppender, Observer};
-use crate::report::RunReport;
 use crate::scenario::{NotifyEvent, Webhook};
 use crate::vocabulary::units::HumanDuration;
 
@@ -153,26 +151,16 @@ pub fn start(
 }
 
 impl Notifications {
-    /// Whether any webhook is configured.
-    pub fn is_empty(&self) -> bool {
-        self.webhooks.is_empty()
-    }
-
-    /// Sends `end` (the verdict of `report`, written into `dir`) and waits until every queue
-    /// is sent, for at most each webhook's pending messages times its per-message budget
+    /// Sends `end` (the verdict, from the written report: see [`EndDetail::of`]) and waits
+    /// until every queue is sent, for at most each webhook's pending messages times its per-message budget
     /// (`timeout × (retries + 1)` plus backoffs), and never more than [`DRAIN_CAP`]; or until
     /// `give_up` resolves (a Ctrl-C at exit). What is still queued then is dropped, with a
     /// warning in the journal.
-    pub async fn finish(
-        self,
-        report: &RunReport,
-        dir: &Path,
-        give_up: impl std::future::Future<Output = ()>,
-    ) {
+    pub async fn finish(self, end: EndDetail, give_up: impl std::future::Future<Output = ()>) {
         if self.webhooks.is_empty() {
             return;
         }
-        let end = Arc::new(self.context.end(Utc::now(), EndDetail::of(report, dir)));
+        let end = Arc::new(self.context.end(Utc::now(), end));
         for webhook in &self.webhooks {
             webhook.queue.push(&end);
             // The observer's sender may outlive this (inside the journal), so the task is told
@@ -215,5 +203,87 @@ impl Notifications {
             .max()
             .unwrap_or_default()
             .min(DRAIN_CAP)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::Recorder;
+    use crate::report::{ReportStatus, Verdict};
+    use crate::scenario::WebhookUrl;
+
+    fn end() -> EndDetail {
+        EndDetail {
+            status: ReportStatus::Completed,
+            verdict: Verdict::Pass,
+            kills: 0,
+            unrecovered: 0,
+            report_dir: "reports/x".into(),
+        }
+    }
+
+    /// On a paused clock, a receiver that accepts and never answers makes every attempt run to
+    /// its timeout at once; the exit must still come at the cap, with a warning.
+    #[tokio::test(start_paused = true)]
+    async fn a_receiver_that_never_answers_delays_the_exit_by_at_most_the_cap() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _silent = tokio::spawn(async move {
+            let mut kept = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                kept.push(stream);
+            }
+        });
+        let tmp = tempfile::tempdir().unwrap();
+        let journal = Recorder::create(&tmp.path().join("journal.jsonl")).unwrap();
+        let webhook = Webhook {
+            source: "notify.webhooks[0]".into(),
+            url: WebhookUrl::new(format!("http://{addr}/hook").parse().unwrap()),
+            on: NotifyEvent::ALL.into_iter().collect(),
+            timeout: Duration::from_secs(5),
+            retries: 2,
+        };
+        let context = RunContext {
+            scenario: "s".into(),
+            seed: 1,
+            run: "r".into(),
+        };
+        let (mut notifier, notifications) = start(&[webhook], context, journal.appender()).unwrap();
+        let abort = Entry::AbortTriggered {
+            at: 0,
+            condition: "unrecovered > 0".into(),
+            measured: "1".into(),
+        };
+        for _ in 0..10 {
+            notifier.observe(&abort);
+        }
+        let started = tokio::time::Instant::now();
+        notifications
+            .finish(end(), std::future::pending::<()>())
+            .await;
+        assert_eq!(started.elapsed(), DRAIN_CAP);
+        let text = std::fs::read_to_string(journal.path()).unwrap();
+        assert!(
+            text.contains(
+                "notifications not delivered: firedrill stopped waiting at exit after 30s"
+            ),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_webhooks_finish_returns_at_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let journal = Recorder::create(&tmp.path().join("journal.jsonl")).unwrap();
+        let context = RunContext {
+            scenario: "s".into(),
+            seed: 1,
+            run: "r".into(),
+        };
+        let (_, notifications) = start(&[], context, journal.appender()).unwrap();
+        notifications
+            .finish(end(), std::future::pending::<()>())
+            .await;
     }
 }
