@@ -16,6 +16,7 @@ pub mod engine;
 pub mod journal;
 pub mod logging;
 pub mod metrics;
+pub mod notify;
 pub mod platform;
 pub mod report;
 pub mod scenario;

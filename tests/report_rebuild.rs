@@ -22,7 +22,13 @@ fn quick() -> QuickFleet {
         .with("slos: [ \"unrecovered == 0\", \"recovery.p99 < 10s\" ]")
 }
 
-const FILES: [&str; 4] = ["report.json", "summary.md", "report.html", "junit.xml"];
+const FILES: [&str; 5] = [
+    "report.json",
+    "summary.md",
+    "report.html",
+    "junit.xml",
+    "metrics.prom",
+];
 
 /// `xmllint --noout FILE`, or `None` (after saying why) when xmllint may be missing.
 fn xmllint(file: &Path) -> Option<()> {

@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Empty, Full, Limited};
 use hyper::body::Bytes;
-use hyper::header::{CONNECTION, USER_AGENT};
+use hyper::header::{CONNECTION, CONTENT_TYPE, USER_AGENT};
 use hyper::{Request, Uri};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -79,6 +79,69 @@ impl HttpClient {
             .map_err(|e| (Some(status), format!("reading the body: {e}")))?
             .to_bytes();
         Ok((status, bytes))
+    }
+}
+
+/// An HTTP client that POSTs JSON, for webhooks. Its errors name only the kind of failure,
+/// never the URL: a webhook URL is often a secret, and hyper's errors can carry the host.
+#[derive(Debug, Clone)]
+pub struct JsonPoster {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+}
+
+impl JsonPoster {
+    /// A client for `http` only (`https: false`) or for both; it keeps connections, since a
+    /// webhook is one endpoint called again and again.
+    pub fn new(https: bool) -> Result<JsonPoster, String> {
+        let client = Client::builder(TokioExecutor::new()).build(connector(https)?);
+        Ok(JsonPoster { client })
+    }
+
+    /// Sends one POST of `body` with `Content-Type: application/json` and returns the status
+    /// once the answer's head has arrived. The caller bounds it with its own timeout.
+    pub async fn post_json(&self, uri: &Uri, body: Bytes) -> Result<u16, String> {
+        let req = Request::post(uri.clone())
+            .header(USER_AGENT, "firedrill")
+            .header(CONTENT_TYPE, "application/json")
+            .body(Full::new(body))
+            .map_err(|_| "cannot build the request".to_string())?;
+        let resp = self
+            .client
+            .request(req)
+            .await
+            .map_err(|e| failure_kind(&e))?;
+        Ok(resp.status().as_u16())
+    }
+}
+
+/// What kind of failure a request met, in words that cannot contain its URL.
+fn failure_kind(e: &hyper_util::client::legacy::Error) -> String {
+    let mut io_kind = None;
+    let mut hyper_error = None;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            io_kind.get_or_insert(io.kind());
+        }
+        if let Some(h) = s.downcast_ref::<hyper::Error>() {
+            hyper_error.get_or_insert(h);
+        }
+        source = s.source();
+    }
+    if e.is_connect() {
+        return match io_kind {
+            Some(kind) => format!("could not connect ({kind})"),
+            None => "could not connect".to_string(),
+        };
+    }
+    match hyper_error {
+        Some(h) if h.is_incomplete_message() => "the connection closed before an answer".into(),
+        Some(h) if h.is_parse() => "the answer was not HTTP/1".into(),
+        Some(h) if h.is_timeout() => "timed out".into(),
+        _ => match io_kind {
+            Some(kind) => format!("the request failed ({kind})"),
+            None => "the request failed".to_string(),
+        },
     }
 }
 

@@ -12,6 +12,8 @@ use crate::engine::clock::WallClock;
 use crate::engine::run::{choose_seed, Interrupts, RunError, RunSetup};
 use crate::engine::{plan, run};
 use crate::journal::{Recorder, RunStatus, JOURNAL_FILE};
+use crate::notify;
+use crate::notify::body::{EndDetail, RunContext};
 use crate::platform::{self, PlatformError};
 use crate::report::{self, files, RunReport, Verdict};
 use crate::scenario::{ReportFormat, Scenario};
@@ -78,6 +80,17 @@ pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
             anyhow!("cannot create {}: {e}", journal_path.display()),
         )
     })?;
+    // Attached before the run starts, so the first line (start) is seen too.
+    let notifications = match start_notifications(&scenario, seed, &dir, &journal) {
+        Ok((notifier, notifications)) => {
+            journal.observe(Box::new(notifier));
+            notifications
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(Failure::new(Outcome::BadInput, e));
+        }
+    };
     println!(
         "firedrill {}: scenario {} on {}, seed {seed}",
         env!("CARGO_PKG_VERSION"),
@@ -125,6 +138,11 @@ pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
         "{}",
         String::from_utf8_lossy(&report::terminal::render(&report))
     );
+    // After the report, whatever the status: `end` carries its verdict. A webhook never
+    // changes the outcome; waiting for one is bounded (notify::DRAIN_CAP).
+    notifications
+        .finish(EndDetail::of(&report, &dir), next_interrupt(&stop))
+        .await;
     telemetry.finish(&report, &stop).await;
     Ok(match output.status {
         RunStatus::Interrupted => Outcome::Interrupted,
@@ -133,6 +151,35 @@ pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
         RunStatus::Failed => Outcome::PlatformFailed,
         _ => verdict_outcome(&report),
     })
+}
+
+/// Starts the scenario's webhooks for the run in `dir`; with none, this costs nothing.
+fn start_notifications(
+    scenario: &Scenario,
+    seed: u64,
+    dir: &Path,
+    journal: &Recorder,
+) -> Result<(notify::Notifier, notify::Notifications), notify::NotifyError> {
+    let context = RunContext {
+        scenario: scenario.name.clone(),
+        seed,
+        run: dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    notify::start(&scenario.notify.webhooks, context, journal.appender())
+}
+
+/// Resolves on the next Ctrl-C or SIGTERM (counted by [`watch_signals`]), so a person need
+/// not wait at exit for a slow webhook or the metrics linger.
+pub(super) async fn next_interrupt(stop: &Interrupts) {
+    // An interrupt that came during the run has been spent on it.
+    let first_spent = stop.first.is_cancelled();
+    tokio::select! {
+        _ = stop.first.cancelled(), if !first_spent => {}
+        _ = stop.second.cancelled() => {}
+    }
 }
 
 /// The exit code class of a platform error: an unsupported request is the scenario's fault.

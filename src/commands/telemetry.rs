@@ -98,13 +98,9 @@ impl Telemetry {
                 server.addr(),
                 HumanDuration(self.linger)
             );
-            // An interrupt that came during the run has been spent; only a new one cuts the
-            // linger short.
-            let first_spent = stop.first.is_cancelled();
             tokio::select! {
                 _ = tokio::time::sleep(self.linger) => {}
-                _ = stop.first.cancelled(), if !first_spent => {}
-                _ = stop.second.cancelled() => {}
+                _ = super::run::next_interrupt(stop) => {}
             }
         }
     }

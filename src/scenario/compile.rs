@@ -3,6 +3,7 @@
 //! only a file without errors yields a scenario. The checks know nothing of YAML: each finding
 //! names a field path, and the loader turns that path into a line and column.
 
+mod notify;
 mod targets;
 mod watches;
 
@@ -99,6 +100,7 @@ pub fn compile(file: &ScenarioFile, path: &Path, sha256: &str) -> Compiled {
     watches::check_probe_slos(&mut c, &slos, &file.probes);
     let abort_when = watches::check_abort_when(&mut c, file);
     let windows = watches::check_windows(&mut c, file.schedule.windows.as_deref());
+    let notify = notify::check_notify(&mut c, &file.notify, &|name| std::env::var(name).ok());
     if file.report.dir.as_os_str().is_empty() {
         c.error(
             "report.dir",
@@ -139,6 +141,7 @@ pub fn compile(file: &ScenarioFile, path: &Path, sha256: &str) -> Compiled {
             probes,
             abort_when,
             report: file.report.clone(),
+            notify,
             warnings: Vec::new(),
         }),
         _ => None,

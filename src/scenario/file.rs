@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::health::HealthCheck;
+use super::notify::NotifyFile;
 use crate::vocabulary::units::{CountOrPercent, DurationRange, HumanDuration};
 
 /// A whole scenario file.
@@ -53,6 +54,9 @@ pub struct ScenarioFile {
     /// Where reports go and in which formats.
     #[serde(default)]
     pub report: ReportConfig,
+    /// Webhooks that tell people what the run does.
+    #[serde(default)]
+    pub notify: NotifyFile,
 }
 
 /// The platform that hosts the targets.

@@ -8,6 +8,7 @@ pub mod compile;
 pub mod file;
 pub mod health;
 pub mod load;
+pub mod notify;
 pub mod read;
 pub mod yaml;
 
@@ -29,6 +30,7 @@ pub use file::{
 };
 pub use health::{HealthCheck, HealthKind, HealthSource, HttpCheck, TcpCheck};
 pub use load::{load, parse_str, ScenarioError};
+pub use notify::{Notify, NotifyEvent, Webhook, WebhookUrl};
 
 /// The scenario file format version this build reads.
 pub const SCENARIO_VERSION: u32 = 1;
@@ -70,6 +72,8 @@ pub struct Scenario {
     pub abort_when: Vec<StopCondition>,
     /// Where reports go and in which formats.
     pub report: ReportConfig,
+    /// Webhooks that tell people what the run does.
+    pub notify: Notify,
     /// Settings that are allowed but probably unintended, located like errors.
     pub warnings: Vec<ScenarioError>,
 }
