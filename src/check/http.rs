@@ -82,19 +82,47 @@ impl HttpClient {
     }
 }
 
-/// An HTTP client that POSTs JSON, for webhooks. Its errors name only the kind of failure,
-/// never the URL: a webhook URL is often a secret, and hyper's errors can carry the host.
+/// An HTTP client that sends a body: JSON to webhooks, metrics to a Pushgateway. Its errors
+/// name only the kind of failure, never the URL: a webhook URL is often a secret, and hyper's
+/// errors can carry the host.
 #[derive(Debug, Clone)]
-pub struct JsonPoster {
+pub struct Uploader {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
-impl JsonPoster {
+impl Uploader {
     /// A client for `http` only (`https: false`) or for both; it keeps connections, since a
     /// webhook is one endpoint called again and again.
-    pub fn new(https: bool) -> Result<JsonPoster, String> {
+    pub fn new(https: bool) -> Result<Uploader, String> {
         let client = Client::builder(TokioExecutor::new()).build(connector(https)?);
-        Ok(JsonPoster { client })
+        Ok(Uploader { client })
+    }
+
+    /// Sends one PUT of `body` as `content_type` and reads the answer (at most 1 MiB of body).
+    /// The caller bounds it with its own timeout.
+    pub async fn put(
+        &self,
+        uri: &Uri,
+        content_type: &str,
+        body: Bytes,
+    ) -> Result<(u16, Bytes), String> {
+        let req = Request::put(uri.clone())
+            .header(USER_AGENT, "firedrill")
+            .header(CONTENT_TYPE, content_type)
+            .body(Full::new(body))
+            .map_err(|_| "cannot build the request".to_string())?;
+        let resp = self
+            .client
+            .request(req)
+            .await
+            .map_err(|e| failure_kind(&e))?;
+        let status = resp.status().as_u16();
+        let bytes = Limited::new(resp.into_body(), MAX_BODY)
+            .collect()
+            .await
+            .map_err(|_| format!("HTTP {status}, and the answer broke off"))?
+            .to_bytes();
+        Ok((status, bytes))
     }
 
     /// Sends one POST of `body` with `Content-Type: application/json` and returns the status
@@ -146,7 +174,7 @@ fn failure_kind(e: &hyper_util::client::legacy::Error) -> String {
 }
 
 /// The TLS side of the connector: the system's trust store for https; nothing for plain http.
-pub fn connector(https: bool) -> Result<HttpsConnector<HttpConnector>, String> {
+fn connector(https: bool) -> Result<HttpsConnector<HttpConnector>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = hyper_rustls::HttpsConnectorBuilder::new();
     let builder = if https {

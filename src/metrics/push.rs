@@ -5,16 +5,12 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use hyper::header::CONTENT_TYPE;
-use hyper::{Method, Request, Uri};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper::Uri;
 
 use super::encode::{self, PROMETHEUS_TEXT_CONTENT_TYPE};
 use super::RunMetrics;
-use crate::check::http::{connector, parse_url};
+use crate::check::http::{parse_url, Uploader};
 
 /// How long a push may take before it is given up.
 pub const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -72,57 +68,30 @@ pub async fn push(base: &str, metrics: &RunMetrics) -> Result<String, PushError>
         .unwrap_or("unknown");
     let url = group_url(base, scenario);
     let uri = check_url(&url)?;
-    let https = uri.scheme_str() == Some("https");
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
-        .build(connector(https).map_err(PushError::Unreachable)?);
-    let request = Request::builder()
-        .method(Method::PUT)
-        .uri(uri)
-        .header(CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE)
-        .body(Full::new(Bytes::from(encode::prometheus_text(metrics))))
-        .map_err(|e| PushError::BadUrl(e.to_string()))?;
-    let answered = tokio::time::timeout(PUSH_TIMEOUT, async {
-        let response = client
-            .request(request)
-            .await
-            .map_err(|e| PushError::Unreachable(describe(&e)))?;
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
-        if status.is_success() {
-            Ok(())
-        } else {
-            let body = String::from_utf8_lossy(&body);
-            Err(PushError::Refused {
-                status: status.as_u16(),
-                body: body.trim().chars().take(300).collect(),
-            })
-        }
-    })
+    let uploader =
+        Uploader::new(uri.scheme_str() == Some("https")).map_err(PushError::Unreachable)?;
+    let body = Bytes::from(encode::prometheus_text(metrics));
+    let sent = tokio::time::timeout(
+        PUSH_TIMEOUT,
+        uploader.put(&uri, PROMETHEUS_TEXT_CONTENT_TYPE, body),
+    )
     .await;
-    match answered {
-        Ok(Ok(())) => Ok(url),
-        Ok(Err(e)) => Err(e),
+    match sent {
+        Ok(Ok((status, _))) if (200..300).contains(&status) => Ok(url),
+        Ok(Ok((status, answer))) => Err(PushError::Refused {
+            status,
+            body: String::from_utf8_lossy(&answer)
+                .trim()
+                .chars()
+                .take(300)
+                .collect(),
+        }),
+        Ok(Err(kind)) => Err(PushError::Unreachable(kind)),
         Err(_) => Err(PushError::Unreachable(format!(
             "no answer within {}s",
             PUSH_TIMEOUT.as_secs()
         ))),
     }
-}
-
-/// A client error with its cause (hyper's own text is only "client error (Connect)").
-fn describe(e: &hyper_util::client::legacy::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

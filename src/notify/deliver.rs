@@ -12,7 +12,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::warn;
 
 use super::body::Notification;
-use crate::check::http::JsonPoster;
+use crate::check::http::Uploader;
 use crate::journal::{Entry, JournalAppender};
 use crate::scenario::Webhook;
 use crate::vocabulary::time::now_micros;
@@ -49,7 +49,7 @@ pub fn message_budget(timeout: Duration, retries: u32) -> Duration {
 pub(super) struct Delivery {
     pub(super) source: String,
     pub(super) webhook: Webhook,
-    pub(super) poster: JsonPoster,
+    pub(super) poster: Uploader,
     pub(super) appender: JournalAppender,
     /// Messages queued and not yet done with, shared with the queue's senders.
     pub(super) pending: Arc<AtomicUsize>,

@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 
 use self::body::{EndDetail, Notification, RunContext};
 use self::deliver::{message_budget, record_warning, Delivery, Message};
-use crate::check::http::JsonPoster;
+use crate::check::http::Uploader;
 use crate::journal::{Entry, JournalAppender, Observer};
 use crate::scenario::{NotifyEvent, Webhook};
 use crate::vocabulary::units::HumanDuration;
@@ -114,7 +114,7 @@ pub fn start(
 ) -> Result<(Notifier, Notifications), NotifyError> {
     let mut running = Vec::with_capacity(webhooks.len());
     for webhook in webhooks {
-        let poster = JsonPoster::new(webhook.url.is_https()).map_err(|reason| NotifyError {
+        let poster = Uploader::new(webhook.url.is_https()).map_err(|reason| NotifyError {
             source_name: webhook.source.clone(),
             reason,
         })?;
