@@ -58,7 +58,7 @@ pub enum CompareOutput {
 pub enum Command {
     /// Run a scenario: kill, time every recovery, write the report, exit with the verdict.
     #[command(
-        after_help = "Examples:\n  firedrill run scenarios/local-demo.yaml --seed 7 --out /tmp/reports\n  firedrill run nightly.yaml --max-runtime 2h      # unattended, inside its windows\n  firedrill run nightly.yaml --ignore-windows      # a game day, by hand\n  firedrill run nightly.yaml --metrics-listen 0.0.0.0:9464 --push http://pushgateway:9091\n\nExit codes: 0 every SLO met, 1 an SLO breached, 2 bad scenario or usage, 3 platform\nfailed or its events lost past recovery.timeout, 4 aborted by a stop condition\n(abort_when), 130 interrupted (a second Ctrl-C stops waiting for recoveries)."
+        after_help = "Examples:\n  firedrill run scenarios/local-demo.yaml --seed 7 --out /tmp/reports\n  firedrill run nightly.yaml --max-runtime 2h      # unattended, inside its windows\n  firedrill run nightly.yaml --ignore-windows      # a game day, by hand\n  firedrill run nightly.yaml --metrics-listen 0.0.0.0:9464 --push http://pushgateway:9091\n\nExit codes: 0 every SLO met, 1 an SLO breached, 2 bad scenario or usage (a selector\nthat matches no instance included), 3 platform failed or its events lost past recovery.timeout, 4 aborted by a stop condition\n(abort_when), 130 interrupted (a second Ctrl-C stops waiting for recoveries)."
     )]
     Run(RunArgs),
     /// Check scenario files and print every error with file:line:column; exit 2 on any.

@@ -416,6 +416,9 @@ fn an_unreachable_engine_exits_3_names_the_endpoint_and_leaves_no_empty_run_fold
         "stderr:\n{stderr}"
     );
     assert!(!stderr.contains("panicked"), "stderr:\n{stderr}");
+    // The folder was made and removed again: stdout must not have named it.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains("report folder"), "stdout:\n{stdout}");
     let left: Vec<_> = std::fs::read_dir(out.path())
         .expect("read out dir")
         .collect();

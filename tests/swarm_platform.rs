@@ -242,6 +242,76 @@ fn five_kills_are_each_replaced_in_the_victims_slot_and_timed_against_ground_tru
 }
 
 #[test]
+fn a_service_selector_that_matches_no_running_task_exits_2_and_names_the_services() {
+    let Some(run) = SwarmRun::start("swarm-empty-selector") else {
+        return;
+    };
+    let present = run.create_service("present", 1, &["--health-interval", "1s"]);
+    let idle = run.create_service("idle", 0, &[]);
+    let before = run.running_tasks(&present);
+    let absent = run.service_name("absent");
+    // A service that does not exist: the error lists the services that do, closest first.
+    // A service that exists with no task running: the error says so.
+    for (name, service, near) in [
+        (
+            "empty-absent",
+            &absent,
+            "no service matches; the services on this Swarm:".to_string(),
+        ),
+        (
+            "empty-idle",
+            &idle,
+            format!("service {idle} matches, but none of its tasks runs (no tasks)"),
+        ),
+    ] {
+        let path = scenario(
+            &run,
+            name,
+            service,
+            "schedule: { duration: 2s, every: 500ms }",
+        );
+        for args in [&["run"][..], &["run", "--dry-run"], &["targets"]] {
+            let mut command = common::firedrill();
+            command.args(args).arg(&path);
+            if args[0] == "run" {
+                command.arg("--out").arg(run.run.dir.path().join("reports"));
+            }
+            let output = command
+                .stdin(Stdio::null())
+                .output()
+                .expect("run firedrill");
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            println!(
+                "{name} {args:?}: exit {:?}\n{stdout}{stderr}",
+                output.status.code()
+            );
+            assert_eq!(output.status.code(), Some(2), "{args:?}:\n{stderr}");
+            assert!(
+                stderr.contains(&format!(
+                    "target web: select {{ service: {service} }} matches no instance on swarm"
+                )),
+                "{stderr}"
+            );
+            assert!(stderr.contains(&near), "lacks {near:?}:\n{stderr}");
+            if service == &absent {
+                assert!(
+                    stderr.contains(&format!("  service {present} (")),
+                    "{stderr}"
+                );
+            }
+            assert!(!stdout.contains("report folder"), "{stdout}");
+        }
+    }
+    assert_eq!(run.running_tasks(&present), before, "a task was touched");
+    let reports = run.run.dir.path().join("reports");
+    let left: Vec<_> = std::fs::read_dir(&reports)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
 fn a_node_key_that_names_no_node_fails_before_any_kill_and_names_it() {
     let Some(run) = SwarmRun::start("swarm-node-key") else {
         return;

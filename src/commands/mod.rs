@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 
 use crate::cli::{Cli, Command};
+use crate::platform::PlatformError;
 use crate::scenario::{self, Scenario};
 use crate::{Failure, Outcome};
 
@@ -42,6 +43,16 @@ pub async fn dispatch(cli: Cli) -> Result<Outcome, Failure> {
             }
         }
     }
+}
+
+/// The exit code class of a platform error. An unsupported request, or a selector that
+/// matches nothing, is the scenario's fault (2); anything else is the platform's (3).
+fn platform_failure(e: PlatformError) -> Failure {
+    let outcome = match e {
+        PlatformError::Unsupported { .. } | PlatformError::NoMatch { .. } => Outcome::BadInput,
+        _ => Outcome::PlatformFailed,
+    };
+    Failure::new(outcome, e)
 }
 
 /// Loads a scenario, printing every error, or fails with exit code 2.

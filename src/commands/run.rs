@@ -5,16 +5,16 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 use tracing::warn;
 
-use super::load;
 use super::telemetry::Telemetry;
+use super::{load, platform_failure};
 use crate::cli::RunArgs;
 use crate::engine::clock::WallClock;
 use crate::engine::run::{choose_seed, Interrupts, RunError, RunSetup};
 use crate::engine::{plan, run};
-use crate::journal::{Recorder, RunStatus, JOURNAL_FILE};
+use crate::journal::{Entry, Observer, Recorder, RunStatus, JOURNAL_FILE};
 use crate::notify;
 use crate::notify::body::{EndDetail, RunContext};
-use crate::platform::{self, PlatformError};
+use crate::platform;
 use crate::report::{self, files, RunReport, Verdict};
 use crate::scenario::{ReportFormat, Scenario};
 use crate::{Failure, Outcome};
@@ -97,7 +97,12 @@ pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
         scenario.name,
         scenario.platform.kind()
     );
-    println!("report folder: {}", dir.display());
+    // Named once the run has begun writing into it: a run that fails before its first
+    // journal line leaves no folder behind, and must not have named one.
+    journal.observe(Box::new(FolderBanner {
+        dir: dir.clone(),
+        shown: false,
+    }));
     telemetry.attach(&mut journal);
     let stop = Interrupts::default();
     watch_signals(stop.clone());
@@ -153,6 +158,22 @@ pub(super) async fn run_scenario(args: RunArgs) -> Result<Outcome, Failure> {
     })
 }
 
+/// Prints `report folder: DIR` when the journal's first line is written, so the folder is
+/// named only once it holds the run's record and will be kept.
+struct FolderBanner {
+    dir: PathBuf,
+    shown: bool,
+}
+
+impl Observer for FolderBanner {
+    fn observe(&mut self, _entry: &Entry) {
+        if !self.shown {
+            self.shown = true;
+            println!("report folder: {}", self.dir.display());
+        }
+    }
+}
+
 /// Starts the scenario's webhooks for the run in `dir`; with none, this costs nothing.
 fn start_notifications(
     scenario: &Scenario,
@@ -180,15 +201,6 @@ pub(super) async fn next_interrupt(stop: &Interrupts) {
         _ = stop.first.cancelled(), if !first_spent => {}
         _ = stop.second.cancelled() => {}
     }
-}
-
-/// The exit code class of a platform error: an unsupported request is the scenario's fault.
-fn platform_failure(e: PlatformError) -> Failure {
-    let outcome = match e {
-        PlatformError::Unsupported { .. } => Outcome::BadInput,
-        _ => Outcome::PlatformFailed,
-    };
-    Failure::new(outcome, e)
 }
 
 fn run_failure(e: RunError) -> Failure {
@@ -288,7 +300,7 @@ async fn dry_run(
         .map_err(platform_failure)?;
     let fleets = plan::survey(scenario, &*platform)
         .await
-        .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
+        .map_err(platform_failure)?;
     let planned = plan::plan(scenario, seed, duration, windows, &fleets);
     println!(
         "dry run of {} on {}, seed {seed}: nothing will be touched",

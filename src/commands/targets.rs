@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::load;
+use super::{load, platform_failure};
 use crate::cli::OutputFormat;
 use crate::engine::decide::assess;
 use crate::engine::plan;
@@ -42,10 +42,10 @@ pub(super) async fn targets(path: &Path, output: OutputFormat) -> Result<Outcome
     let scenario = load(path)?;
     let platform = platform::connect(&scenario, choose_seed(None, scenario.seed))
         .await
-        .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
+        .map_err(platform_failure)?;
     let fleets = plan::survey(&scenario, &*platform)
         .await
-        .map_err(|e| Failure::new(Outcome::PlatformFailed, e))?;
+        .map_err(platform_failure)?;
     let now = now_micros();
     let mut summaries = Vec::new();
     for (target, fleet) in scenario.targets.iter().zip(&fleets) {

@@ -66,6 +66,7 @@ pub async fn survey(
     let mut fleets = Vec::with_capacity(scenario.targets.len());
     for target in &scenario.targets {
         let mut instances = platform.preview(&target.name).await?;
+        require_instances(target, &instances, platform).await?;
         instances.sort_by(|a, b| (&a.slot, &a.id).cmp(&(&b.slot, &b.id)));
         let healthy = instances.iter().filter(|i| i.healthy).count() as u32;
         let known = platform.desired_capacity(&target.name).await?;
@@ -77,6 +78,26 @@ pub async fn survey(
         });
     }
     Ok(fleets)
+}
+
+/// Fails with [`PlatformError::NoMatch`] when `target`'s selector matched no instance, naming
+/// the selector and what the platform has near it. A run, `--dry-run` and `targets` all stop
+/// here: a target with nothing in it would otherwise read as "0 healthy of 0 desired", and end
+/// as an SLO breach rather than as the mistake it is.
+pub async fn require_instances(
+    target: &Target,
+    instances: &[Instance],
+    platform: &dyn Platform,
+) -> Result<(), PlatformError> {
+    if !instances.is_empty() {
+        return Ok(());
+    }
+    Err(PlatformError::NoMatch {
+        target: target.name.clone(),
+        selector: target.select.to_string(),
+        platform: platform.kind(),
+        nearby: platform.nearby(&target.name).await,
+    })
 }
 
 /// One planned decision.

@@ -160,9 +160,27 @@ pub enum PlatformError {
         /// What was asked.
         action: String,
     },
+    /// A target's selector matches no instance: there is nothing to test, so the run stops
+    /// before anything is touched (exit code 2: the scenario names nothing on this platform).
+    #[error("target {target}: select {selector} matches no instance on {platform}; nothing was touched{}", nearby_lines(nearby))]
+    NoMatch {
+        /// The target's name.
+        target: String,
+        /// The selector as the scenario wrote it.
+        selector: String,
+        /// The platform's name.
+        platform: &'static str,
+        /// What the platform has near the selector ([`Platform::nearby`]), one line each.
+        nearby: Vec<String>,
+    },
     /// Anything else the platform reported.
     #[error("{0}")]
     Failed(String),
+}
+
+/// The lines under a [`PlatformError::NoMatch`], each on its own indented line.
+fn nearby_lines(nearby: &[String]) -> String {
+    nearby.iter().map(|l| format!("\n  {l}")).collect()
 }
 
 /// A place where instances run and are replaced.
@@ -221,6 +239,13 @@ pub trait Platform: Send + Sync {
             )],
             ..Evidence::default()
         }
+    }
+
+    /// What exists near `target`'s selector, for the error when it matches no instance: a
+    /// few short lines naming the instances or services it almost matched, or what there is.
+    /// Lists only; never fails (a listing that fails says so in its line).
+    async fn nearby(&self, _target: &str) -> Vec<String> {
+        Vec::new()
     }
 
     /// Facts about the platform a report reader needs (a Swarm service's restart policy and

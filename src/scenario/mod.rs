@@ -103,6 +103,54 @@ impl Target {
     }
 }
 
+/// Shows the selector in the scenario file's own flow style, such as `{ labels: { app: web },
+/// name: "^web-" }`, so an error about it reads like the line a user wrote.
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(m) = &self.managed {
+            parts.push(format!(
+                "managed: {{ command: {:?}, replicas: {} }}",
+                m.command, m.replicas
+            ));
+        }
+        if let Some(p) = &self.process {
+            let mut inner = Vec::new();
+            if let Some(n) = &p.name {
+                inner.push(format!("name: {n:?}"));
+            }
+            if let Some(c) = &p.cmdline {
+                inner.push(format!("cmdline: {c:?}"));
+            }
+            parts.push(format!("process: {{ {} }}", inner.join(", ")));
+        }
+        if !self.labels.is_empty() {
+            let labels: Vec<String> = self
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect();
+            parts.push(format!("labels: {{ {} }}", labels.join(", ")));
+        }
+        if let Some(n) = &self.name {
+            parts.push(format!("name: {n:?}"));
+        }
+        if let Some(i) = &self.image {
+            parts.push(format!("image: {i}"));
+        }
+        if let Some(c) = &self.compose {
+            parts.push(format!(
+                "compose: {{ project: {}, service: {} }}",
+                c.project, c.service
+            ));
+        }
+        if let Some(s) = &self.service {
+            parts.push(format!("service: {s}"));
+        }
+        write!(f, "{{ {} }}", parts.join(", "))
+    }
+}
+
 /// A `KEY=VALUE` opt-in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OptIn {

@@ -218,6 +218,8 @@ impl<'a> Run<'a> {
         let mut desired = BTreeMap::new();
         for target in &scenario.targets {
             let instances = self.platform.instances(&target.name).await?;
+            // Before the first journal line: a target with nothing in it is no run at all.
+            crate::engine::plan::require_instances(target, &instances, self.platform).await?;
             let known = self.platform.desired_capacity(&target.name).await?;
             let healthy = instances.iter().filter(|i| i.healthy).count() as u32;
             let want = target.capacity.or(known).unwrap_or(healthy);

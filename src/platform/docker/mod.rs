@@ -11,6 +11,7 @@
 //! - [`events`]: the event subscription, reconnect and resync;
 //! - [`evidence`]: what a container is (image, configuration, changes in place), for drift;
 //! - [`fleet`]: what an inspect says, and what changed unseen;
+//! - [`nearby`]: what is near a selector that matches nothing;
 //! - [`probe`]: http/tcp health probes against containers;
 //! - [`tls`]: TLS that trusts exactly `ca.pem`.
 
@@ -20,6 +21,7 @@ pub mod connect;
 pub mod events;
 pub mod evidence;
 pub mod fleet;
+pub mod nearby;
 pub mod probe;
 pub mod select;
 pub mod tls;
@@ -170,7 +172,8 @@ impl DockerPlatform {
 }
 
 impl Shared {
-    fn failed(&self, what: &str, e: impl std::fmt::Display) -> String {
+    /// A failed engine call, in words that name the engine.
+    pub fn failed(&self, what: &str, e: impl std::fmt::Display) -> String {
         format!("{what} on the engine at {} failed: {e}", self.endpoint)
     }
 
@@ -337,6 +340,13 @@ impl Platform for DockerPlatform {
         self.shared.watching.store(true, Ordering::Release);
         tokio::spawn(watcher.run());
         Ok(())
+    }
+
+    async fn nearby(&self, target: &str) -> Vec<String> {
+        match self.spec(target) {
+            Ok(spec) => nearby::nearby(&self.shared, spec).await,
+            Err(e) => vec![e.to_string()],
+        }
     }
 
     async fn instances(&self, target: &str) -> Result<Vec<Instance>, PlatformError> {

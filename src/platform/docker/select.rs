@@ -130,6 +130,46 @@ impl TargetSpec {
                 .map_or(true, |want| image_matches(want, c.image))
     }
 
+    /// How close the container comes to the selector, for the error when the selector matches
+    /// nothing: which parts it meets and which it misses (`has app=web; lacks tier=front`), or
+    /// `None` when it meets no part at all. The number is how many parts it meets, to list
+    /// the closest first.
+    pub fn near_miss(&self, c: &ContainerFacts<'_>) -> Option<(usize, String)> {
+        let (mut has, mut lacks) = (Vec::new(), Vec::new());
+        for (k, v) in &self.labels {
+            let part = format!("{k}={v}");
+            match c.labels.get(k) {
+                Some(have) if have == v => has.push(part),
+                Some(have) => lacks.push(format!("{part} (it has {k}={have})")),
+                None => lacks.push(part),
+            }
+        }
+        if let Some(re) = &self.name_re {
+            let part = format!("name ~ {:?}", re.as_str());
+            if re.is_match(c.name) {
+                has.push(part);
+            } else {
+                lacks.push(part);
+            }
+        }
+        if let Some(want) = &self.image {
+            let part = format!("image {want}");
+            if image_matches(want, c.image) {
+                has.push(part);
+            } else {
+                lacks.push(format!("{part} (it runs {})", c.image));
+            }
+        }
+        if has.is_empty() {
+            return None;
+        }
+        let text = match lacks.is_empty() {
+            true => format!("has {}", has.join(", ")),
+            false => format!("has {}; lacks {}", has.join(", "), lacks.join(", ")),
+        };
+        Some((has.len(), text))
+    }
+
     /// Whether firedrill may touch the container: `Ok` or the first reason not to.
     pub fn may_touch(&self, c: &ContainerFacts<'_>, own: &OwnContainer) -> Result<(), Refusal> {
         if own.is(c.id) {

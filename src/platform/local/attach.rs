@@ -313,3 +313,91 @@ pub(super) fn still_same(pid: u32, origin: Origin) -> bool {
         }
     }
 }
+
+/// How many near misses an empty-selector error lists.
+const NEARBY_SHOWN: usize = 5;
+
+/// The processes near `spec`'s selector, for the error when it matches none: those that match
+/// its name but not its command line or the other way round, those whose name contains the
+/// wanted one (or is contained in it), and firedrill or its ancestors if they would match.
+pub(super) fn nearby(spec: &AttachSpec) -> Vec<String> {
+    let pids = match procfs::pids() {
+        Ok(p) => p,
+        Err(e) => return vec![format!("cannot list /proc: {e}")],
+    };
+    let excluded = procfs::self_and_ancestors();
+    let mut lines = Vec::new();
+    let mut seen = 0usize;
+    for pid in pids {
+        let Some(comm) = procfs::comm(pid) else {
+            continue;
+        };
+        if !procfs::stat(pid).is_some_and(|s| s.is_running()) {
+            continue;
+        }
+        seen += 1;
+        let line = procfs::cmdline(pid).unwrap_or_default();
+        let name_ok = spec.name.as_ref().map(|n| *n == comm);
+        let cmd_ok = spec
+            .cmdline
+            .as_ref()
+            .map(|re| !line.is_empty() && re.is_match(&line));
+        let why = match (name_ok, cmd_ok) {
+            _ if excluded.contains(&pid) && name_ok != Some(false) && cmd_ok != Some(false) => {
+                Some((
+                    0,
+                    "matches, but firedrill never selects itself or its ancestors",
+                ))
+            }
+            (Some(true), Some(false)) => {
+                Some((1, "has the name, but its command line does not match"))
+            }
+            (Some(false), Some(true)) => Some((1, "its command line matches, but not its name")),
+            (Some(false), _) if similar(spec.name.as_deref().unwrap_or_default(), &comm) => {
+                Some((2, "has a similar name"))
+            }
+            _ => None,
+        };
+        if let Some((rank, why)) = why {
+            let text = format!("pid {pid} {comm:?} {why}: {}", shorten(&line, 60));
+            lines.push((rank, text));
+        }
+    }
+    // The closest misses first.
+    lines.sort_by_key(|(rank, _)| *rank);
+    let mut lines: Vec<String> = lines.into_iter().map(|(_, text)| text).collect();
+    let more = lines.len().saturating_sub(NEARBY_SHOWN);
+    lines.truncate(NEARBY_SHOWN);
+    if more > 0 {
+        lines.push(format!("... and {more} more"));
+    }
+    if lines.is_empty() {
+        lines.push(format!(
+            "no process comes close among the {seen} running now"
+        ));
+    }
+    if let Some(n) = spec.name.as_ref().filter(|n| n.len() > 15) {
+        // The kernel keeps 15 bytes of a process name, so a longer one can never match.
+        lines.push(format!(
+            "a process name is at most 15 bytes (the kernel's comm), and {n:?} has {}: use cmdline for the rest",
+            n.len()
+        ));
+    }
+    lines
+}
+
+/// Whether two process names are alike enough to suggest one for the other: one contains the
+/// other, ignoring case.
+fn similar(wanted: &str, comm: &str) -> bool {
+    let (w, c) = (wanted.to_lowercase(), comm.to_lowercase());
+    !w.is_empty() && !c.is_empty() && (w.contains(&c) || c.contains(&w))
+}
+
+/// `text` cut to `max` characters, with an ellipsis when cut.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max).collect();
+    format!("{cut}…")
+}

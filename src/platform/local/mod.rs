@@ -201,6 +201,19 @@ impl Platform for LocalPlatform {
         )))
     }
 
+    async fn nearby(&self, target: &str) -> Vec<String> {
+        match self.attached.iter().find(|a| a.target == target) {
+            Some(spec) => {
+                let spec = Arc::clone(spec);
+                // Reading every process's files is blocking I/O; keep it off the async workers.
+                tokio::task::spawn_blocking(move || attach::nearby(&spec))
+                    .await
+                    .unwrap_or_default()
+            }
+            None => Vec::new(),
+        }
+    }
+
     async fn desired_capacity(&self, target: &str) -> Result<Option<u32>, PlatformError> {
         if let Some(fleet) = self.fleets.iter().find(|f| f.target == target) {
             return Ok(Some(fleet.replicas));

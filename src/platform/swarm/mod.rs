@@ -15,6 +15,7 @@
 //!
 //! - [`manager`]: the manager's service, task and node calls, each with a deadline;
 //! - [`model`]: services, tasks, nodes, slots and desired counts;
+//! - [`nearby`]: what is near a selector that matches no running task;
 //! - [`nodes`]: the engine of each node;
 //! - [`select`]: which services a target covers, and which tasks may be touched;
 //! - [`evidence`]: what a task is (service spec version, and its container), for drift;
@@ -25,6 +26,7 @@
 pub mod evidence;
 pub mod manager;
 pub mod model;
+pub mod nearby;
 pub mod node_events;
 pub mod nodes;
 pub mod select;
@@ -234,6 +236,13 @@ impl Platform for SwarmPlatform {
         *lock(&self.watcher_stop) = Some(stop);
         tokio::spawn(watcher.run());
         Ok(())
+    }
+
+    async fn nearby(&self, target: &str) -> Vec<String> {
+        match self.spec(target) {
+            Ok(spec) => nearby::nearby(&self.shared, spec).await,
+            Err(e) => vec![e.to_string()],
+        }
     }
 
     async fn instances(&self, target: &str) -> Result<Vec<Instance>, PlatformError> {

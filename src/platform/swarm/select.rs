@@ -64,6 +64,24 @@ impl TargetSpec {
                 .all(|(k, v)| labels.get(k).is_some_and(|have| have == v))
     }
 
+    /// How close a service the selector does not cover comes to it: how many of its labels
+    /// the service carries, then how long a start its name shares with the wanted name.
+    pub fn closeness(&self, s: &Service) -> (usize, usize) {
+        let labels = s.spec.labels.clone().unwrap_or_default();
+        let shared_labels = self
+            .labels
+            .iter()
+            .filter(|(k, v)| labels.get(*k) == Some(*v))
+            .count();
+        let shared_start = self.service.as_ref().map_or(0, |want| {
+            want.chars()
+                .zip(s.spec.name.chars())
+                .take_while(|(a, b)| a == b)
+                .count()
+        });
+        (shared_labels, shared_start)
+    }
+
     /// Why a task with these labels may not be touched, if it may not.
     pub fn refusal(&self, labels: &BTreeMap<String, String>) -> Option<String> {
         if labels
