@@ -58,7 +58,7 @@ pub enum CompareOutput {
 pub enum Command {
     /// Run a scenario: kill, time every recovery, write the report, exit with the verdict.
     #[command(
-        after_help = "Examples:\n  firedrill run scenarios/local-demo.yaml --seed 7 --out /tmp/reports\n  firedrill run nightly.yaml --max-runtime 2h      # unattended, inside its windows\n  firedrill run nightly.yaml --ignore-windows      # a game day, by hand\n  firedrill run nightly.yaml --metrics-listen 0.0.0.0:9464 --push http://pushgateway:9091\n\nExit codes: 0 every SLO met, 1 an SLO breached, 2 bad scenario or usage (a selector\nthat matches no instance included), 3 platform failed or its events lost past recovery.timeout, 4 aborted by a stop condition\n(abort_when), 130 interrupted (a second Ctrl-C stops waiting for recoveries)."
+        after_help = "Examples:\n  firedrill run scenarios/local-demo.yaml --seed 7 --out /tmp/reports\n  firedrill run nightly.yaml --max-runtime 2h      # unattended, inside its windows\n  firedrill run nightly.yaml --ignore-windows      # a game day, by hand\n  firedrill run nightly.yaml --metrics-listen 0.0.0.0:9464 --push http://pushgateway:9091\n\nExit codes: 0 every SLO met, 1 an SLO breached, 2 bad scenario or usage (a selector\nthat matches no instance included), 3 platform failed or its events lost past\nrecovery.timeout, 4 aborted by a stop condition (abort_when), 130 interrupted (a second\nCtrl-C stops waiting for recoveries)."
     )]
     Run(RunArgs),
     /// Check scenario files and print every error with file:line:column; exit 2 on any.
@@ -70,14 +70,14 @@ pub enum Command {
     },
     /// Show the instances a scenario would consider now, and what the guards would allow.
     #[command(
-        after_help = "Example:\n  firedrill targets scenarios/docker-restart.yaml --output json"
+        after_help = "Example:\n  firedrill targets scenarios/docker-restart.yaml --format json"
     )]
     Targets {
         /// Scenario file.
         scenario: PathBuf,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        output: OutputFormat,
+        /// Output format; `--output` is an alias, kept for scripts written before.
+        #[arg(long, visible_alias = "output", value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
     },
     /// Rebuild a run's reports from its journal alone (also works for a crashed run).
     #[command(
@@ -93,7 +93,7 @@ pub enum Command {
     /// Compare two runs (a run folder, report.json or journal.jsonl each); exit 1 when a
     /// recovery percentile regressed beyond --max-regression.
     #[command(
-        after_help = "Example:\n  firedrill compare reports/20261126T020000Z-web-nightly reports/20261127T020000Z-web-nightly --max-regression 25% --output markdown"
+        after_help = "Example:\n  firedrill compare reports/20261126T020000Z-web-nightly reports/20261127T020000Z-web-nightly --max-regression 25% --format markdown"
     )]
     Compare {
         /// The older run: a run folder, its report.json, or its journal.jsonl.
@@ -106,19 +106,20 @@ pub enum Command {
         /// Fewest samples a span needs in each run to be judged; fewer is "inconclusive".
         #[arg(long, default_value_t = crate::report::compare::DEFAULT_MIN_SAMPLES)]
         min_samples: u64,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = CompareOutput::Text)]
-        output: CompareOutput,
+        /// Output format; `--output` is an alias, kept for scripts written before.
+        #[arg(long, visible_alias = "output", value_enum, default_value_t = CompareOutput::Text)]
+        format: CompareOutput,
     },
     /// Serve a tiny HTTP service with /health, for demos and test images.
     #[command(after_help = "Example:\n  firedrill target --port 8080 --boot-delay 300ms")]
     Target(TargetArgs),
-    /// Probe a health endpoint once; exit 0 when healthy (used as a container HEALTHCHECK).
+    /// Probe a health endpoint once and print what answered; exit 0 when healthy, 1 when not,
+    /// 2 for a URL that cannot be probed (used as a container HEALTHCHECK).
     #[command(
-        after_help = "Example:\n  firedrill probe http://127.0.0.1:8080/health\n  firedrill probe tcp://127.0.0.1:5432"
+        after_help = "Examples:\n  firedrill probe http://127.0.0.1:8080/health\n  firedrill probe https://shop.example.com/ready --timeout 5s\n  firedrill probe tcp://127.0.0.1:5432"
     )]
     Probe {
-        /// `http://HOST:PORT/PATH` or `tcp://HOST:PORT`.
+        /// `http://HOST:PORT/PATH`, `https://HOST[:PORT]/PATH` or `tcp://HOST:PORT`.
         url: String,
         /// Give up after this long.
         #[arg(long, default_value = "2s")]

@@ -70,7 +70,7 @@ impl HttpClient {
             .client
             .request(req)
             .await
-            .map_err(|e| (None, error_chain(&e)))?;
+            .map_err(|e| (None, failure_kind(&e)))?;
         let status = resp.status().as_u16();
         // The body is read whole either way: a response that breaks off mid-body failed.
         let bytes = Limited::new(resp.into_body(), MAX_BODY)
@@ -142,23 +142,25 @@ impl Uploader {
     }
 }
 
-/// What kind of failure a request met, in words that cannot contain its URL.
+/// What kind of failure a request met, with its cause ("could not connect (connection
+/// refused)"), in words that cannot contain its URL.
 fn failure_kind(e: &hyper_util::client::legacy::Error) -> String {
-    let mut io_kind = None;
+    let mut io_error = None;
     let mut hyper_error = None;
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(s) = source {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            io_kind.get_or_insert(io.kind());
+            io_error.get_or_insert(io);
         }
         if let Some(h) = s.downcast_ref::<hyper::Error>() {
             hyper_error.get_or_insert(h);
         }
         source = s.source();
     }
+    let cause = io_error.map(io_cause);
     if e.is_connect() {
-        return match io_kind {
-            Some(kind) => format!("could not connect ({kind})"),
+        return match cause {
+            Some(cause) => format!("could not connect ({cause})"),
             None => "could not connect".to_string(),
         };
     }
@@ -166,10 +168,25 @@ fn failure_kind(e: &hyper_util::client::legacy::Error) -> String {
         Some(h) if h.is_incomplete_message() => "the connection closed before an answer".into(),
         Some(h) if h.is_parse() => "the answer was not HTTP/1".into(),
         Some(h) if h.is_timeout() => "timed out".into(),
-        _ => match io_kind {
-            Some(kind) => format!("the request failed ({kind})"),
+        _ => match cause {
+            Some(cause) => format!("the request failed ({cause})"),
             None => "the request failed".to_string(),
         },
+    }
+}
+
+/// An I/O error in a few words: its kind ("connection refused", "timed out"), or, when the
+/// kind says nothing ("other error", such as a failed name lookup), its own message without
+/// the OS error number. Neither holds a URL.
+pub fn io_cause(e: &std::io::Error) -> String {
+    let kind = e.kind().to_string();
+    if kind != "other error" && kind != "uncategorized error" {
+        return kind;
+    }
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
     }
 }
 
@@ -243,16 +260,4 @@ impl HttpCheck {
             error: None,
         }
     }
-}
-
-/// An error and its sources, so "client error (Connect)" says what the connect hit.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

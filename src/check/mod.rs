@@ -73,7 +73,10 @@ pub async fn tcp_connect(address: &str) -> Outcome {
             status: None,
             error: None,
         },
-        Err(e) => Outcome::failed(None, format!("connect {address}: {e}")),
+        Err(e) => Outcome::failed(
+            None,
+            format!("could not connect to {address} ({})", http::io_cause(&e)),
+        ),
     }
 }
 
@@ -139,22 +142,70 @@ pub async fn from_url(url: &str) -> Result<Check, String> {
     }
 }
 
+/// Why `firedrill probe` did not report healthy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeError {
+    /// The URL cannot be probed at all (exit code 2): a bad scheme, no port, a bad address.
+    #[error("{0}")]
+    Usage(String),
+    /// The endpoint was probed and is not healthy (exit code 1).
+    #[error("unhealthy: {0}")]
+    Unhealthy(String),
+}
+
+/// What answered a healthy `firedrill probe`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeAnswer {
+    /// The endpoint probed, as the check addressed it (`http://127.0.0.1:8080/health`,
+    /// `tcp 127.0.0.1:5432`).
+    pub endpoint: String,
+    /// The HTTP status, for an HTTP check.
+    pub status: Option<u16>,
+    /// How long the check took, resolving excluded.
+    pub latency: Duration,
+}
+
+impl std::fmt::Display for ProbeAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let took = HumanDuration(self.latency);
+        match self.status {
+            Some(status) => write!(f, "healthy: {} answered {status} in {took}", self.endpoint),
+            None => write!(
+                f,
+                "healthy: {} accepted a connection in {took}",
+                self.endpoint
+            ),
+        }
+    }
+}
+
 /// Checks `url` once within `timeout` (resolving included), as `firedrill probe` does.
-pub async fn probe_url(url: &str, timeout: Duration) -> Result<(), String> {
+pub async fn probe_url(url: &str, timeout: Duration) -> Result<ProbeAnswer, ProbeError> {
     // One budget for resolving and probing, as a HEALTHCHECK's own timeout would see it.
     let work = async {
-        let check = from_url(url).await?;
-        match check.once(Duration::MAX).await.error {
-            None => Ok(()),
-            Some(why) => Err(why),
+        let check = from_url(url).await.map_err(ProbeError::Usage)?;
+        let endpoint = match &check {
+            Check::Http(h) => h.uri().to_string(),
+            Check::Tcp { address } => format!("tcp {address}"),
+        };
+        let began = std::time::Instant::now();
+        let outcome = check.once(Duration::MAX).await;
+        let latency = began.elapsed();
+        match outcome.error {
+            None => Ok(ProbeAnswer {
+                endpoint,
+                status: outcome.status,
+                latency,
+            }),
+            Some(why) => Err(ProbeError::Unhealthy(why)),
         }
     };
     match tokio::time::timeout(timeout, work).await {
         Ok(result) => result,
-        Err(_) => Err(format!(
+        Err(_) => Err(ProbeError::Unhealthy(format!(
             "no answer within {} from {url}",
             HumanDuration(timeout)
-        )),
+        ))),
     }
 }
 
@@ -200,6 +251,25 @@ mod tests {
         );
         let c = from_url(&format!("http://{closed}/health")).await.unwrap();
         let why = c.once(Duration::from_secs(2)).await.error.unwrap();
-        assert!(why.contains("refused"), "{why}");
+        assert_eq!(why, "could not connect (connection refused)");
+    }
+
+    #[tokio::test]
+    async fn a_probe_names_a_bad_url_as_usage_and_a_closed_port_as_unhealthy() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let bad = probe_url("ftp://127.0.0.1:21", Duration::from_secs(1)).await;
+        assert!(matches!(bad, Err(ProbeError::Usage(_))), "{bad:?}");
+        let bad = probe_url("tcp://127.0.0.1", Duration::from_secs(1)).await;
+        assert!(matches!(bad, Err(ProbeError::Usage(_))), "{bad:?}");
+        let down = probe_url(&format!("tcp://{closed}"), Duration::from_secs(1)).await;
+        assert_eq!(
+            down,
+            Err(ProbeError::Unhealthy(format!(
+                "could not connect to {closed} (connection refused)"
+            )))
+        );
     }
 }

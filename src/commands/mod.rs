@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
 
+use crate::check::ProbeError;
 use crate::cli::{Cli, Command};
 use crate::platform::PlatformError;
 use crate::scenario::{self, Scenario};
@@ -20,24 +21,28 @@ pub async fn dispatch(cli: Cli) -> Result<Outcome, Failure> {
     match cli.command {
         Command::Run(args) => run::run_scenario(args).await,
         Command::Validate { files } => Ok(validate(&files)),
-        Command::Targets { scenario, output } => targets::targets(&scenario, output).await,
+        Command::Targets { scenario, format } => targets::targets(&scenario, format).await,
         Command::Report { run, format } => report::rebuild_report(&run, &format),
         Command::Compare {
             baseline,
             current,
             max_regression,
             min_samples,
-            output,
-        } => report::compare_runs(&baseline, &current, max_regression.0, min_samples, output),
+            format,
+        } => report::compare_runs(&baseline, &current, max_regression.0, min_samples, format),
         Command::Target(args) => crate::target::serve(args)
             .await
             .map(|()| Outcome::Pass)
             .map_err(|e| Failure::new(Outcome::BadInput, e)),
         Command::Probe { url, timeout } => {
             match crate::check::probe_url(&url, timeout.get()).await {
-                Ok(()) => Ok(Outcome::Pass),
-                Err(why) => {
-                    eprintln!("unhealthy: {why}");
+                Ok(answer) => {
+                    println!("{answer}");
+                    Ok(Outcome::Pass)
+                }
+                Err(e @ ProbeError::Usage(_)) => Err(Failure::new(Outcome::BadInput, e)),
+                Err(e @ ProbeError::Unhealthy(_)) => {
+                    eprintln!("{e}");
                     Ok(Outcome::SloBreached)
                 }
             }

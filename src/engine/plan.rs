@@ -31,6 +31,9 @@ pub struct Fleet {
     pub healthy: u32,
     /// Desired capacity: the scenario's, else the platform's, else what is healthy now.
     pub desired: u32,
+    /// The instances are slots a run would spawn, not started yet; they count as healthy, as
+    /// they will be once the run has started them.
+    pub not_started: bool,
 }
 
 impl Fleet {
@@ -75,6 +78,7 @@ pub async fn survey(
             instances,
             healthy,
             desired,
+            not_started: platform.spawns(&target.name),
         });
     }
     Ok(fleets)

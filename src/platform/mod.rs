@@ -206,6 +206,12 @@ pub trait Platform: Send + Sync {
         self.instances(target).await
     }
 
+    /// Whether a run spawns `target`'s instances itself when it starts (a managed fleet), so
+    /// that [`Platform::preview`] shows slots that have not started yet.
+    fn spawns(&self, _target: &str) -> bool {
+        false
+    }
+
     /// The desired healthy count of `target` when the platform knows it (managed replicas,
     /// Swarm replicas). The scenario's `capacity` overrides it.
     async fn desired_capacity(&self, target: &str) -> Result<Option<u32>, PlatformError>;

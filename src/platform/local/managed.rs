@@ -118,7 +118,7 @@ pub(super) fn preview(spec: &FleetSpec) -> Vec<Instance> {
                 id: slot.clone(),
                 target: spec.target.clone(),
                 slot: slot.clone(),
-                name: format!("{slot} (not yet spawned)"),
+                name: slot.clone(),
                 started_at: None,
                 healthy: true,
                 labels: Default::default(),

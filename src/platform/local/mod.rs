@@ -201,6 +201,10 @@ impl Platform for LocalPlatform {
         )))
     }
 
+    fn spawns(&self, target: &str) -> bool {
+        self.fleets.iter().any(|f| f.target == target)
+    }
+
     async fn nearby(&self, target: &str) -> Vec<String> {
         match self.attached.iter().find(|a| a.target == target) {
             Some(spec) => {
