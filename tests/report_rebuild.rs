@@ -188,6 +188,18 @@ fn junit_failures_are_exactly_the_breached_slos_of_local_breach() {
         .collect();
     breached.sort();
     assert_eq!(failing, breached);
+    // Every SLO's case, passing or not, carries its measured value, as report.json has it.
+    for slo in &report.slos {
+        let out = format!(
+            "<system-out>{}: measured {}, threshold {} {} ({})</system-out>",
+            slo.metric,
+            slo.measured_display,
+            slo.op.to_string().replace('<', "&lt;").replace('>', "&gt;"),
+            slo.threshold_display,
+            if slo.passed { "met" } else { "breached" }
+        );
+        assert!(xml.contains(&out), "no {out} in\n{xml}");
+    }
     // The scenario is written so that every recovery SLO and the capacity SLO break, and only
     // the unrecovered one holds.
     assert_eq!(

@@ -1,6 +1,7 @@
 //! `junit.xml` for CI systems that gate on test results (GitHub Actions, GitLab, Jenkins): one
-//! testsuite for the scenario, one testcase per SLO, one per unrecovered kill, and a failed
-//! "no stop condition fired" case when `abort_when` ended the run. With drift evidence, the
+//! testsuite for the scenario, one testcase per SLO (its measured value in system-out, passed
+//! or not), one per unrecovered kill, and a failed "no stop condition fired" case when
+//! `abort_when` ended the run. With drift evidence, the
 //! suite's properties carry the drift counts and each kill that shows drift has a case whose
 //! output says what; whether drift fails the run is for the `drift.*` SLOs to say.
 
@@ -48,6 +49,15 @@ pub fn render(report: &RunReport) -> Vec<u8> {
         };
         let mut case = TestCase::new(format!("SLO {}", slo.slo), status);
         case.set_classname(format!("firedrill.{name}.slo"));
+        // Passing cases carry the figure too, so a CI page shows how close each SLO came.
+        case.set_system_out(format!(
+            "{}: measured {}, threshold {} {} ({})",
+            slo.metric,
+            slo.measured_display,
+            slo.op,
+            slo.threshold_display,
+            if slo.passed { "met" } else { "breached" }
+        ));
         suite.add_test_case(case);
     }
     for kill in report.unrecovered() {
