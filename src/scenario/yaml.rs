@@ -8,6 +8,7 @@
 //! content it buffers.
 
 mod depth;
+mod syntax;
 
 use std::fmt;
 
@@ -78,6 +79,11 @@ pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
         column: l.column(),
     });
     let message = bare_message(&inner.to_string(), own_position);
+    // A syntax error is libyaml's account of its parser; say what is wrong with the text.
+    let message = match positions.well_formed {
+        true => message,
+        false => syntax::plain(&message).unwrap_or(message),
+    };
     // Errors raised from buffered content (internally tagged enums) carry a made-up position
     // at the start of the document; only a real position is worth keeping.
     let own_position = own_position.filter(|at| tracked == "." || Some(*at) != positions.start());

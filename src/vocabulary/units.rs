@@ -167,6 +167,14 @@ impl FromStr for Percent {
         let number = text.trim().strip_suffix('%').ok_or_else(|| {
             format!("invalid percentage {text:?}: expected a number followed by %, such as 66%")
         })?;
+        if number.ends_with(char::is_whitespace) {
+            // `75 %` reads as a percentage to a person, but the number and its sign are one
+            // token everywhere else firedrill reads them (SLOs, flags); one spelling only.
+            return Err(format!(
+                "invalid percentage {text:?}: no space between the number and %; write {}%",
+                number.trim()
+            ));
+        }
         let value: f64 = number.trim().parse().map_err(|_| {
             format!("invalid percentage {text:?}: expected a number followed by %, such as 66%")
         })?;
@@ -397,6 +405,20 @@ mod tests {
         let spaced: HumanDuration = "1s 500ms".parse().unwrap();
         assert_eq!(spaced.as_micros(), 1_500_000);
         assert!("2m30".parse::<HumanDuration>().is_err());
+    }
+
+    #[test]
+    fn a_space_before_the_percent_sign_is_refused_and_the_fix_named() {
+        assert_eq!("75%".parse::<Percent>(), Ok(Percent(75.0)));
+        assert_eq!(" 75% ".parse::<Percent>(), Ok(Percent(75.0)));
+        assert_eq!(
+            "75 %".parse::<Percent>(),
+            Err(
+                r#"invalid percentage "75 %": no space between the number and %; write 75%"#
+                    .to_string()
+            )
+        );
+        assert!("75\t%".parse::<Percent>().is_err());
     }
 
     #[test]
