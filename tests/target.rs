@@ -155,7 +155,7 @@ fn probe(url: &str) -> (Option<i32>, String) {
 }
 
 #[test]
-fn probe_exits_0_when_healthy_and_1_with_the_reason_when_not() {
+fn probe_exits_0_when_healthy_1_with_the_reason_when_not_and_2_for_a_bad_url() {
     let server = Server::start(&["--fail-after", "60s"]);
     let a = server.addr;
     assert_eq!(probe(&format!("http://{a}/health")).0, Some(0));
@@ -176,7 +176,8 @@ fn probe_exits_0_when_healthy_and_1_with_the_reason_when_not() {
         .unwrap();
     assert_eq!(probe(&format!("tcp://{closed}")).0, Some(1));
     assert_eq!(probe(&format!("http://{closed}/health")).0, Some(1));
-    assert_eq!(probe("ftp://127.0.0.1:21").0, Some(1));
+    // A URL that cannot be probed is a usage error, not an unhealthy endpoint.
+    assert_eq!(probe("ftp://127.0.0.1:21").0, Some(2));
 }
 
 #[test]
