@@ -23,16 +23,18 @@ pub fn nice_step(range: f64, max_ticks: f64) -> f64 {
     }
 }
 
-/// A step for a time axis in seconds: [`nice_step`] below a minute, then 1, 2, 5, 10, 15, 30
-/// minutes, then [`nice_step`] in hours.
+/// A step for a time axis in seconds: [`nice_step`] up to 10 s, then steps that divide a
+/// minute or an hour (15 s, 30 s, 1, 2, 5, 10, 15, 30 minutes), then [`nice_step`] in hours,
+/// so a label never reads 1m20s.
 pub fn time_step_s(range_s: f64, max_ticks: f64) -> f64 {
-    if range_s / max_ticks <= 30.0 {
+    if range_s / max_ticks <= 10.0 {
         return nice_step(range_s, max_ticks);
     }
-    const MINUTES: [f64; 6] = [1.0, 2.0, 5.0, 10.0, 15.0, 30.0];
-    MINUTES
+    const STEPS_S: [f64; 9] = [
+        15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1_800.0, 3_600.0,
+    ];
+    STEPS_S
         .into_iter()
-        .map(|m| m * 60.0)
         .find(|s| range_s / s <= max_ticks)
         .unwrap_or_else(|| 3600.0 * nice_step(range_s / 3600.0, max_ticks))
 }
@@ -56,7 +58,12 @@ pub fn time_axis(
             break;
         }
         svg.line("grid", (x.at(t), top), (x.at(t), bottom), "");
-        svg.text("tick", (x.at(t), bottom + 16.0), "middle", &axis_time(t));
+        svg.text(
+            "tick time-tick",
+            (x.at(t), bottom + 16.0),
+            "middle",
+            &axis_time(t),
+        );
         i += 1;
     }
     let (left, right) = x.range();
@@ -131,6 +138,8 @@ mod tests {
         assert_eq!(time_step_s(38.8, 12.0), 5.0);
         assert_eq!(time_step_s(600.0, 12.0), 60.0);
         assert_eq!(time_step_s(3000.0, 12.0), 300.0);
+        assert_eq!(time_step_s(150.0, 12.0), 15.0, "not 20 s: no 1m20s label");
+        assert_eq!(time_step_s(300.0, 12.0), 30.0);
         assert_eq!(time_step_s(8.0 * 3600.0, 12.0), 3600.0);
     }
 

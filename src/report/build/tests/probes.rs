@@ -114,7 +114,9 @@ fn requests_fold_into_one_second_buckets_by_when_their_outcome_was_seen() {
     let report = from_journal(&entries).unwrap();
     let series = &report.probes[0].over_time;
     assert_eq!(series.bucket_ms, 1_000);
-    let rows: Vec<(u64, u64, u64, Option<u64>, Option<u64>)> = series
+    // offset, requests, failures, mean and slowest latency.
+    type Row = (u64, u64, u64, Option<u64>, Option<u64>);
+    let rows: Vec<Row> = series
         .buckets
         .iter()
         .map(|b| {
