@@ -59,6 +59,7 @@ svg .availability{fill:none;stroke:var(--pass);stroke-width:2}
 svg .latency-mean{fill:none;stroke:var(--boot);stroke-width:1.5}
 svg .latency-max{stroke:var(--boot);stroke-width:1;opacity:.5}
 .instance{white-space:nowrap;font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}
+table.breakdown{table-layout:fixed;margin-bottom:12px}
 div.wide{overflow-x:auto}table.kills td,table.kills th{padding:4px 6px}
 td.at{white-space:nowrap;font-variant-numeric:tabular-nums}
 footer{margin-top:32px;color:var(--muted);font-size:12px}
