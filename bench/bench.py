@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import docker_api
 
-PARTS = ("kill", "drift", "watch", "kills", "report", "size")
+PARTS = ("kill", "drift", "watch", "kills", "metrics", "report", "size")
 IMAGE = "firedrill-target:test"
 STARTED = time.monotonic()
 
@@ -567,8 +567,9 @@ def part_watch(b):
 # 1,000 kills
 
 
-def run_1000_kills(b, sample):
-    """A local run of 1,000 kills; with `sample`, VmRSS at kills 1, 100, 500 and 1,000."""
+def run_1000_kills(b, sample, extra=(), name="kills"):
+    """A local run of 1,000 kills; with `sample`, VmRSS at kills 1, 100, 500 and 1,000.
+    `extra` arguments go to `firedrill run`."""
     kills = 1000
     scenario = b.write(
         "kills.yaml",
@@ -580,10 +581,12 @@ def run_1000_kills(b, sample):
             "{ pick: 1, max_in_flight: 4, min_healthy: 2, min_age: 0s }",
         ),
     )
-    out_dir = b.path("kills")
+    out_dir = b.path(name)
     os.mkdir(out_dir)
     started = time.monotonic()
-    p = b.start_firedrill(["run", scenario, "--out", out_dir, "--max-runtime", "10m"], "kills.log")
+    p = b.start_firedrill(
+        ["run", scenario, "--out", out_dir, "--max-runtime", "10m", *extra], f"{name}.log"
+    )
     journal = Journal(out_dir, p)
     rss = {}
     last_note = time.monotonic()
@@ -599,7 +602,8 @@ def run_1000_kills(b, sample):
         p.wait(60)
     except subprocess.TimeoutExpired:
         b.stop(p)
-    b.kills_run_dir = journal.run_dir
+    if name == "kills":
+        b.kills_run_dir = journal.run_dir
     return rss, time.monotonic() - started, p.returncode
 
 
@@ -616,6 +620,76 @@ def part_kills(b):
     b.summary.append(
         f"RSS over 1,000 kills: {mib(rss[100])} at kill 100, {mib(rss[1000])} at kill 1,000 "
         f"({'+' if grew >= 0 else ''}{mib(grew)})"
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Live metrics
+
+
+def scrape(port):
+    """One GET /metrics as Prometheus sends it; (seconds taken, body bytes), or None."""
+    import http.client
+
+    t0 = time.perf_counter()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", "/metrics", headers={"Accept": "application/openmetrics-text"})
+        body = conn.getresponse().read()
+        conn.close()
+    except OSError:
+        return None
+    return time.perf_counter() - t0, len(body)
+
+
+def part_metrics(b):
+    out("Live metrics over 1,000 kills: the `kills` run again, with --metrics-listen and a")
+    out("scrape every 100 ms")
+    import socket
+    import threading
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    scrapes = []
+    done = threading.Event()
+
+    def scraper():
+        while not done.is_set():
+            got = scrape(port)
+            if got is not None:
+                scrapes.append(got)
+            time.sleep(0.1)
+
+    t = threading.Thread(target=scraper, daemon=True)
+    t.start()
+    try:
+        rss, took, code = run_1000_kills(
+            b,
+            sample=True,
+            extra=("--metrics-listen", f"127.0.0.1:{port}", "--metrics-linger", "0s"),
+            name="metrics",
+        )
+    finally:
+        done.set()
+        t.join(5)
+    if not scrapes:
+        raise RuntimeError("no scrape succeeded")
+    times = sorted(x[0] * 1e6 for x in scrapes)
+    sizes = [x[1] for x in scrapes]
+    p50 = times[len(times) // 2]
+    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
+    grew = rss[1000] - rss[100]
+    out(f"  {len(scrapes)} scrapes; time per scrape p50 {ms(p50)}, p99 {ms(p99)}, max {ms(times[-1])}")
+    out(f"  body {min(sizes)} to {max(sizes)} bytes")
+    for k in (1, 100, 500, 1000):
+        out(f"  after kill {k:>5}   VmRSS {mib(rss[k])}")
+    out(f"  kill 100 -> 1,000  {'+' if grew >= 0 else ''}{mib(grew)} ({grew / 900:+.1f} kB per kill)")
+    out(f"  run took {took:.0f} s, exit {code}")
+    out()
+    b.summary.append(
+        f"live metrics, scraped every 100 ms over 1,000 kills: scrape p50 {ms(p50)}, p99 "
+        f"{ms(p99)}; RSS {'+' if grew >= 0 else ''}{mib(grew)} from kill 100 to 1,000"
     )
 
 

@@ -90,8 +90,9 @@ pub enum Command {
         #[arg(long, value_enum, value_delimiter = ',')]
         format: Vec<ReportFormat>,
     },
-    /// Compare two runs (a run folder, report.json or journal.jsonl each); exit 1 when a
-    /// recovery percentile regressed beyond --max-regression.
+    /// Compare two runs (a run folder, report.json or journal.jsonl each); exit 1 when a span
+    /// or probe regressed: significantly (Mann-Whitney U, --alpha) and by at least the minimum
+    /// effect (5ms, --max-regression of its value, --min-share of the median total recovery).
     #[command(
         after_help = "Example:\n  firedrill compare reports/20261126T020000Z-web-nightly reports/20261127T020000Z-web-nightly --max-regression 25% --format markdown"
     )]
@@ -100,12 +101,20 @@ pub enum Command {
         baseline: PathBuf,
         /// The newer run, in the same forms.
         current: PathBuf,
-        /// Largest allowed growth of a percentile (p50, p90, p99, max) over the baseline.
+        /// Smallest growth that counts, in percent of the baseline's value (with --min-share
+        /// and a 5ms floor, the minimum effect).
         #[arg(long, default_value = "20%")]
         max_regression: Percent,
         /// Fewest samples a span needs in each run to be judged; fewer is "inconclusive".
         #[arg(long, default_value_t = crate::report::compare::DEFAULT_MIN_SAMPLES)]
         min_samples: u64,
+        /// Significance level: a change counts only when its two-sided p-value is below it.
+        #[arg(long, default_value_t = crate::report::compare::DEFAULT_ALPHA, value_parser = parse_alpha)]
+        alpha: f64,
+        /// Smallest change of a span that counts, in percent of the baseline's median total
+        /// recovery, so a small phase's wobble cannot fail a long recovery.
+        #[arg(long, default_value = "5%")]
+        min_share: Percent,
         /// Output format; `--output` is an alias, kept for scripts written before.
         #[arg(long, visible_alias = "output", value_enum, default_value_t = CompareOutput::Text)]
         format: CompareOutput,
@@ -166,4 +175,14 @@ pub struct RunArgs {
     /// job="firedrill" and scenario; a failed push warns and leaves the exit code alone.
     #[arg(long, value_name = "URL")]
     pub push: Option<String>,
+}
+
+/// `--alpha`: a significance level strictly between 0 and 1.
+fn parse_alpha(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(a) if a > 0.0 && a < 1.0 => Ok(a),
+        _ => Err(format!(
+            "invalid significance level {text:?}: expected a number between 0 and 1, such as 0.05"
+        )),
+    }
 }

@@ -28,8 +28,18 @@ pub async fn dispatch(cli: Cli) -> Result<Outcome, Failure> {
             current,
             max_regression,
             min_samples,
+            alpha,
+            min_share,
             format,
-        } => report::compare_runs(&baseline, &current, max_regression.0, min_samples, format),
+        } => {
+            let thresholds = crate::report::compare::Thresholds {
+                max_regression_percent: max_regression.0,
+                min_samples,
+                alpha,
+                min_share_percent: min_share.0,
+            };
+            report::compare_runs(&baseline, &current, thresholds, format)
+        }
         Command::Target(args) => crate::target::serve(args)
             .await
             .map(|()| Outcome::Pass)

@@ -68,19 +68,15 @@ fn load_run(path: &Path) -> Result<RunReport, Failure> {
     })
 }
 
-/// `firedrill compare`: prints the comparison; exit 1 when a percentile regressed.
+/// `firedrill compare`: prints the comparison; exit 1 when a span or probe regressed, 0 when
+/// nothing did, including when nothing could be judged.
 pub(super) fn compare_runs(
     baseline: &Path,
     current: &Path,
-    max_regression_percent: f64,
-    min_samples: u64,
+    thresholds: crate::report::compare::Thresholds,
     output: CompareOutput,
 ) -> Result<Outcome, Failure> {
     use crate::report::compare;
-    let thresholds = compare::Thresholds {
-        max_regression_percent,
-        min_samples,
-    };
     let c = compare::compare(&load_run(baseline)?, &load_run(current)?, thresholds);
     let text = match output {
         CompareOutput::Text => compare::text(&c),

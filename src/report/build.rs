@@ -15,6 +15,8 @@ mod tests;
 
 use std::path::{Path, PathBuf};
 
+pub use kills::span_samples;
+
 use crate::journal::{self, Decision, Entry, JournalError, RunStarted};
 use crate::metrics::RunMetrics;
 use crate::platform::PlatformFacts;

@@ -4,11 +4,10 @@
 mod platform;
 mod probes;
 
-use crate::report::format_utc;
+use crate::report::{format_clock, format_utc, identity};
 
 use crate::report::drift::{kills_showing_drift, NO_DRIFT};
 use crate::report::{KillReport, ReportStatus, RunReport, Verdict};
-use crate::vocabulary::phase::Span;
 use crate::vocabulary::slo::{format_value, Unit};
 use crate::vocabulary::units::format_micros;
 
@@ -141,7 +140,7 @@ fn spans(doc: &mut Doc, report: &RunReport) {
     doc.line("");
     doc.line("| Span | Count | p50 | p90 | p99 | Max | Mean |");
     doc.line("|---|---:|---:|---:|---:|---:|---:|");
-    for span in Span::ALL {
+    for span in report.shown_spans() {
         let (from, to) = span.bounds();
         let label = format!("**{span}** ({from} → {to})");
         let Some(h) = report.histograms.get(&span).filter(|h| h.count > 0) else {
@@ -157,6 +156,10 @@ fn spans(doc: &mut Doc, report: &RunReport) {
             format_micros(h.max_us),
             format_micros(h.mean_us.round() as u64),
         ));
+    }
+    if let Some(note) = report.zero_spans_note() {
+        doc.line("");
+        doc.line(note);
     }
 }
 
@@ -216,35 +219,28 @@ fn drift(doc: &mut Doc, report: &RunReport) {
         doc.line(format!(
             "| {} | {} | {} | {} |",
             k.kill_id,
-            cell(&k.victim_name),
-            cell(k.replacement.as_deref().map(short_id).unwrap_or("—")),
+            cell(&identity::victim(report, k).short),
+            identity::replacement(report, k).map_or_else(|| "—".to_string(), |r| cell(&r.short)),
             cell(&findings.join("; "))
         ));
     }
-}
-
-/// An id cut to Docker's 12 characters.
-fn short_id(id: &str) -> &str {
-    id.get(..12).unwrap_or(id)
 }
 
 fn kills(doc: &mut Doc, report: &RunReport) {
     if !doc.section("Kills", report.kills.is_empty(), "No kills.") {
         return;
     }
-    doc.line("| # | Target | Victim | Slot | Replacement | Recovery | Trigger |");
+    doc.line("| # | At (UTC) | Target | Victim | Replacement | Recovery | Trigger |");
     doc.line("|---:|---|---|---|---|---|---|");
     for k in &report.kills {
-        let replacement = k
-            .replacement
-            .as_deref()
-            .map_or_else(|| "–".to_string(), |r| format!("`{}`", cell(r)));
+        let replacement = identity::replacement(report, k)
+            .map_or_else(|| "–".to_string(), |r| format!("`{}`", cell(&r.short)));
         doc.line(format!(
-            "| {} | {} | {} | {} | {replacement} | {} | {} |",
+            "| {} | {} | {} | `{}` | {replacement} | {} | {} |",
             k.kill_id,
+            k.killed_at().map_or_else(|| "–".to_string(), format_clock),
             cell(&k.target),
-            cell(&k.victim_name),
-            cell(&k.slot),
+            cell(&identity::victim(report, k).short),
             outcome(k),
             trigger(k),
         ));

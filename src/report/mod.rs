@@ -7,6 +7,7 @@ pub mod drift;
 pub mod files;
 pub mod histogram;
 pub mod html;
+pub mod identity;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -30,7 +31,7 @@ use crate::vocabulary::units::format_micros;
 pub use build::{from_journal, from_journal_file, ReportFold};
 pub use drift::{DriftReport, KillDrift};
 pub use histogram::HistogramSummary;
-pub use probe::{AbortReport, ProbeCounts, ProbeKillImpact, ProbeReport};
+pub use probe::{AbortReport, ProbeBucket, ProbeCounts, ProbeKillImpact, ProbeReport, ProbeSeries};
 
 /// Version of the `report.json` schema (`schema/report.schema.json`). Bump on any change that
 /// a reader of an older report would misread.
@@ -103,6 +104,40 @@ impl RunReport {
     /// The kills that never reached `restored`.
     pub fn unrecovered(&self) -> impl Iterator<Item = &KillReport> {
         self.kills.iter().filter(|k| k.unrecovered.is_some())
+    }
+
+    /// True when a span has samples and every one of them is 0 (`restore` on a local run: the
+    /// pool is whole the moment the replacement is healthy). Such a span says nothing, so the
+    /// renderers leave it out and say so once.
+    pub fn is_zero_span(&self, span: Span) -> bool {
+        self.histograms
+            .get(&span)
+            .is_some_and(|h| h.count > 0 && h.max_us == 0)
+    }
+
+    /// The spans the renderers show, in [`Span::ALL`] order: all but the identically zero.
+    pub fn shown_spans(&self) -> Vec<Span> {
+        Span::ALL
+            .into_iter()
+            .filter(|s| !self.is_zero_span(*s))
+            .collect()
+    }
+
+    /// The sentence every renderer writes for the spans it leaves out, if any.
+    pub fn zero_spans_note(&self) -> Option<String> {
+        let hidden: Vec<String> = Span::ALL
+            .into_iter()
+            .filter(|s| self.is_zero_span(*s))
+            .map(|s| {
+                let (from, to) = s.bounds();
+                let n = self.histograms.get(&s).map_or(0, |h| h.count);
+                match n {
+                    1 => format!("{s} ({from} → {to}) took 0 in the one kill that reached it"),
+                    n => format!("{s} ({from} → {to}) took 0 in all {n} kills that reached it"),
+                }
+            })
+            .collect();
+        (!hidden.is_empty()).then(|| format!("Not shown: {}.", hidden.join("; ")))
     }
 }
 
@@ -199,6 +234,18 @@ impl ReportStatus {
 /// A report time for people: `2026-11-27 10:15:00 UTC`.
 pub fn format_utc(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// A time of day for tables whose heading says UTC: `10:15:00.125`.
+pub fn format_clock(at: DateTime<Utc>) -> String {
+    at.format("%H:%M:%S%.3f").to_string()
+}
+
+impl KillReport {
+    /// When the kill landed (its kill mark, else the decision's time is unknown), UTC.
+    pub fn killed_at(&self) -> Option<DateTime<Utc>> {
+        self.phases.get(&Phase::Kill).map(|m| m.at)
+    }
 }
 
 impl From<RunStatus> for ReportStatus {

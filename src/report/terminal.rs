@@ -2,8 +2,7 @@
 //! of every run. Plain text with no colour codes, so it reads the same in a CI log, a pipe and
 //! a terminal.
 
-use crate::report::{ReportStatus, RunReport, Verdict};
-use crate::vocabulary::phase::Span;
+use crate::report::{identity, ReportStatus, RunReport, Verdict};
 use crate::vocabulary::slo::{format_value, Unit};
 use crate::vocabulary::units::format_micros;
 
@@ -84,7 +83,7 @@ fn span_table(lines: &mut Vec<String>, report: &RunReport) {
         "p99".into(),
         "max".into(),
     ]];
-    for span in Span::ALL {
+    for span in report.shown_spans() {
         let row = match report.histograms.get(&span).filter(|h| h.count > 0) {
             Some(h) => [
                 span.to_string(),
@@ -115,6 +114,9 @@ fn span_table(lines: &mut Vec<String>, report: &RunReport) {
             line.push_str(&format!("  {value:>w$}"));
         }
         lines.push(line);
+    }
+    if let Some(note) = report.zero_spans_note() {
+        lines.push(format!("  {note}"));
     }
 }
 
@@ -198,16 +200,21 @@ fn outcome_lines(lines: &mut Vec<String>, report: &RunReport) {
     for k in &report.kills {
         if let Some(u) = &k.unrecovered {
             lines.push(format!(
-                "  unrecovered: kill {} {} ({}), stalled in {}",
-                k.kill_id, k.victim_name, k.target, u.stalled_in
+                "  unrecovered: kill {} on {}: {}, stalled in {}",
+                k.kill_id,
+                k.target,
+                identity::victim(report, k).short,
+                u.stalled_in
             ));
         }
     }
     for k in &report.kills {
         if let Some(why) = &k.invalid {
             lines.push(format!(
-                "  invalid: kill {} {} ({}): {why}",
-                k.kill_id, k.victim_name, k.target
+                "  invalid: kill {} on {}: {}: {why}",
+                k.kill_id,
+                k.target,
+                identity::victim(report, k).short
             ));
         }
     }
@@ -220,7 +227,8 @@ fn outcome_lines(lines: &mut Vec<String>, report: &RunReport) {
             for finding in k.drift.iter().flat_map(|d| d.findings()) {
                 lines.push(format!(
                     "    kill {} {}: {finding}",
-                    k.kill_id, k.victim_name
+                    k.kill_id,
+                    identity::victim(report, k).short
                 ));
             }
         }
@@ -264,7 +272,10 @@ mod tests {
         let summary = text("local-crashed");
         assert!(summary.contains("crashed after"), "{summary}");
         assert!(summary.contains("partial report: the journal has no end line"));
-        assert!(summary.contains("unrecovered: kill 2 web-1 (:8081) (web), stalled in running"));
+        assert!(
+            summary.contains("unrecovered: kill 2 on web: PID 4101 (web-1), stalled in running"),
+            "{summary}"
+        );
     }
 
     #[test]

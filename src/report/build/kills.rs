@@ -176,24 +176,32 @@ fn non_negative(us: i64) -> u64 {
     u64::try_from(us).unwrap_or(0)
 }
 
+/// One span's samples, microseconds, one per valid kill that reached both its marks (`total`
+/// only takes kills that reached `restored`, since it runs kill → restored). An invalid recovery
+/// is left out: its times would skew every percentile. The histograms and `compare` both read
+/// these, so their counts agree.
+pub fn span_samples(kills: &[KillReport], span: Span) -> Vec<u64> {
+    let (from, to) = span.bounds();
+    kills
+        .iter()
+        .filter(|k| k.invalid.is_none())
+        .filter_map(|k| {
+            let from = k.phases.get(&from)?.since_kill_us;
+            let to = k.phases.get(&to)?.since_kill_us;
+            Some(non_negative(to.saturating_sub(from)))
+        })
+        .collect()
+}
+
 /// One histogram per span, every span present (empty when no kill reached both its marks).
-/// `total` only takes kills that reached `restored`, since it runs kill → restored. An invalid
-/// recovery is left out: its times would skew every percentile.
 pub(super) fn histograms(kills: &[KillReport]) -> BTreeMap<Span, HistogramSummary> {
     Span::ALL
         .into_iter()
         .map(|span| {
-            let (from, to) = span.bounds();
-            let samples: Vec<u64> = kills
-                .iter()
-                .filter(|k| k.invalid.is_none())
-                .filter_map(|k| {
-                    let from = k.phases.get(&from)?.since_kill_us;
-                    let to = k.phases.get(&to)?.since_kill_us;
-                    Some(non_negative(to.saturating_sub(from)))
-                })
-                .collect();
-            (span, HistogramSummary::from_samples(&samples))
+            (
+                span,
+                HistogramSummary::from_samples(&span_samples(kills, span)),
+            )
         })
         .collect()
 }

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::journal::{Entry, ProbeEntry, ProbeInfo, RunStarted};
+use crate::report::probe::{ProbeBucket, ProbeSeries};
 use crate::report::{utc, HistogramSummary, ProbeCounts, ProbeKillImpact, ProbeReport};
 use crate::vocabulary::phase::Phase;
 use crate::vocabulary::time::Micros;
@@ -110,15 +111,56 @@ impl Probes {
     /// One report per probe recorded at the start of the run, in scenario order.
     pub(super) fn finish(&self, start: &RunStarted, ended_at: Micros) -> Vec<ProbeReport> {
         let windows = self.windows(ended_at);
+        let run_ms = u64::try_from(ended_at.saturating_sub(start.at) / 1_000).unwrap_or(0);
+        let bucket_ms = ProbeSeries::bucket_ms_for(run_ms);
         start
             .probes
             .iter()
             .map(|info| {
                 let requests = self.requests.get(&info.name).map_or(&[][..], Vec::as_slice);
-                report(info, requests, &windows)
+                let mut report = report(info, requests, &windows);
+                report.over_time = series(requests, start.at, bucket_ms);
+                report
             })
             .collect()
     }
+}
+
+/// The requests in buckets of `bucket_ms`, by when each outcome was seen; one seen before the
+/// run started (a clock step) falls in the first bucket.
+fn series(requests: &[Request], run_start: Micros, bucket_ms: u64) -> ProbeSeries {
+    #[derive(Default)]
+    struct Sum {
+        requests: u64,
+        failures: u64,
+        ok: u64,
+        latency_sum: u64,
+        latency_max: u64,
+    }
+    let mut sums: BTreeMap<u64, Sum> = BTreeMap::new();
+    for r in requests {
+        let ms = u64::try_from(r.seen.saturating_sub(run_start) / 1_000).unwrap_or(0);
+        let sum = sums.entry(ms / bucket_ms.max(1)).or_default();
+        sum.requests += 1;
+        if r.ok {
+            sum.ok += 1;
+            sum.latency_sum = sum.latency_sum.saturating_add(r.latency_us);
+            sum.latency_max = sum.latency_max.max(r.latency_us);
+        } else {
+            sum.failures += 1;
+        }
+    }
+    let buckets = sums
+        .into_iter()
+        .map(|(i, s)| ProbeBucket {
+            offset_ms: i * bucket_ms,
+            requests: s.requests,
+            failures: s.failures,
+            latency_mean_us: (s.ok > 0).then(|| s.latency_sum / s.ok),
+            latency_max_us: (s.ok > 0).then_some(s.latency_max),
+        })
+        .collect();
+    ProbeSeries { bucket_ms, buckets }
 }
 
 fn request(p: &ProbeEntry) -> Request {
@@ -195,5 +237,6 @@ fn report(info: &ProbeInfo, results: &[Request], windows: &[KillWindow]) -> Prob
         baseline,
         failures_outside_kills: outside,
         kills: impact,
+        over_time: ProbeSeries::default(),
     }
 }

@@ -3,8 +3,11 @@
 
 use std::fmt::Write as _;
 
-use super::{CompareVerdict, Comparison, RunRef, SloChangeKind, SpanComparison, StatDelta};
+use super::{
+    CompareVerdict, Comparison, Judgement, RunRef, SampleComparison, SloChangeKind, StatDelta,
+};
 use crate::report::Verdict;
+use crate::vocabulary::slo::Stat;
 use crate::vocabulary::units::format_micros;
 
 /// The comparison as JSON.
@@ -32,26 +35,30 @@ fn run(r: &RunRef) -> String {
 }
 
 fn change(d: &StatDelta) -> String {
-    let sign = if d.delta_us < 0 { "-" } else { "+" };
-    let abs = format_micros(d.delta_us.unsigned_abs());
+    let abs = super::judge::signed_micros(d.delta_us);
     match d.change_percent {
-        Some(p) => format!("{sign}{abs} ({p:+.1}%)"),
-        None => format!("{sign}{abs}"),
+        Some(p) => format!("{abs} ({p:+.1}%)"),
+        None => abs,
     }
 }
 
-fn status(c: &Comparison, span: &SpanComparison, d: &StatDelta) -> &'static str {
-    let grew_beyond = d
-        .change_percent
-        .is_some_and(|p| p > c.thresholds.max_regression_percent);
-    if !span.judged {
-        "not judged"
-    } else if d.regressed {
-        "REGRESSED"
-    } else if grew_beyond {
-        "ok (within noise)"
+fn p_cell(p: Option<f64>) -> String {
+    p.map_or_else(|| "–".to_string(), super::format_p)
+}
+
+fn effect_cell(d: &StatDelta) -> String {
+    format!(
+        "{} ({})",
+        format_micros(d.min_effect_us),
+        d.min_effect_from.as_str()
+    )
+}
+
+fn status(d: &StatDelta) -> &'static str {
+    if d.judged {
+        d.result.as_str()
     } else {
-        "ok"
+        "not judged"
     }
 }
 
@@ -64,23 +71,105 @@ fn different_scenarios(c: &Comparison) -> Option<String> {
     })
 }
 
-fn verdict_line(c: &Comparison) -> String {
+/// The method in one paragraph, the same in text and markdown.
+fn method(c: &Comparison) -> String {
     let t = &c.thresholds;
+    let tail = |stat| {
+        super::samples_needed(stat, t.min_samples).map_or_else(String::new, |n| n.to_string())
+    };
+    format!(
+        "Mann-Whitney U over each span's per-kill samples (two-sided, tie-corrected, normal \
+         approximation) at alpha {}. A change counts only when it is significant and at least \
+         the minimum effect: the largest of {} (noise floor), {}% of the baseline's value (max \
+         regression) and {}% of the baseline's median total recovery, {} (share of total). \
+         The median needs {} samples in each run, p90 {}, p99 {}; max is shown, never judged. \
+         Probe availability: two-proportion z-test on failures, at least {} requests in each \
+         run and a change of {} points or {}% of the baseline's failure rate.",
+        t.alpha,
+        format_micros(super::NOISE_FLOOR_US),
+        t.max_regression_percent,
+        t.min_share_percent,
+        format_micros(c.share_floor_us),
+        t.min_samples.max(1),
+        tail(Stat::P90),
+        tail(Stat::P99),
+        super::MIN_PROBE_REQUESTS,
+        super::AVAILABILITY_FLOOR_POINTS,
+        t.max_regression_percent,
+    )
+}
+
+fn verdict_line(c: &Comparison) -> String {
+    let count = |j: Judgement| c.spans.iter().filter(|s| s.samples.result == j).count();
+    let names = |j: Judgement| {
+        c.spans
+            .iter()
+            .filter(|s| s.samples.result == j)
+            .map(|s| s.span.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     match c.verdict {
         CompareVerdict::Regressed => format!(
-            "REGRESSED beyond {}%: {}",
-            t.max_regression_percent,
+            "REGRESSED (significant at alpha {} and beyond the minimum effect): {}",
+            c.thresholds.alpha,
             c.regressions().join(", ")
         ),
-        CompareVerdict::NoRegression => format!(
-            "no regression beyond {}% in any judged percentile",
-            t.max_regression_percent
-        ),
+        CompareVerdict::NoRegression => {
+            let mut line = format!(
+                "no regression: spans {} unchanged, {} improved, {} inconclusive",
+                count(Judgement::Unchanged),
+                count(Judgement::Improved),
+                count(Judgement::Inconclusive)
+            );
+            if count(Judgement::Inconclusive) > 0 {
+                line.push_str(&format!(" ({})", names(Judgement::Inconclusive)));
+            }
+            line
+        }
         CompareVerdict::Inconclusive => format!(
-            "inconclusive: no span has at least {} samples in both runs, so nothing was judged",
-            t.min_samples
+            "inconclusive: nothing could be judged (a span needs at least {} samples in both \
+             runs); exit 0",
+            c.thresholds.min_samples
         ),
     }
+}
+
+/// Rows of one sample comparison in the text table.
+fn text_rows(out: &mut String, name: &str, s: &SampleComparison) {
+    let samples = format!("{}→{}", s.baseline_count, s.current_count);
+    if s.stats.is_empty() {
+        let _ = writeln!(out, "{name:<11} {samples:>9}  {}", s.why);
+        return;
+    }
+    for (i, d) in s.stats.iter().enumerate() {
+        let (name, n) = if i == 0 {
+            (name, samples.as_str())
+        } else {
+            ("", "")
+        };
+        let _ = writeln!(
+            out,
+            "{:<11} {:>9}  {:<4} {:>9} {:>9}  {:<19} {:>7}  {:<25} {}",
+            name,
+            n,
+            d.stat.as_str(),
+            format_micros(d.baseline_us),
+            format_micros(d.current_us),
+            change(d),
+            p_cell(d.p_value),
+            effect_cell(d),
+            status(d)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{:<11} {:>9}  → {}: {}",
+        "",
+        "",
+        s.result.as_str(),
+        s.why
+    );
 }
 
 /// The comparison as a plain-text table for a terminal.
@@ -91,51 +180,33 @@ pub fn text(c: &Comparison) -> Vec<u8> {
     if let Some(note) = different_scenarios(c) {
         let _ = writeln!(out, "{note}");
     }
+    let _ = writeln!(out, "judged by: {}\n", method(c));
     let _ = writeln!(
         out,
-        "judged by: a percentile regresses when it grows more than {}% (and by at least {}); \
-         spans need {} samples in each run\n",
-        c.thresholds.max_regression_percent,
-        format_micros(super::NOISE_FLOOR_US),
-        c.thresholds.min_samples
-    );
-    let _ = writeln!(
-        out,
-        "{:<11} {:>9}  {:<5} {:>10} {:>10}  {:<22} result",
-        "span", "samples", "stat", "baseline", "current", "change"
+        "{:<11} {:>9}  {:<4} {:>9} {:>9}  {:<19} {:>7}  {:<25} result",
+        "span", "samples", "stat", "baseline", "current", "change", "p", "min effect"
     );
     for s in &c.spans {
-        let samples = format!("{}→{}", s.baseline_count, s.current_count);
-        if s.stats.is_empty() {
+        text_rows(&mut out, s.span.as_str(), &s.samples);
+    }
+    if !c.probes.is_empty() {
+        out.push_str("\nprobes:\n");
+        for p in &c.probes {
+            let a = &p.availability;
             let _ = writeln!(
                 out,
-                "{:<11} {:>9}  {}",
-                s.span.as_str(),
-                samples,
-                s.inconclusive.as_deref().unwrap_or("no samples")
+                "{:<11} availability  {}/{} failed → {}/{}: {}: {}",
+                p.name,
+                a.baseline_failures,
+                a.baseline_requests,
+                a.current_failures,
+                a.current_requests,
+                a.result.as_str(),
+                a.why
             );
-            continue;
-        }
-        for (i, d) in s.stats.iter().enumerate() {
-            let (name, n) = if i == 0 {
-                (s.span.as_str(), samples.as_str())
-            } else {
-                ("", "")
-            };
-            let _ = writeln!(
-                out,
-                "{:<11} {:>9}  {:<5} {:>10} {:>10}  {:<22} {}",
-                name,
-                n,
-                d.stat.as_str(),
-                format_micros(d.baseline_us),
-                format_micros(d.current_us),
-                change(d),
-                status(c, s, d)
-            );
-        }
-        if let Some(why) = &s.inconclusive {
-            let _ = writeln!(out, "{:<11} {:>9}  inconclusive: {why}", "", "");
+            if let Some(l) = &p.latency {
+                text_rows(&mut out, "  latency", l);
+            }
         }
     }
     let changed: Vec<_> = c
@@ -178,43 +249,51 @@ pub fn markdown(c: &Comparison) -> Vec<u8> {
     if let Some(note) = different_scenarios(c) {
         let _ = writeln!(out, "- **Note:** {}", note.trim_start_matches("note: "));
     }
-    let _ = writeln!(
-        out,
-        "- **Judged by:** more than {}% growth (and at least {}); {} samples per span in each run",
-        c.thresholds.max_regression_percent,
-        format_micros(super::NOISE_FLOOR_US),
-        c.thresholds.min_samples
-    );
+    let _ = writeln!(out, "- **Judged by:** {}", method(c));
     out.push_str("\n## Recovery spans\n\n");
-    out.push_str("| Span | Samples | Stat | Baseline | Current | Change | Result |\n");
-    out.push_str("|---|---:|---|---:|---:|---:|---|\n");
+    out.push_str(MD_HEADER);
     for s in &c.spans {
-        let samples = format!("{} → {}", s.baseline_count, s.current_count);
-        if s.stats.is_empty() {
+        md_rows(&mut out, &format!("**{}**", s.span), &s.samples);
+    }
+    md_reasons(
+        &mut out,
+        c.spans.iter().map(|s| (s.span.to_string(), &s.samples)),
+    );
+    if !c.probes.is_empty() {
+        out.push_str("\n## Probes\n\n");
+        out.push_str("| Probe | Failed (baseline) | Failed (current) | p | Result | Why |\n");
+        out.push_str("|---|---:|---:|---:|---|---|\n");
+        for p in &c.probes {
+            let a = &p.availability;
             let _ = writeln!(
                 out,
-                "| **{}** | {samples} | – | – | – | – | {} |",
-                s.span,
-                s.inconclusive.as_deref().unwrap_or("no samples")
+                "| **{}** availability | {}/{} | {}/{} | {} | {} | {} |",
+                p.name,
+                a.baseline_failures,
+                a.baseline_requests,
+                a.current_failures,
+                a.current_requests,
+                p_cell(a.p_value),
+                md_result(a.result, true),
+                a.why
             );
-            continue;
         }
-        for d in &s.stats {
-            let result = match status(c, s, d) {
-                "REGRESSED" => "❌ regressed".to_string(),
-                "ok" => "✅ ok".to_string(),
-                "ok (within noise)" => "✅ ok (within noise)".to_string(),
-                _ => "❔ inconclusive".to_string(),
-            };
-            let _ = writeln!(
-                out,
-                "| **{}** | {samples} | {} | {} | {} | {} | {result} |",
-                s.span,
-                d.stat.as_str(),
-                format_micros(d.baseline_us),
-                format_micros(d.current_us),
-                change(d)
-            );
+        let latencies: Vec<_> = c
+            .probes
+            .iter()
+            .filter_map(|p| {
+                p.latency
+                    .as_ref()
+                    .map(|l| (format!("{} latency", p.name), l))
+            })
+            .collect();
+        if !latencies.is_empty() {
+            out.push('\n');
+            out.push_str(MD_HEADER);
+            for (name, l) in &latencies {
+                md_rows(&mut out, &format!("**{name}**"), l);
+            }
+            md_reasons(&mut out, latencies.iter().map(|(n, l)| (n.clone(), *l)));
         }
     }
     out.push_str("\n## SLOs\n\n");
@@ -238,4 +317,50 @@ pub fn markdown(c: &Comparison) -> Vec<u8> {
         }
     }
     out.into_bytes()
+}
+
+const MD_HEADER: &str =
+    "| Span | Samples | Stat | Baseline | Current | Change | p | Min effect | Result |\n\
+                         |---|---:|---|---:|---:|---:|---:|---|---|\n";
+
+fn md_result(j: Judgement, judged: bool) -> &'static str {
+    match (judged, j) {
+        (false, _) => "➖ not judged",
+        (true, Judgement::Regressed) => "❌ regressed",
+        (true, Judgement::Improved) => "✅ improved",
+        (true, Judgement::Unchanged) => "✅ unchanged",
+        (true, Judgement::Inconclusive) => "❔ inconclusive",
+    }
+}
+
+fn md_rows(out: &mut String, name: &str, s: &SampleComparison) {
+    let samples = format!("{} → {}", s.baseline_count, s.current_count);
+    if s.stats.is_empty() {
+        let _ = writeln!(
+            out,
+            "| {name} | {samples} | – | – | – | – | – | – | {} |",
+            s.why
+        );
+        return;
+    }
+    for d in &s.stats {
+        let _ = writeln!(
+            out,
+            "| {name} | {samples} | {} | {} | {} | {} | {} | {} | {} |",
+            d.stat.as_str(),
+            format_micros(d.baseline_us),
+            format_micros(d.current_us),
+            change(d),
+            p_cell(d.p_value),
+            effect_cell(d),
+            md_result(d.result, d.judged)
+        );
+    }
+}
+
+fn md_reasons<'a>(out: &mut String, rows: impl Iterator<Item = (String, &'a SampleComparison)>) {
+    out.push('\n');
+    for (name, s) in rows {
+        let _ = writeln!(out, "- **{name}**: {}: {}", s.result.as_str(), s.why);
+    }
 }

@@ -1,70 +1,24 @@
 //! `chart-capacity`: the pool's healthy count over the run, with the desired capacity, the
-//! `min_healthy` floor, degraded spans shaded and one marker per kill.
+//! `min_healthy` floor, degraded spans shaded, one marker per kill, and a red tick along the
+//! foot wherever a probe saw a failure.
 
 use chrono::{DateTime, Utc};
 
-use crate::report::RunReport;
+use crate::report::{identity, RunReport};
 use crate::vocabulary::phase::Phase;
 use crate::vocabulary::units::format_micros;
 
+use super::axis::{axis_time, nice_step, time_axis};
 use super::svg::{Linear, Svg};
 
 const WIDTH: f64 = 960.0;
 const HEIGHT: f64 = 280.0;
 const LEFT: f64 = 60.0;
 const RIGHT: f64 = 150.0;
-const TOP: f64 = 24.0;
+const TOP: f64 = 32.0;
 const BOTTOM: f64 = 44.0;
-
-/// A tick step (in the axis's unit) giving at most `max_ticks` ticks over `range`.
-pub fn tick_step(range: f64, max_ticks: f64) -> f64 {
-    const STEPS: [f64; 15] = [
-        0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
-    ];
-    STEPS
-        .into_iter()
-        .find(|s| range / s <= max_ticks)
-        .unwrap_or(range / max_ticks)
-}
-
-/// The time axis along a chart's foot: a grid line and a label every `step` of `x`'s domain
-/// from 0 to `end`, between `top` and `bottom`, and the caption centred below. `per_s` is how
-/// many domain units make a second, for the labels.
-pub fn time_axis(
-    svg: &mut Svg,
-    x: &Linear,
-    (top, bottom): (f64, f64),
-    (end, step, per_s): (f64, f64, f64),
-    (caption, caption_y): (&str, f64),
-) {
-    let mut t = 0.0;
-    while t <= end + 1e-9 {
-        svg.line("grid", (x.at(t), top), (x.at(t), bottom), "");
-        svg.text(
-            "tick",
-            (x.at(t), bottom + 16.0),
-            "middle",
-            &axis_time(t / per_s),
-        );
-        t += step;
-    }
-    let (left, right) = x.range();
-    svg.text(
-        "axis-label",
-        ((left + right) / 2.0, caption_y),
-        "middle",
-        caption,
-    );
-}
-
-/// A time-axis label: `0` at the origin, human durations elsewhere.
-pub fn axis_time(seconds: f64) -> String {
-    if seconds <= 0.0 {
-        "0".to_string()
-    } else {
-        format_micros((seconds * 1e6).round() as u64)
-    }
-}
+/// The width a kill's `#n` label needs before the next can sit on the same line.
+const KILL_LABEL_PX: f64 = 22.0;
 
 /// Renders the chart.
 pub fn chart(report: &RunReport) -> String {
@@ -92,7 +46,7 @@ pub fn chart(report: &RunReport) -> String {
     );
 
     // Axes and grid.
-    let y_step = tick_step(f64::from(top_count), 6.0).max(1.0);
+    let y_step = nice_step(f64::from(top_count), 6.0).max(1.0);
     let mut v = 0.0;
     while v <= f64::from(top_count) + 1e-9 {
         svg.line("grid", (LEFT, y.at(v)), (WIDTH - RIGHT, y.at(v)), "");
@@ -108,7 +62,7 @@ pub fn chart(report: &RunReport) -> String {
         &mut svg,
         &x,
         (TOP, HEIGHT - BOTTOM),
-        (end_s, tick_step(end_s, 12.0), 1.0),
+        (end_s, 12.0),
         ("time since the run started", HEIGHT - 8.0),
     );
     svg.text("axis-label", (14.0, TOP - 8.0), "start", "healthy");
@@ -197,6 +151,11 @@ pub fn chart(report: &RunReport) -> String {
     }
     svg.polyline("healthy", &points);
 
+    probe_failures(&mut svg, report, &x);
+
+    // Kills a moment apart (one per target at the same tick) would print their numbers on top
+    // of each other: each label too close to the one before goes up a line.
+    let mut last_label: Option<(f64, u32)> = None;
     for k in &report.kills {
         let Some(mark) = k.phases.get(&Phase::Kill) else {
             continue;
@@ -213,14 +172,19 @@ pub fn chart(report: &RunReport) -> String {
             &format!(
                 "kill #{} of {} at {}: {outcome}",
                 k.kill_id,
-                k.victim_name,
+                identity::victim(report, k).short,
                 format_micros((at_s * 1e6).round() as u64)
             ),
         );
         svg.line("kill-line", (kx, TOP), (kx, HEIGHT - BOTTOM), "");
+        let line = match last_label {
+            Some((x0, line)) if kx - x0 < KILL_LABEL_PX => (line + 1) % 2,
+            _ => 0,
+        };
+        last_label = Some((kx, line));
         svg.text(
             "kill-label",
-            (kx, TOP - 6.0),
+            (kx, TOP - 6.0 - 11.0 * f64::from(line)),
             "middle",
             &format!("#{}", k.kill_id),
         );
@@ -229,14 +193,29 @@ pub fn chart(report: &RunReport) -> String {
     svg.finish()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ticks_stay_few_and_round() {
-        assert_eq!(tick_step(40.0, 12.0), 5.0);
-        assert_eq!(tick_step(4.0, 6.0), 1.0);
-        assert_eq!(tick_step(600.0, 12.0), 60.0);
+/// A red tick along the foot of the chart for each probe bucket that saw a failure, so a
+/// reader sees whether the clients noticed a dip in capacity.
+fn probe_failures(svg: &mut Svg, report: &RunReport, x: &Linear) {
+    for p in &report.probes {
+        let width_s = p.over_time.bucket_ms as f64 / 1e3;
+        for b in p.over_time.buckets.iter().filter(|b| b.failures > 0) {
+            let from = b.offset_ms as f64 / 1e3;
+            let (x0, x1) = (x.at(from), x.at(from + width_s));
+            svg.rect(
+                "probe-failure",
+                x0,
+                HEIGHT - BOTTOM - 6.0,
+                (x1 - x0).max(2.0),
+                6.0,
+                &format!(
+                    "probe {}: {} of {} failed from {} to {}",
+                    p.name,
+                    b.failures,
+                    b.requests,
+                    axis_time(from),
+                    axis_time(from + width_s)
+                ),
+            );
+        }
     }
 }

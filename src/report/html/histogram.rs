@@ -5,24 +5,30 @@ use crate::report::{HistogramSummary, RunReport};
 use crate::vocabulary::phase::Span;
 use crate::vocabulary::units::format_micros;
 
+use super::axis::count_axis;
 use super::svg::{LogMicros, Svg};
 
 /// Bins per decade of the log axis: fine enough to see a bimodal pipeline, coarse enough that a
 /// handful of kills still makes visible bars.
 const BINS_PER_DECADE: u32 = 4;
 const WIDTH: f64 = 960.0;
-const LEFT: f64 = 160.0;
+const LEFT: f64 = 200.0;
 const RIGHT: f64 = 100.0;
-const ROW: f64 = 56.0;
-const TOP: f64 = 12.0;
+const ROW: f64 = 72.0;
+const TOP: f64 = 22.0;
 const AXIS: f64 = 34.0;
+/// Room above a histogram row's bars for its p50 and p99 labels.
+const LABELS: f64 = 24.0;
+/// Width of one character of an 11px label, near enough to keep labels apart.
+const CHAR_PX: f64 = 6.6;
 
 /// One span's summary and its recorded values, as `(value µs, count)`.
 type SpanSamples<'a> = (Span, &'a HistogramSummary, Vec<(u64, u64)>);
 
-/// The spans with a histogram, and their recorded values.
+/// The spans shown with a histogram, and their recorded values.
 fn samples(report: &RunReport) -> Vec<SpanSamples<'_>> {
-    Span::ALL
+    report
+        .shown_spans()
         .iter()
         .filter_map(|span| {
             let summary = report.histograms.get(span)?;
@@ -90,6 +96,7 @@ pub fn recovery_histogram(report: &RunReport) -> String {
     );
     let bottom = TOP + ROW * rows.len().max(1) as f64;
     draw_axis(&mut svg, &axis, TOP, bottom);
+    svg.text("axis-label", (LEFT, TOP - 8.0), "middle", "count");
     let (lo_exp, hi_exp) = (exponent(axis.lo), exponent(axis.hi));
     let bins = ((hi_exp - lo_exp) * BINS_PER_DECADE).max(1) as usize;
     for (i, (span, summary, values)) in rows.iter().enumerate() {
@@ -98,7 +105,7 @@ pub fn recovery_histogram(report: &RunReport) -> String {
         let (from, to) = span.bounds();
         svg.text(
             "row-label",
-            (LEFT - 10.0, y0 + ROW / 2.0),
+            (LEFT - 40.0, y0 + ROW / 2.0),
             "end",
             span.as_str(),
         );
@@ -110,7 +117,7 @@ pub fn recovery_histogram(report: &RunReport) -> String {
             .sum();
         svg.text(
             "row-sub",
-            (LEFT - 10.0, y0 + ROW / 2.0 + 14.0),
+            (LEFT - 40.0, y0 + ROW / 2.0 + 14.0),
             "end",
             &format!("{from}→{to}, n={}", summary.count),
         );
@@ -131,13 +138,16 @@ pub fn recovery_histogram(report: &RunReport) -> String {
             counts[bin_of(us, lo_exp, bins)] += count;
         }
         let tallest = counts.iter().copied().max().unwrap_or(0).max(1);
+        // Each row's bars stand on a count axis of their own, up to a round count.
+        let bar_top = y0 + LABELS;
+        let top_count = count_axis(&mut svg, LEFT, (base, bar_top), tallest, 3.0);
         for (b, &count) in counts.iter().enumerate() {
             if count == 0 {
                 continue;
             }
             let (lo_us, hi_us) = bin_edges(b, lo_exp);
             let (x0, x1) = (axis.at(lo_us), axis.at(hi_us));
-            let h = (ROW - 16.0) * count as f64 / tallest as f64;
+            let h = (base - bar_top) * count as f64 / top_count;
             svg.rect(
                 &format!("bar span-{span}"),
                 x0 + 0.5,
@@ -152,20 +162,12 @@ pub fn recovery_histogram(report: &RunReport) -> String {
             );
         }
         if summary.count > 0 {
-            for (name, us) in [("p50", summary.p50_us), ("p99", summary.p99_us)] {
-                let x = axis.at(us as f64);
-                svg.line(
-                    &format!("pct pct-{name}"),
-                    (x, y0 + 4.0),
-                    (x, base),
-                    &format!("{span} {name} {}", format_micros(us)),
-                );
-            }
+            percentile_ticks(&mut svg, &axis, span, summary, (y0 + LABELS - 14.0, base));
             svg.text(
                 "row-note",
-                (WIDTH - RIGHT + 6.0, y0 + ROW / 2.0),
+                (WIDTH - RIGHT + 6.0, y0 + ROW / 2.0 + 4.0),
                 "start",
-                &format!("p99 {}", format_micros(summary.p99_us)),
+                &format!("max {}", format_micros(summary.max_us)),
             );
         } else {
             svg.text("row-note", (LEFT + 8.0, base - 6.0), "start", "no samples");
@@ -182,10 +184,56 @@ pub fn recovery_histogram(report: &RunReport) -> String {
     svg.finish()
 }
 
+/// The p50 and p99 of a row as dashed ticks from `label_y` down to `base`, each labelled. p50's
+/// label ends left of its tick and p99's starts right of its own, so they cannot overlap
+/// (p50 ≤ p99); when p50's label would cross the count axis it moves right of its tick, and
+/// p99's moves along past it.
+fn percentile_ticks(
+    svg: &mut Svg,
+    axis: &LogMicros,
+    span: &Span,
+    summary: &HistogramSummary,
+    (label_y, base): (f64, f64),
+) {
+    let p50 = (
+        axis.at(summary.p50_us as f64),
+        format!("p50 {}", format_micros(summary.p50_us)),
+    );
+    let p99 = (
+        axis.at(summary.p99_us as f64),
+        format!("p99 {}", format_micros(summary.p99_us)),
+    );
+    let width = |text: &str| text.chars().count() as f64 * CHAR_PX;
+    let (p50_x, p50_anchor, p50_end) = if p50.0 - 4.0 - width(&p50.1) >= LEFT + 4.0 {
+        (p50.0 - 4.0, "end", p50.0)
+    } else {
+        (p50.0 + 4.0, "start", p50.0 + 4.0 + width(&p50.1))
+    };
+    let p99_x = (p99.0 + 4.0).max(p50_end + 8.0);
+    for (name, us, x, label_x, anchor, label) in [
+        ("p50", summary.p50_us, p50.0, p50_x, p50_anchor, &p50.1),
+        ("p99", summary.p99_us, p99.0, p99_x, "start", &p99.1),
+    ] {
+        svg.line(
+            &format!("pct pct-{name}"),
+            (x, label_y + 4.0),
+            (x, base),
+            &format!("{span} {name} {}", format_micros(us)),
+        );
+        svg.text(
+            &format!("pct-label pct-{name}-label"),
+            (label_x, label_y),
+            anchor,
+            label,
+        );
+    }
+}
+
 /// `chart-phases`: a stacked bar of each phase's mean (the typical recovery, split by where it
 /// went), and below it each phase's p50–p99 range and max on the shared log axis.
 pub fn phase_breakdown(report: &RunReport) -> String {
-    let phases: Vec<(Span, &HistogramSummary)> = Span::ALL
+    let phases: Vec<(Span, &HistogramSummary)> = report
+        .shown_spans()
         .iter()
         .filter(|s| **s != Span::Total)
         .filter_map(|s| report.histograms.get(s).map(|h| (*s, h)))

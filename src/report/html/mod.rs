@@ -5,15 +5,18 @@
 //! stable id or class (`chart-*`, `kill-marker`) for tests and print styles, the recovery axis is
 //! log-scaled by decade, and the page must be byte-identical when rebuilt from the journal.
 
+mod axis;
 mod capacity;
 mod histogram;
 mod outages;
+mod platform;
+mod probe_chart;
 mod probes;
 mod style;
 mod svg;
 mod timeline;
 
-use crate::report::format_utc;
+use crate::report::{format_clock, format_utc, identity};
 use std::fmt::Write as _;
 
 use crate::report::{KillReport, RunReport, Verdict};
@@ -42,12 +45,14 @@ pub fn render(report: &RunReport) -> Vec<u8> {
     header(&mut page, report);
     probes::abort(&mut page, report);
     slos(&mut page, report);
+    spans(&mut page, report);
     charts(&mut page, report);
     probes::section(&mut page, report);
     unrecovered(&mut page, report);
     outages::sections(&mut page, report);
-    refused(&mut page, report);
     kills(&mut page, report);
+    platform::sections(&mut page, report);
+    refused(&mut page, report);
     let _ = write!(
         page,
         "<footer>Written by firedrill {} from the run's journal.</footer>\n</body>\n</html>\n",
@@ -162,9 +167,72 @@ fn slos(page: &mut String, report: &RunReport) {
     page.push_str("</tbody></table></section>\n");
 }
 
-fn legend(page: &mut String) {
+/// The phase spans shown: every span but `total` and the identically zero.
+fn phase_spans(report: &RunReport) -> Vec<Span> {
+    report
+        .shown_spans()
+        .into_iter()
+        .filter(|s| *s != Span::Total)
+        .collect()
+}
+
+/// The span table summary.md opens with: count and percentiles of every span shown.
+fn spans(page: &mut String, report: &RunReport) {
+    let unrecovered = report.unrecovered().count();
+    let flaps: usize = report.kills.iter().map(|k| k.flaps.len()).sum();
+    let _ = writeln!(
+        page,
+        "<section id=\"spans\"><h2>Recovery times</h2>\n<p>{} kills, {unrecovered} \
+         unrecovered, {} refused decisions, {flaps} flaps.</p>",
+        report.kills.len(),
+        report.refused.len()
+    );
+    page.push_str(
+        "<table><thead><tr><th>Span</th><th class=\"num\">Count</th><th class=\"num\">p50</th>\
+         <th class=\"num\">p90</th><th class=\"num\">p99</th><th class=\"num\">Max</th>\
+         <th class=\"num\">Mean</th></tr></thead><tbody>\n",
+    );
+    for span in report.shown_spans() {
+        let (from, to) = span.bounds();
+        let _ = write!(
+            page,
+            "<tr class=\"span\"><td><strong>{span}</strong> <span class=\"muted\">({from} → \
+             {to})</span></td>"
+        );
+        match report.histograms.get(&span).filter(|h| h.count > 0) {
+            Some(h) => {
+                let _ = writeln!(
+                    page,
+                    "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+                     <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                    h.count,
+                    format_micros(h.p50_us),
+                    format_micros(h.p90_us),
+                    format_micros(h.p99_us),
+                    format_micros(h.max_us),
+                    format_micros(h.mean_us.round() as u64)
+                );
+            }
+            None => page.push_str(
+                "<td class=\"num\">0</td><td class=\"num\">–</td><td class=\"num\">–</td>\
+                 <td class=\"num\">–</td><td class=\"num\">–</td><td class=\"num\">–</td></tr>\n",
+            ),
+        }
+    }
+    page.push_str("</tbody></table>\n");
+    if let Some(note) = report.zero_spans_note() {
+        let _ = writeln!(
+            page,
+            "<p class=\"muted\" id=\"hidden-spans\">{}</p>",
+            escape(&note)
+        );
+    }
+    page.push_str("</section>\n");
+}
+
+fn legend(page: &mut String, report: &RunReport) {
     page.push_str("<p class=\"legend\">");
-    for span in Span::ALL.into_iter().filter(|s| *s != Span::Total) {
+    for span in phase_spans(report) {
         let (from, to) = span.bounds();
         let _ = write!(
             page,
@@ -194,9 +262,10 @@ fn charts(page: &mut String, report: &RunReport) {
     let _ = write!(
         page,
         "<section id=\"histogram\"><h2>Recovery-time histogram</h2>\n<p>Total recovery \
-         (kill→restored) and each phase, on one log-scaled axis. Ticks mark p50 and p99.</p>\n"
+         (kill→restored) and each phase, on one log-scaled axis; each row's count axis is its own. \
+         Dashed ticks mark p50 and p99.</p>\n"
     );
-    legend(page);
+    legend(page, report);
     let _ = writeln!(
         page,
         "<figure>{}</figure></section>",
@@ -210,7 +279,7 @@ fn charts(page: &mut String, report: &RunReport) {
         histogram::phase_breakdown(report)
     );
     page.push_str("<section id=\"timeline\"><h2>Per-kill timeline</h2>\n");
-    legend(page);
+    legend(page, report);
     let _ = writeln!(
         page,
         "<figure>{}</figure></section>",
@@ -240,12 +309,11 @@ fn unrecovered(page: &mut String, report: &RunReport) {
             .map_or_else(String::new, |us| format!(" after {}", format_micros(us)));
         let _ = writeln!(
             page,
-            "<li class=\"unrecovered\"><strong>Kill #{} of {}</strong> ({}, slot {}): stalled \
+            "<li class=\"unrecovered\"><strong>Kill #{} of {}</strong> ({}): stalled \
              in <em>{}</em>; given up at {}{waited}.</li>",
             k.kill_id,
-            escape(&k.victim_name),
+            instance(&identity::victim(report, k)),
             escape(&k.target),
-            escape(&k.slot),
             u.stalled_in,
             format_utc(u.at)
         );
@@ -279,6 +347,15 @@ fn refused(page: &mut String, report: &RunReport) {
     page.push_str("</tbody></table></section>\n");
 }
 
+/// An instance's short name, with its full id and name on hover.
+fn instance(id: &identity::Identity) -> String {
+    format!(
+        "<span class=\"instance\" title=\"{}\">{}</span>",
+        escape(&id.full),
+        escape(&id.short)
+    )
+}
+
 fn kills(page: &mut String, report: &RunReport) {
     if !section(
         page,
@@ -288,22 +365,48 @@ fn kills(page: &mut String, report: &RunReport) {
     ) {
         return;
     }
-    page.push_str("<table><thead><tr><th class=\"num\">#</th><th>Target</th><th>Victim</th><th>Slot</th><th>Action</th>");
-    for span in Span::ALL.into_iter().filter(|s| *s != Span::Total) {
+    let spans = phase_spans(report);
+    // A column that would repeat one value on every row is said once above the table.
+    let one_action = report
+        .kills
+        .first()
+        .map(|k| &k.action)
+        .filter(|a| report.kills.iter().all(|k| &k.action == *a));
+    let triggers = report.kills.iter().any(|k| k.trigger.is_some());
+    if let Some(action) = one_action {
+        let _ = writeln!(page, "<p>Every kill: <code>{}</code>.</p>", escape(action));
+    }
+    page.push_str(
+        "<div class=\"wide\"><table class=\"kills\"><thead><tr><th class=\"num\">#</th>\
+         <th>At (UTC)</th><th>Target</th><th>Victim</th><th>Replacement</th>",
+    );
+    if one_action.is_none() {
+        page.push_str("<th>Action</th>");
+    }
+    for span in &spans {
         let _ = write!(page, "<th class=\"num\">{span}</th>");
     }
-    page.push_str("<th class=\"num\">Recovery</th></tr></thead><tbody>\n");
+    page.push_str("<th class=\"num\">Recovery</th>");
+    if triggers {
+        page.push_str("<th>Trigger</th>");
+    }
+    page.push_str("</tr></thead><tbody>\n");
     for k in &report.kills {
         let _ = write!(
             page,
-            "<tr class=\"kill\"><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            "<tr class=\"kill\"><td class=\"num\">{}</td><td class=\"at\" title=\"{}\">{}</td>\
+             <td>{}</td><td class=\"victim\">{}</td><td class=\"replacement\">{}</td>",
             k.kill_id,
+            k.killed_at().map_or_else(String::new, format_utc),
+            k.killed_at().map_or_else(|| "–".to_string(), format_clock),
             escape(&k.target),
-            escape(&k.victim_name),
-            escape(&k.slot),
-            escape(&k.action)
+            instance(&identity::victim(report, k)),
+            identity::replacement(report, k).map_or_else(|| "–".to_string(), |r| instance(&r)),
         );
-        for span in Span::ALL.into_iter().filter(|s| *s != Span::Total) {
+        if one_action.is_none() {
+            let _ = write!(page, "<td>{}</td>", escape(&k.action));
+        }
+        for span in &spans {
             let (from, to) = span.bounds();
             let cell = match (k.phases.get(&from), k.phases.get(&to)) {
                 (Some(a), Some(b)) => {
@@ -321,7 +424,7 @@ fn kills(page: &mut String, report: &RunReport) {
             };
             let _ = write!(page, "<td class=\"num\">{cell}</td>");
         }
-        let outcome = match (&k.unrecovered, k.recovery_us) {
+        let mut outcome = match (&k.unrecovered, k.recovery_us) {
             _ if k.invalid.is_some() => "<strong class=\"fail\">invalid</strong>".to_string(),
             (Some(u), _) => format!(
                 "<strong class=\"fail\">unrecovered</strong> ({})",
@@ -330,9 +433,24 @@ fn kills(page: &mut String, report: &RunReport) {
             (None, Some(us)) => format_micros(us),
             (None, None) => "–".to_string(),
         };
-        let _ = writeln!(page, "<td class=\"num\">{outcome}</td></tr>");
+        if !k.flaps.is_empty() {
+            let n = k.flaps.len();
+            let _ = write!(outcome, ", {n} {}", if n == 1 { "flap" } else { "flaps" });
+        }
+        let trigger = match &k.trigger {
+            None => "–".to_string(),
+            Some(t) if t.timed_out => format!("timed out after {}", format_micros(t.duration_us)),
+            Some(t) => t
+                .exit_code
+                .map_or_else(|| "no exit code".to_string(), |c| format!("exit {c}")),
+        };
+        let _ = write!(page, "<td class=\"num\">{outcome}</td>");
+        if triggers {
+            let _ = write!(page, "<td>{trigger}</td>");
+        }
+        page.push_str("</tr>\n");
     }
-    page.push_str("</tbody></table>\n");
+    page.push_str("</tbody></table></div>\n");
     if report
         .kills
         .iter()

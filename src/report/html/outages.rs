@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use crate::report::drift::{kills_showing_drift, NO_DRIFT};
-use crate::report::RunReport;
+use crate::report::{identity, RunReport};
 
 use super::svg::escape;
 
@@ -28,7 +28,7 @@ pub fn sections(page: &mut String, report: &RunReport) {
                 page,
                 "<li class=\"invalid\"><strong>Kill #{} of {}</strong> ({}): {}.</li>",
                 k.kill_id,
-                escape(&k.victim_name),
+                super::instance(&identity::victim(report, k)),
                 escape(&k.target),
                 escape(why)
             );
@@ -87,8 +87,9 @@ fn drift(page: &mut String, report: &RunReport) {
             "<tr class=\"drift\"><td class=\"num\">{}</td><td>{}</td><td>{}</td>\
              <td><ul class=\"reasons\">{items}</ul></td></tr>",
             k.kill_id,
-            escape(&k.victim_name),
-            escape(k.replacement.as_deref().unwrap_or("—"))
+            super::instance(&identity::victim(report, k)),
+            identity::replacement(report, k)
+                .map_or_else(|| "—".to_string(), |r| super::instance(&r))
         );
     }
     page.push_str("</tbody></table></section>\n");

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::svg::escape;
-use crate::report::RunReport;
+use crate::report::{identity, RunReport};
 use crate::vocabulary::slo::{format_value, Unit};
 use crate::vocabulary::units::format_micros;
 
@@ -23,11 +23,28 @@ pub(super) fn section(page: &mut String, report: &RunReport) {
     if report.probes.is_empty() {
         return;
     }
+    page.push_str("<section id=\"probes\"><h2>Probes</h2>\n");
+    if let Some(chart) = super::probe_chart::chart(report) {
+        let _ = writeln!(
+            page,
+            "<p>What the probes' clients saw, in buckets of {}: the share of requests that \
+             succeeded (red where some failed) and their latency. Shaded: each kill's window, from \
+             the kill to its restored mark.</p>\n<figure>{chart}</figure>",
+            report
+                .probes
+                .iter()
+                .find(|p| !p.over_time.is_empty())
+                .map_or_else(String::new, |p| format_micros(
+                    p.over_time.bucket_ms * 1_000
+                ))
+        );
+    }
     page.push_str(
-        "<section id=\"probes\"><h2>Probes</h2>\n<table><thead><tr><th>Probe</th>\
+        "<table><thead><tr><th>Probe</th>\
          <th>Endpoint</th><th class=\"num\">Requests</th><th class=\"num\">Failed</th>\
          <th class=\"num\">Availability</th><th class=\"num\">p50</th><th class=\"num\">p99</th>\
-         <th class=\"num\">Max</th><th class=\"num\">Failed outside kills</th></tr></thead><tbody>\n",
+         <th class=\"num\">Max</th><th class=\"num\">Baseline failed</th>\
+         <th class=\"num\">Failed outside kills</th></tr></thead><tbody>\n",
     );
     for p in &report.probes {
         let lat = |f: fn(&crate::report::HistogramSummary) -> u64| {
@@ -40,7 +57,7 @@ pub(super) fn section(page: &mut String, report: &RunReport) {
             "<tr class=\"probe\"><td>{} <span class=\"muted\">{}</span></td><td><code>{}</code></td>\
              <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
              <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td></tr>",
+             <td class=\"num\">{} of {}</td><td class=\"num\">{}</td></tr>",
             escape(&p.name),
             p.kind,
             escape(&p.endpoint),
@@ -51,6 +68,8 @@ pub(super) fn section(page: &mut String, report: &RunReport) {
             lat(|h| h.p50_us),
             lat(|h| h.p99_us),
             lat(|h| h.max_us),
+            p.baseline.failures,
+            p.baseline.requests,
             p.failures_outside_kills
         );
     }
@@ -70,7 +89,7 @@ pub(super) fn section(page: &mut String, report: &RunReport) {
                 .iter()
                 .find(|r| r.kill_id == k.kill_id)
                 .map_or_else(String::new, |r| {
-                    format!("{} ({})", escape(&r.victim_name), escape(&r.slot))
+                    super::instance(&identity::victim(report, r))
                 });
             let [first, last, worst] = k.cells();
             let _ = writeln!(

@@ -50,6 +50,18 @@ svg .healthy{fill:none;stroke:var(--boot);stroke-width:2.5}
 svg .kill-line{stroke:var(--fg);stroke-width:1;stroke-dasharray:2 2;opacity:.7}
 svg .kill-label{fill:var(--fg);font-size:10px}
 svg line.kill-marker{stroke:var(--fg);stroke-width:3}
+svg .count-axis,svg .count-tick{stroke:#9aa4ae;stroke-width:1}
+svg .pct-label{fill:var(--fg);font-size:10px}
+svg .probe-failure{fill:var(--fail);opacity:.8}
+svg .kill-window{fill:var(--fg);opacity:.08}
+svg .probe-fail{fill:var(--fail);opacity:.35}
+svg .availability{fill:none;stroke:var(--pass);stroke-width:2}
+svg .latency-mean{fill:none;stroke:var(--boot);stroke-width:1.5}
+svg .latency-max{stroke:var(--boot);stroke-width:1;opacity:.5}
+.instance{white-space:nowrap;font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}
+table.breakdown{table-layout:fixed;margin-bottom:12px}
+div.wide{overflow-x:auto}table.kills td,table.kills th{padding:4px 6px}
+td.at{white-space:nowrap;font-variant-numeric:tabular-nums}
 footer{margin-top:32px;color:var(--muted);font-size:12px}
 @media print{body{margin:0;max-width:none}section,figure{break-inside:avoid}
 .verdict,.badge{-webkit-print-color-adjust:exact;print-color-adjust:exact}}

@@ -1,11 +1,11 @@
 //! `chart-timeline`: one row per kill, each phase a coloured segment from the kill onwards, and
 //! where a kill stalled, the stall up to when firedrill gave up.
 
-use crate::report::{KillReport, RunReport};
+use crate::report::{identity, KillReport, RunReport};
 use crate::vocabulary::phase::{Phase, Span};
 use crate::vocabulary::units::format_micros;
 
-use super::capacity::{tick_step, time_axis};
+use super::axis::time_axis;
 use super::svg::{Linear, Svg};
 
 const WIDTH: f64 = 960.0;
@@ -40,7 +40,7 @@ pub fn chart(report: &RunReport) -> String {
         .map(reach_us)
         .fold(0.0, f64::max)
         .max(1_000.0)
-        / 1e3;
+        / 1e6;
     let x = Linear::new((0.0, longest), (LEFT, WIDTH - RIGHT));
     let mut svg = Svg::new(
         "chart-timeline",
@@ -53,7 +53,7 @@ pub fn chart(report: &RunReport) -> String {
         &mut svg,
         &x,
         (TOP, bottom),
-        (longest, tick_step(longest, 10.0), 1e3),
+        (longest, 10.0),
         ("time since the kill", height - 6.0),
     );
     if report.kills.is_empty() {
@@ -73,14 +73,18 @@ pub fn chart(report: &RunReport) -> String {
             "end",
             &format!("#{} {}", k.kill_id, k.slot),
         );
-        for span in Span::ALL.into_iter().filter(|s| *s != Span::Total) {
+        for span in report
+            .shown_spans()
+            .into_iter()
+            .filter(|s| *s != Span::Total)
+        {
             let (from, to) = span.bounds();
             let (Some(a), Some(b)) = (k.phases.get(&from), k.phases.get(&to)) else {
                 continue;
             };
             let (xa, xb) = (
-                x.at(a.since_kill_us as f64 / 1e3),
-                x.at(b.since_kill_us as f64 / 1e3),
+                x.at(a.since_kill_us as f64 / 1e6),
+                x.at(b.since_kill_us as f64 / 1e6),
             );
             svg.rect(
                 &format!("seg span-{span}"),
@@ -103,7 +107,7 @@ pub fn chart(report: &RunReport) -> String {
                     .map(|m| m.since_kill_us.max(0))
                     .max()
                     .unwrap_or(0) as f64;
-                let (xa, xb) = (x.at(reached / 1e3), x.at(reach_us(k) / 1e3));
+                let (xa, xb) = (x.at(reached / 1e6), x.at(reach_us(k) / 1e6));
                 svg.rect(
                     "seg stalled",
                     xa,
@@ -125,8 +129,9 @@ pub fn chart(report: &RunReport) -> String {
             (x.at(0.0), y0 + 2.0),
             (x.at(0.0), y0 + ROW - 2.0),
             &format!(
-                "kill #{} of {} in slot {}",
-                k.kill_id, k.victim_name, k.slot
+                "kill #{} of {}",
+                k.kill_id,
+                identity::victim(report, k).full
             ),
         );
         svg.text("row-note", (WIDTH - RIGHT + 8.0, mid + 4.0), "start", &note);

@@ -2,7 +2,7 @@
 //! the stop condition that aborted a run.
 
 use super::{cell, Doc};
-use crate::report::{ProbeReport, RunReport};
+use crate::report::{identity, ProbeReport, RunReport};
 use crate::vocabulary::slo::{format_value, Unit};
 use crate::vocabulary::units::format_micros;
 
@@ -68,7 +68,7 @@ pub(super) fn section(doc: &mut Doc, report: &RunReport) {
                 .find(|r| r.kill_id == k.kill_id)
                 .map_or_else(
                     || "–".to_string(),
-                    |r| format!("{} ({})", cell(&r.victim_name), cell(&r.slot)),
+                    |r| cell(&identity::victim(report, r).short),
                 );
             let [first, last, worst] = k.cells();
             doc.line(format!(

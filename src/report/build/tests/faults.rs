@@ -141,7 +141,7 @@ fn every_renderer_shows_outages_and_invalid_recoveries() {
         "{term}"
     );
     assert!(
-        term.contains("invalid: kill 1 web-1 (web): marks precede the kill"),
+        term.contains("invalid: kill 1 on web: victim-1 (web.1): marks precede the kill"),
         "{term}"
     );
 

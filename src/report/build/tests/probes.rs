@@ -99,3 +99,64 @@ fn an_aborted_run_names_its_condition_and_its_verdict_is_aborted() {
     // A kill without a restored mark keeps its window open to the run's end.
     assert_eq!(report.probes[0].kills.len(), 1);
 }
+
+#[test]
+fn requests_fold_into_one_second_buckets_by_when_their_outcome_was_seen() {
+    let entries = vec![
+        with_probe(&[]),
+        probe(100, 5, true),
+        probe(900, 200, true), // seen at 1.1 s: the second bucket
+        probe(1_200, 10, false),
+        probe(1_300, 7, true),
+        probe(2_500, 3, true),
+        ended(3_000),
+    ];
+    let report = from_journal(&entries).unwrap();
+    let series = &report.probes[0].over_time;
+    assert_eq!(series.bucket_ms, 1_000);
+    // offset, requests, failures, mean and slowest latency.
+    type Row = (u64, u64, u64, Option<u64>, Option<u64>);
+    let rows: Vec<Row> = series
+        .buckets
+        .iter()
+        .map(|b| {
+            (
+                b.offset_ms,
+                b.requests,
+                b.failures,
+                b.latency_mean_us,
+                b.latency_max_us,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (0, 1, 0, Some(5_000), Some(5_000)),
+            // The failure's latency is not in the mean: (200 + 7) / 2 ms.
+            (1_000, 3, 1, Some(103_500), Some(200_000)),
+            (2_000, 1, 0, Some(3_000), Some(3_000)),
+        ]
+    );
+    assert!((series.buckets[1].availability_percent() - 200.0 / 3.0).abs() < 1e-9);
+}
+
+#[test]
+fn a_long_run_gets_wider_buckets_and_never_more_than_the_cap() {
+    // Two hours with a request every 5 s: per-second buckets would be 7 200.
+    let mut entries = vec![with_probe(&[])];
+    entries.extend((0..1_440).map(|i| probe(i * 5_000, 2, i % 100 != 0)));
+    entries.push(ended(7_200_000));
+    let report = from_journal(&entries).unwrap();
+    let series = &report.probes[0].over_time;
+    assert_eq!(
+        series.bucket_ms, 15_000,
+        "7200 s / 600 = 12 s, rounded up to 15 s"
+    );
+    assert!(series.buckets.len() as u64 <= crate::report::ProbeSeries::MAX_BUCKETS);
+    assert_eq!(
+        series.buckets.iter().map(|b| b.requests).sum::<u64>(),
+        1_440
+    );
+    assert_eq!(series.buckets.iter().map(|b| b.failures).sum::<u64>(), 15);
+}
