@@ -6,9 +6,9 @@
 //! a hover title or a log line.
 
 use crate::report::{KillReport, RunReport};
+use crate::vocabulary::identity;
 
-/// Characters of a container or task id shown, as `docker ps` shows them.
-pub const SHORT_ID: usize = 12;
+pub use crate::vocabulary::identity::SHORT_ID;
 
 /// One instance's name, short and full.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,21 +21,10 @@ pub struct Identity {
 
 impl Identity {
     fn of(platform: &str, id: &str, slot: &str, name: Option<&str>) -> Identity {
-        let short = if platform == "local" {
-            format!("PID {id} ({slot})")
-        } else {
-            format!("{} ({slot})", id.get(..SHORT_ID).unwrap_or(id))
-        };
-        let head = if platform == "local" {
-            format!("PID {id}")
-        } else {
-            id.to_string()
-        };
-        let full = match name.filter(|n| *n != slot) {
-            Some(name) => format!("{head}, slot {slot}, named {name}"),
-            None => format!("{head}, slot {slot}"),
-        };
-        Identity { short, full }
+        Identity {
+            short: identity::short(platform, id, slot),
+            full: identity::full(platform, id, slot, name),
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::report::{KillReport, RunReport, Verdict};
+use crate::report::{identity, KillReport, RunReport, Verdict};
 use crate::vocabulary::phase::Phase;
 use crate::vocabulary::slo::DriftCheck;
 use crate::vocabulary::units::format_micros;
@@ -61,7 +61,7 @@ pub fn render(report: &RunReport) -> Vec<u8> {
         suite.add_test_case(case);
     }
     for kill in report.unrecovered() {
-        suite.add_test_case(unrecovered_case(name, kill));
+        suite.add_test_case(unrecovered_case(name, report, kill));
     }
     for kill in report.kills.iter() {
         if let Some(why) = &kill.invalid {
@@ -74,7 +74,8 @@ pub fn render(report: &RunReport) -> Vec<u8> {
             let mut case = TestCase::new(
                 format!(
                     "kill #{} {} has valid marks",
-                    kill.kill_id, kill.victim_name
+                    kill.kill_id,
+                    identity::victim(report, kill).short
                 ),
                 status,
             );
@@ -99,7 +100,11 @@ pub fn render(report: &RunReport) -> Vec<u8> {
                 continue;
             }
             let mut case = TestCase::new(
-                format!("kill #{} {} drift evidence", kill.kill_id, kill.victim_name),
+                format!(
+                    "kill #{} {} drift evidence",
+                    kill.kill_id,
+                    identity::victim(report, kill).short
+                ),
                 TestCaseStatus::success(),
             );
             case.set_classname(format!("firedrill.{name}.drift"));
@@ -129,7 +134,8 @@ pub fn render(report: &RunReport) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-fn unrecovered_case(name: &str, kill: &KillReport) -> TestCase {
+fn unrecovered_case(name: &str, report: &RunReport, kill: &KillReport) -> TestCase {
+    let victim = identity::victim(report, kill).short;
     let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
     status.set_type("unrecovered");
     if let Some(u) = &kill.unrecovered {
@@ -139,17 +145,13 @@ fn unrecovered_case(name: &str, kill: &KillReport) -> TestCase {
             .and_then(|m| (u.at - m.at).num_microseconds())
             .and_then(|us| u64::try_from(us).ok());
         status.set_message(format!(
-            "kill #{} of {} did not recover: stalled in {}{}",
+            "kill #{} of {victim} did not recover: stalled in {}{}",
             kill.kill_id,
-            kill.victim_name,
             u.stalled_in,
             waited.map_or_else(String::new, |us| format!(" after {}", format_micros(us)))
         ));
     }
-    let mut case = TestCase::new(
-        format!("kill #{} {} recovers", kill.kill_id, kill.victim_name),
-        status,
-    );
+    let mut case = TestCase::new(format!("kill #{} {victim} recovers", kill.kill_id), status);
     case.set_classname(format!("firedrill.{name}.kill"));
     case
 }

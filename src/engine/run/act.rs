@@ -17,6 +17,7 @@ use crate::engine::decide::{decide, Guard, Situation};
 use crate::engine::trigger;
 use crate::journal::{Decision, Entry, EvidenceRole, KillEntry, Victim};
 use crate::platform::{Evidence, Instance, KillReceipt, PlatformError};
+use crate::vocabulary::identity;
 use crate::vocabulary::time::to_utc;
 
 impl Run<'_> {
@@ -166,9 +167,8 @@ impl Run<'_> {
                 self.ledger.kills += 1;
                 let kill_id = self.ledger.kills;
                 info!(
-                    "kill #{kill_id}: {} ({}) with {}",
-                    victim.name,
-                    victim.slot,
+                    "kill #{kill_id}: {} with {}",
+                    identity::short(self.platform.kind(), &victim.id, &victim.slot),
                     action.describe()
                 );
                 self.ledger.record(Entry::Kill(KillEntry {
@@ -204,7 +204,10 @@ impl Run<'_> {
             }
             Err(e) => {
                 self.recoveries.cancel(provisional);
-                warn!("kill of {} ({}) failed: {e}", victim.name, victim.slot);
+                warn!(
+                    "kill of {} failed: {e}",
+                    identity::short(self.platform.kind(), &victim.id, &victim.slot)
+                );
                 self.ledger.record(Entry::KillFailed {
                     seq,
                     victim: victim.id.clone(),

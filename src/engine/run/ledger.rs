@@ -1,11 +1,12 @@
 //! What a run has written down and counted: the journal (every line flushed as it happens),
 //! the decision and kill counters, and the log line for each finding a recovery yields.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use tracing::{info, warn};
 
 use crate::journal::{Entry, Recorder};
+use crate::vocabulary::identity;
 use crate::vocabulary::phase::Phase;
 use crate::vocabulary::time::Micros;
 use crate::vocabulary::units::format_micros;
@@ -24,10 +25,18 @@ pub(super) struct Ledger {
     pub unrecovered: u32,
     /// Each kill's mark, to say how long its recovery took when it ends.
     kill_marks: HashMap<u32, Micros>,
+    /// The platform's kind, for naming instances in log lines as the reports do.
+    platform: &'static str,
+    /// The slots of the latest kills, for naming their replacements in log lines; bounded,
+    /// as a flap comes within the settle window, long before this many more kills.
+    slots: BTreeMap<u32, String>,
 }
 
+/// How many kills keep their slot for the log lines of their recovery.
+const SLOTS_KEPT: usize = 1024;
+
 impl Ledger {
-    pub fn new(recorder: Recorder) -> Ledger {
+    pub fn new(recorder: Recorder, platform: &'static str) -> Ledger {
         Ledger {
             recorder,
             write_error: None,
@@ -35,6 +44,8 @@ impl Ledger {
             kills: 0,
             unrecovered: 0,
             kill_marks: HashMap::new(),
+            platform,
+            slots: BTreeMap::new(),
         }
     }
 
@@ -42,6 +53,12 @@ impl Ledger {
     pub fn record(&mut self, entry: Entry) {
         if self.write_error.is_some() {
             return;
+        }
+        if let Entry::Kill(k) = &entry {
+            self.slots.insert(k.kill_id, k.slot.clone());
+            if self.slots.len() > SLOTS_KEPT {
+                self.slots.pop_first();
+            }
         }
         if let Err(e) = self.recorder.record(entry) {
             warn!("cannot write {}: {e}", self.recorder.path().display());
@@ -75,12 +92,14 @@ impl Ledger {
                         .remove(kill_id)
                         .map(|k| format_micros(at.saturating_sub(k).max(0) as u64))
                         .unwrap_or_else(|| "?".to_string());
-                    info!("kill #{kill_id}: restored in {took} (replacement {instance})");
+                    let replacement = self.name(*kill_id, instance);
+                    info!("kill #{kill_id}: restored in {took} (replacement {replacement})");
                 }
                 Entry::Flap {
                     kill_id, instance, ..
                 } => {
-                    warn!("kill #{kill_id}: replacement {instance} flapped (unhealthy within the settle window)");
+                    let replacement = self.name(*kill_id, instance);
+                    warn!("kill #{kill_id}: replacement {replacement} flapped (unhealthy within the settle window)");
                 }
                 Entry::Unrecovered {
                     kill_id,
@@ -94,6 +113,14 @@ impl Ledger {
                 _ => {}
             }
             self.record(entry);
+        }
+    }
+
+    /// An instance of kill `kill_id`'s slot, named as the reports name it.
+    fn name(&self, kill_id: u32, id: &str) -> String {
+        match self.slots.get(&kill_id) {
+            Some(slot) => identity::short(self.platform, id, slot),
+            None => id.to_string(),
         }
     }
 

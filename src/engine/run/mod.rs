@@ -149,7 +149,7 @@ pub async fn run(
                 setup,
                 platform,
                 clock,
-                ledger: Ledger::new(journal),
+                ledger: Ledger::new(journal, platform.kind()),
                 events: rx,
                 capacity: Capacity::default(),
                 recoveries: Recoveries::new(
