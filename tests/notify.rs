@@ -158,6 +158,20 @@ fn events(requests: &[Request]) -> Vec<String> {
         .collect()
 }
 
+/// The planned offsets, in milliseconds, of the decisions `firedrill run --dry-run` lists, in
+/// order (its rows read `SEQ  OFFSETs  TARGET ...`).
+fn dry_run_offsets_ms(stdout: &str) -> Vec<f64> {
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            words.next()?.parse::<u32>().ok()?;
+            let offset = words.next()?.strip_suffix('s')?.parse::<f64>().ok()?;
+            Some(offset * 1000.0)
+        })
+        .collect()
+}
+
 fn kills(entries: &[Entry]) -> Vec<firedrill::journal::KillEntry> {
     entries
         .iter()
@@ -358,6 +372,28 @@ fn a_webhook_that_never_answers_delays_no_kill_and_the_exit_only_boundedly() {
     eprintln!("run took {elapsed:?}; decisions came at most {worst:.1} ms off their plan");
     assert_eq!(decisions, 4);
     assert_eq!(kills(&entries).len(), 4);
+
+    // The kills themselves, against the plan `--dry-run` prints for the same seed.
+    let dry = firedrill()
+        .args(["run", "--dry-run", "--seed", "99"])
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    assert_eq!(dry.status.code(), Some(0));
+    let planned = dry_run_offsets_ms(&String::from_utf8_lossy(&dry.stdout));
+    assert_eq!(planned.len(), 4, "{}", String::from_utf8_lossy(&dry.stdout));
+    let mut worst_kill: f64 = 0.0;
+    for kill in kills(&entries) {
+        let plan = planned[(kill.seq - 1) as usize];
+        let actual_ms = (kill.at - first.at) as f64 / 1000.0;
+        worst_kill = worst_kill.max((actual_ms - plan).abs());
+        assert!(
+            (actual_ms - plan).abs() <= 50.0,
+            "kill #{} planned by --dry-run at {plan} ms came at {actual_ms:.1} ms",
+            kill.kill_id
+        );
+    }
+    eprintln!("kills came at most {worst_kill:.1} ms off the --dry-run plan");
     assert!(
         !receiver.requests().is_empty(),
         "the receiver saw no request at all"
