@@ -231,26 +231,25 @@ impl RunMetrics {
                 let open = self.open.entry(k.kill_id).or_default();
                 open.target = Some(k.target.clone());
                 open.killed_at = Some(k.at);
+                // Its recovery may have been restored before its `kill` line came.
+                if open.marks.contains_key(&Phase::Restored) {
+                    self.close(k.kill_id, true);
+                }
             }
             Entry::KillFailed { .. } => self.kill_failures += 1,
             Entry::Phase {
                 kill_id, phase, at, ..
             } => {
-                // A mark for a recovery already ended adds nothing, as in the report's spans
-                // the engine writes none after it.
-                if let Some(open) = self.open.get_mut(kill_id) {
-                    open.marks.insert(*phase, *at);
-                    if *phase == Phase::Restored {
-                        self.close(*kill_id, true);
-                    }
-                } else {
-                    self.open.insert(
-                        *kill_id,
-                        OpenKill {
-                            marks: BTreeMap::from([(*phase, *at)]),
-                            ..OpenKill::default()
-                        },
-                    );
+                // A mark for a recovery already ended adds nothing: the report's spans end
+                // there too, as the engine writes no mark after it.
+                if self.closed_targets.contains_key(kill_id) {
+                    return;
+                }
+                // A mark may precede its `kill` line; it waits for it.
+                let open = self.open.entry(*kill_id).or_default();
+                open.marks.insert(*phase, *at);
+                if *phase == Phase::Restored && open.killed_at.is_some() {
+                    self.close(*kill_id, true);
                 }
             }
             Entry::Unrecovered { kill_id, .. } => self.close(*kill_id, false),

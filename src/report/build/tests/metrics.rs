@@ -161,3 +161,41 @@ fn kill_counts_and_spans_follow_the_journal_line_by_line() {
     report.metrics.verdict = None;
     assert_eq!(live, report.metrics);
 }
+
+/// Lines in an order the engine does not write today still give the report's counts: marks
+/// before their `kill` line, a restored recovery whose `kill` line comes last (it used to count
+/// as unrecovered), and a late mark after a recovery ended (ignored here; the report's last
+/// line wins, so only the counts, not the sums, agree for it).
+#[test]
+fn marks_out_of_order_give_the_same_counts_as_the_report() {
+    use super::{kill, phase, recovered, web_run};
+    use crate::vocabulary::phase::Phase;
+
+    let early_marks = vec![
+        phase(2, Phase::Down, 30_010),
+        phase(2, Phase::Replaced, 30_200),
+        kill(2, 30_000),
+        phase(2, Phase::Running, 30_400),
+        phase(2, Phase::Healthy, 30_600),
+        phase(2, Phase::Restored, 30_600),
+    ];
+    let restored_before_kill = vec![
+        phase(3, Phase::Down, 60_010),
+        phase(3, Phase::Restored, 60_900),
+        kill(3, 60_000),
+    ];
+    // Kill 1's restored line, then a stray mark for it.
+    let mut late = recovered(1, [0, 5, 100, 200, 300, 300]);
+    late.push(phase(1, Phase::Down, 400));
+    let report = web_run(vec![late, early_marks, restored_before_kill], 90_000);
+    let m = &report.metrics;
+    let web = &m.targets["web"];
+    assert_eq!(web.kills, 3);
+    assert_eq!(web.recoveries["restored"], 3, "{:?}", web.recoveries);
+    assert_eq!(m.in_flight("web"), 0);
+    for span in Span::ALL {
+        let expected = report.histograms.get(&span).map_or(0, |h| h.count);
+        assert_eq!(web.spans[&span].count(), expected, "{span}");
+    }
+    assert_eq!(web.spans[&Span::Total].count(), 3);
+}
