@@ -8,7 +8,7 @@ use std::sync::Arc;
 use http_body_util::{BodyExt, Empty, Full, Limited};
 use hyper::body::Bytes;
 use hyper::header::{CONNECTION, CONTENT_TYPE, USER_AGENT};
-use hyper::{Request, Uri};
+use hyper::{Method, Request, Uri};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -106,16 +106,7 @@ impl Uploader {
         content_type: &str,
         body: Bytes,
     ) -> Result<(u16, Bytes), String> {
-        let req = Request::put(uri.clone())
-            .header(USER_AGENT, "firedrill")
-            .header(CONTENT_TYPE, content_type)
-            .body(Full::new(body))
-            .map_err(|_| "cannot build the request".to_string())?;
-        let resp = self
-            .client
-            .request(req)
-            .await
-            .map_err(|e| failure_kind(&e))?;
+        let resp = self.send(Method::PUT, uri, content_type, body).await?;
         let status = resp.status().as_u16();
         let bytes = Limited::new(resp.into_body(), MAX_BODY)
             .collect()
@@ -128,17 +119,28 @@ impl Uploader {
     /// Sends one POST of `body` with `Content-Type: application/json` and returns the status
     /// once the answer's head has arrived. The caller bounds it with its own timeout.
     pub async fn post_json(&self, uri: &Uri, body: Bytes) -> Result<u16, String> {
-        let req = Request::post(uri.clone())
+        let resp = self
+            .send(Method::POST, uri, "application/json", body)
+            .await?;
+        Ok(resp.status().as_u16())
+    }
+
+    /// Sends one request with a body; an error names only the kind of failure.
+    async fn send(
+        &self,
+        method: Method,
+        uri: &Uri,
+        content_type: &str,
+        body: Bytes,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, String> {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri.clone())
             .header(USER_AGENT, "firedrill")
-            .header(CONTENT_TYPE, "application/json")
+            .header(CONTENT_TYPE, content_type)
             .body(Full::new(body))
             .map_err(|_| "cannot build the request".to_string())?;
-        let resp = self
-            .client
-            .request(req)
-            .await
-            .map_err(|e| failure_kind(&e))?;
-        Ok(resp.status().as_u16())
+        self.client.request(req).await.map_err(|e| failure_kind(&e))
     }
 }
 

@@ -40,7 +40,7 @@ use self::book::Book;
 use self::connect::Endpoint;
 use self::events::{health_mode, Watcher};
 use self::fleet::{HealthMode, Observed};
-use self::select::{slot_of, ContainerFacts, OwnContainer, TargetSpec};
+use self::select::{listed_name, slot_of, ContainerFacts, OwnContainer, TargetSpec};
 use super::{
     EventsHealth, EventsLost, Evidence, Instance, KillReceipt, Platform, PlatformError,
     PlatformEvent,
@@ -223,14 +223,9 @@ impl Shared {
             .map_err(|e| self.failed("listing containers", e))?;
         let mut out = Vec::new();
         for summary in list {
+            let name = listed_name(&summary);
             let id = summary.id.unwrap_or_default();
             let labels = summary.labels.unwrap_or_default();
-            let name = summary
-                .names
-                .as_ref()
-                .and_then(|n| n.first())
-                .map(|n| n.trim_start_matches('/').to_string())
-                .unwrap_or_default();
             let image = summary.image.unwrap_or_default();
             let facts = ContainerFacts {
                 id: &id,

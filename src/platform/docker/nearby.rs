@@ -3,7 +3,7 @@
 
 use bollard::query_parameters::ListContainersOptions;
 
-use super::select::{ContainerFacts, TargetSpec};
+use super::select::{listed_name, ContainerFacts, TargetSpec};
 use super::Shared;
 
 /// How many near misses the error lists.
@@ -27,12 +27,7 @@ pub async fn nearby(shared: &Shared, spec: &TargetSpec) -> Vec<String> {
     for summary in &list {
         let id = summary.id.clone().unwrap_or_default();
         let labels = summary.labels.clone().unwrap_or_default();
-        let name = summary
-            .names
-            .as_ref()
-            .and_then(|n| n.first())
-            .map(|n| n.trim_start_matches('/').to_string())
-            .unwrap_or_default();
+        let name = listed_name(summary);
         let image = summary.image.clone().unwrap_or_default();
         let facts = ContainerFacts {
             id: &id,

@@ -227,6 +227,16 @@ fn image_matches(want: &str, have: &str) -> bool {
     normalise(want) == normalise(have)
 }
 
+/// A listed container's name, without the leading `/` the engine puts on it.
+pub fn listed_name(summary: &bollard::models::ContainerSummary) -> String {
+    summary
+        .names
+        .as_ref()
+        .and_then(|n| n.first())
+        .map(|n| n.trim_start_matches('/').to_string())
+        .unwrap_or_default()
+}
+
 /// The slot a container fills. Compose containers keep `project-service-N` across
 /// recreation (Compose briefly names the new one `<id>_project-service-N`); others keep their
 /// name across restarts and re-runs under the same name.
