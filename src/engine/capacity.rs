@@ -20,7 +20,8 @@ impl Capacity {
             .keys()
             .map(|t| (t.clone(), BTreeSet::new()))
             .collect();
-        for inst in initial.iter().filter(|i| i.healthy) {
+        // Nodes are listed beside their target's members; only the members count.
+        for inst in initial.iter().filter(|i| i.healthy && i.holds.is_none()) {
             if let Some(set) = healthy.get_mut(&inst.target) {
                 set.insert(inst.id.clone());
             }
@@ -30,13 +31,17 @@ impl Capacity {
 
     /// Applies an event; returns the target's new healthy count when it changed.
     pub fn apply(&mut self, event: &PlatformEvent) -> Option<u32> {
+        // A node kill's own marks stand for many tasks, whose own events count instead.
+        if event.node_kill.is_some() {
+            return None;
+        }
         let set = self.healthy.get_mut(&event.target)?;
         let changed = match event.kind {
             EventKind::Healthy => set.insert(event.instance.clone()),
             EventKind::Unhealthy | EventKind::Died | EventKind::Removed => {
                 set.remove(&event.instance)
             }
-            EventKind::Killed | EventKind::Created | EventKind::Started => false,
+            EventKind::Killed | EventKind::Created | EventKind::Started | EventKind::Back => false,
         };
         changed.then_some(set.len() as u32)
     }

@@ -5,10 +5,12 @@
 //! if the run started now, since the clock stands still while every window is closed. Nothing is
 //! touched.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use tracing::warn;
 
 use crate::engine::cadence::Cadence;
 use crate::engine::decide::{decide, Situation};
@@ -71,7 +73,8 @@ pub async fn survey(
         let mut instances = platform.preview(&target.name).await?;
         require_instances(target, &instances, platform).await?;
         instances.sort_by(|a, b| (&a.slot, &a.id).cmp(&(&b.slot, &b.id)));
-        let healthy = instances.iter().filter(|i| i.healthy).count() as u32;
+        let members = capacity_members(platform, &target.name, &instances).await?;
+        let healthy = members.iter().filter(|i| i.healthy).count() as u32;
         let known = platform.desired_capacity(&target.name).await?;
         let desired = target.capacity.or(known).unwrap_or(healthy);
         fleets.push(Fleet {
@@ -82,6 +85,51 @@ pub async fn survey(
         });
     }
     Ok(fleets)
+}
+
+/// What a run starts from: every target's instances (a node target's nodes, then its
+/// members), and each target's desired healthy count, with a warning for a target that starts
+/// below it. The first journal line records both.
+pub async fn baseline(
+    scenario: &Scenario,
+    platform: &dyn Platform,
+) -> Result<(Vec<Instance>, BTreeMap<String, u32>), PlatformError> {
+    let mut initial = Vec::new();
+    let mut desired = BTreeMap::new();
+    for target in &scenario.targets {
+        let instances = platform.instances(&target.name).await?;
+        // Before the first journal line: a target with nothing in it is no run at all.
+        require_instances(target, &instances, platform).await?;
+        let known = platform.desired_capacity(&target.name).await?;
+        let members = capacity_members(platform, &target.name, &instances).await?;
+        let healthy = members.iter().filter(|i| i.healthy).count() as u32;
+        let want = target.capacity.or(known).unwrap_or(healthy);
+        if healthy < want {
+            warn!(
+                "target {}: only {healthy} of {want} instances are healthy at the start",
+                target.name
+            );
+        }
+        desired.insert(target.name.clone(), want);
+        // A node target's nodes are journalled beside its members, its watched tasks.
+        initial.extend(instances.into_iter().filter(|i| i.holds.is_some()));
+        initial.extend(members);
+    }
+    Ok((initial, desired))
+}
+
+/// The instances whose health is the target's capacity: `instances` themselves, but for
+/// nodes, the tasks of the services their target watches.
+pub async fn capacity_members(
+    platform: &dyn Platform,
+    target: &str,
+    instances: &[Instance],
+) -> Result<Vec<Instance>, PlatformError> {
+    if instances.iter().any(|i| i.holds.is_some()) {
+        platform.capacity_members(target).await
+    } else {
+        Ok(instances.to_vec())
+    }
 }
 
 /// Fails with [`PlatformError::NoMatch`] when `target`'s selector matched no instance, naming

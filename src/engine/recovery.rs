@@ -39,6 +39,9 @@ struct Recovery {
     confirmed: bool,
     /// Findings held until the kill is confirmed.
     held: Vec<Entry>,
+    /// A node kill is followed, once restored, until its node is back (or the timeout), so
+    /// the run does not end before the "node back" mark.
+    awaits_back: bool,
 }
 
 impl Recovery {
@@ -127,6 +130,7 @@ impl Recoveries {
             settle_until: None,
             confirmed: false,
             held: Vec::new(),
+            awaits_back: victim.holds.is_some(),
         });
         provisional
     }
@@ -247,6 +251,16 @@ impl Recoveries {
                     }
                 }
             }
+            // A node kill's `replaced` mark: every lost task has a replacement. The node
+            // stands for them, so it is the recovery's replacement from here on.
+            EventKind::Created if ev.node_kill.is_some() => {
+                for r in self.active.iter_mut().filter(|r| r.victim == id) {
+                    if r.replacement.is_none() {
+                        r.replacement = Some(id.to_string());
+                        found.push(r.set(Phase::Replaced, ev.at, id, u));
+                    }
+                }
+            }
             EventKind::Created => {
                 let waiting = self.active.iter_mut().find(|r| {
                     r.replacement.is_none()
@@ -286,6 +300,11 @@ impl Recoveries {
                     if r.mark(Phase::Healthy).is_none() {
                         found.push(r.set(Phase::Healthy, ev.at, id, u));
                     }
+                }
+            }
+            EventKind::Back => {
+                for r in self.active.iter_mut().filter(|r| r.victim == id) {
+                    r.awaits_back = false;
                 }
             }
             EventKind::Unhealthy => {}
@@ -331,10 +350,12 @@ impl Recoveries {
             if !r.confirmed {
                 return true;
             }
+            let timed_out = now.duration_since(r.issued) >= timeout;
             if r.restored() {
-                return r.settle_until.is_some_and(|t| now < t);
+                let settling = r.settle_until.is_some_and(|t| now < t);
+                return settling || (r.awaits_back && !timed_out);
             }
-            if now.duration_since(r.issued) >= timeout {
+            if timed_out {
                 found.push(Entry::Unrecovered {
                     kill_id: r.kill_id,
                     at: now_us,

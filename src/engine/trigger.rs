@@ -158,6 +158,7 @@ mod tests {
             started_at: None,
             healthy: true,
             labels: BTreeMap::new(),
+            holds: None,
         }
     }
 

@@ -43,6 +43,11 @@ pub struct Instance {
     /// Labels (docker) or opt-in environment (attach mode), used by the opt-in and exempt rules.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// For a Swarm node: how many healthy tasks of the services its target watches run on it.
+    /// Taking the node down takes them all at once, so the `min_healthy` guard counts them
+    /// rather than one instance. `None` for every other kind of instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holds: Option<u32>,
 }
 
 /// What happened to an instance.
@@ -63,6 +68,9 @@ pub enum EventKind {
     Unhealthy,
     /// The instance was removed and will not come back under this id.
     Removed,
+    /// A node taken down by a node action is ready and active again: the "node back" mark,
+    /// kept apart from the recovery's phases, which end when the watched services are whole.
+    Back,
 }
 
 /// One lifecycle event, stamped by the platform.
@@ -85,6 +93,33 @@ pub struct PlatformEvent {
     /// Free-form detail for the journal (exit code, health output).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Set on the marks of a node kill as a whole (instance = the node): its tasks that were
+    /// lost, or where their replacements went. Such an event stands for many tasks and is no
+    /// instance's own change, so it never counts toward capacity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_kill: Option<NodeKillMark>,
+}
+
+/// What a mark of a node kill concerns.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeKillMark {
+    /// On `down`: the watched tasks that ran on the node. On `replaced`: their replacements,
+    /// each with the node it went to. Empty on the other marks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<TaskPlace>,
+}
+
+/// One task of a node kill, and where it ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskPlace {
+    /// Its service.
+    pub service: String,
+    /// Its slot (`web.3`), which a replacement takes over.
+    pub slot: String,
+    /// The task id.
+    pub task: String,
+    /// The hostname of the node it ran on.
+    pub node: String,
 }
 
 /// What a kill call did.
@@ -203,6 +238,12 @@ pub trait Platform: Send + Sync {
     /// The instances of `target` a run would start from, without changing anything: for a
     /// managed fleet, the instances firedrill would spawn. `--dry-run` and `targets` use it.
     async fn preview(&self, target: &str) -> Result<Vec<Instance>, PlatformError> {
+        self.instances(target).await
+    }
+
+    /// The instances whose health is `target`'s capacity. For most targets these are its own
+    /// instances; a node target's capacity is the healthy tasks of the services it watches.
+    async fn capacity_members(&self, target: &str) -> Result<Vec<Instance>, PlatformError> {
         self.instances(target).await
     }
 

@@ -3,6 +3,8 @@
 //! only a file without errors yields a scenario. The checks know nothing of YAML: each finding
 //! names a field path, and the loader turns that path into a line and column.
 
+mod action;
+mod nodes;
 mod notify;
 mod targets;
 mod watches;
@@ -10,9 +12,8 @@ mod watches;
 use std::path::Path;
 use std::time::Duration;
 
-use super::file::{ActionFile, ScenarioFile, ScheduleFile};
-use super::{Action, Pace, PlatformConfig, Policy, Recovery, Scenario, Schedule, SCENARIO_VERSION};
-use crate::vocabulary::signal::{known_signals, Signal};
+use super::file::{ScenarioFile, ScheduleFile};
+use super::{Pace, PlatformConfig, Policy, Recovery, Scenario, Schedule, SCENARIO_VERSION};
 use crate::vocabulary::slo::Slo;
 use crate::vocabulary::units::{CountOrPercent, HumanDuration};
 
@@ -92,7 +93,8 @@ pub fn compile(file: &ScenarioFile, path: &Path, sha256: &str) -> Compiled {
     let targets = targets::check_targets(&mut c, file);
     let pace = check_schedule(&mut c, &file.schedule);
     check_policy(&mut c, file);
-    let action = check_action(&mut c, &file.action, &file.platform, &file.recovery);
+    let action = action::check_action(&mut c, &file.action, &file.platform, &file.recovery);
+    nodes::check_node_scenario(&mut c, file, action.as_ref());
     check_recovery(&mut c, &file.recovery);
     let slos = check_slos(&mut c, &file.slos);
     watches::check_drift_slos(&mut c, &slos, file.recovery.drift);
@@ -378,68 +380,6 @@ fn check_policy(c: &mut Checked, scenario: &ScenarioFile) {
             );
         }
     }
-}
-
-fn check_action(
-    c: &mut Checked,
-    action: &ActionFile,
-    platform: &PlatformConfig,
-    recovery: &Recovery,
-) -> Option<Action> {
-    let compiled = match action {
-        ActionFile::Kill { signal } => match Signal::parse(signal) {
-            Some(signal) => Action::Kill { signal },
-            None => {
-                c.error(
-                    "action.signal",
-                    format!(
-                        "unknown signal {signal:?}; known signals: {}",
-                        known_signals()
-                    ),
-                );
-                return None;
-            }
-        },
-        ActionFile::Crash {} => Action::Crash {},
-        ActionFile::Stop { grace } => Action::Stop { grace: *grace },
-        ActionFile::Remove {} => Action::Remove {},
-        ActionFile::Pause { duration } => Action::Pause {
-            duration: *duration,
-        },
-    };
-    let local = matches!(platform, PlatformConfig::Local {});
-    match &compiled {
-        Action::Stop { grace } if is_zero(*grace) => c.warn(
-            "action.grace",
-            "grace 0 sends SIGKILL right after SIGTERM, which is a kill; give the instance time \
-             to stop, such as 10s, or use kind: kill",
-        ),
-        Action::Remove {} | Action::Pause { .. } if local => {
-            c.error(
-                "action.kind",
-                format!(
-                    "the local platform cannot {}; use kill, crash or stop (remove and pause are \
-                     for docker and swarm)",
-                    compiled.describe()
-                ),
-            );
-            return None;
-        }
-        Action::Pause { duration } if is_zero(*duration) => {
-            c.error("action.for", "a pause must last longer than 0, such as 5s");
-            return None;
-        }
-        Action::Pause { duration } if *duration >= recovery.timeout => c.warn(
-            "action.for",
-            format!(
-                "a pause of {duration} is not shorter than recovery.timeout ({}), so every \
-                 pause will count as unrecovered",
-                recovery.timeout
-            ),
-        ),
-        _ => {}
-    }
-    Some(compiled)
 }
 
 fn check_recovery(c: &mut Checked, recovery: &Recovery) {

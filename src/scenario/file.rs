@@ -3,6 +3,12 @@
 //! signals, opt-in labels) stays text here; [`super::compile`] turns it into the typed
 //! [`super::Scenario`], collecting every error.
 
+mod action;
+mod nodes;
+
+pub use action::ActionFile;
+pub use nodes::NodeSelector;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -114,6 +120,10 @@ pub struct TargetFile {
     /// What "healthy" means for an instance of this pool.
     #[serde(default)]
     pub health: HealthCheck,
+    /// Node targets: the Swarm services whose healthy tasks are the target's capacity, by
+    /// name. A node kill is recovered when they are whole again.
+    #[serde(default)]
+    pub watch: Vec<String>,
 }
 
 /// Which instances a target covers. Which fields apply depends on the platform; validation
@@ -142,6 +152,9 @@ pub struct Selector {
     /// swarm: the service name.
     #[serde(default)]
     pub service: Option<String>,
+    /// swarm: Swarm nodes rather than tasks; the target then names the services it `watch`es.
+    #[serde(default)]
+    pub nodes: Option<NodeSelector>,
 }
 
 /// A fleet of processes that firedrill spawns, and replaces when one dies.
@@ -252,51 +265,6 @@ impl Default for Policy {
             max_in_flight: default_max_in_flight(),
             min_healthy: None,
             min_age: None,
-        }
-    }
-}
-
-/// How an instance is killed, as written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
-pub enum ActionFile {
-    /// Send a signal (default SIGKILL). On Docker the engine records this as a manual stop,
-    /// so restart policies do not fire; use `crash` for that.
-    Kill {
-        /// Signal name or number.
-        #[serde(default = "default_signal")]
-        signal: String,
-    },
-    /// SIGKILL the main process directly, as a real crash would, so restart policies fire.
-    Crash {},
-    /// Graceful stop: SIGTERM, then SIGKILL after `grace`.
-    Stop {
-        /// Time between SIGTERM and SIGKILL; default 10s.
-        #[serde(default = "default_grace")]
-        grace: HumanDuration,
-    },
-    /// Forced removal of the container.
-    Remove {},
-    /// Freeze the instance for a while, then always thaw it.
-    Pause {
-        /// How long to stay paused.
-        #[serde(rename = "for")]
-        duration: HumanDuration,
-    },
-}
-
-fn default_signal() -> String {
-    "SIGKILL".to_string()
-}
-
-fn default_grace() -> HumanDuration {
-    HumanDuration(std::time::Duration::from_secs(10))
-}
-
-impl Default for ActionFile {
-    fn default() -> Self {
-        ActionFile::Kill {
-            signal: default_signal(),
         }
     }
 }

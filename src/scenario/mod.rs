@@ -25,8 +25,8 @@ use crate::vocabulary::units::HumanDuration;
 use crate::vocabulary::window::Windows;
 
 pub use file::{
-    ComposeSelector, ManagedFleet, PlatformConfig, Policy, ProcessSelector, Recovery, ReportConfig,
-    ReportFormat, Selector, Trigger,
+    ComposeSelector, ManagedFleet, NodeSelector, PlatformConfig, Policy, ProcessSelector, Recovery,
+    ReportConfig, ReportFormat, Selector, Trigger,
 };
 pub use health::{HealthCheck, HealthKind, HealthSource, HttpCheck, TcpCheck};
 pub use load::{load, parse_str, ScenarioError};
@@ -92,6 +92,8 @@ pub struct Target {
     pub capacity: Option<u32>,
     /// What "healthy" means for an instance of this pool.
     pub health: HealthCheck,
+    /// Node targets: the services whose healthy tasks are the capacity.
+    pub watch: Vec<String>,
 }
 
 impl Target {
@@ -146,6 +148,21 @@ impl fmt::Display for Selector {
         }
         if let Some(s) = &self.service {
             parts.push(format!("service: {s}"));
+        }
+        if let Some(n) = &self.nodes {
+            let mut inner = Vec::new();
+            if let Some(role) = &n.role {
+                inner.push(format!("role: {role}"));
+            }
+            if !n.labels.is_empty() {
+                let labels: Vec<String> =
+                    n.labels.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                inner.push(format!("labels: {{ {} }}", labels.join(", ")));
+            }
+            if let Some(h) = &n.hostname {
+                inner.push(format!("hostname: {h:?}"));
+            }
+            parts.push(format!("nodes: {{ {} }}", inner.join(", ")));
         }
         write!(f, "{{ {} }}", parts.join(", "))
     }
@@ -237,6 +254,35 @@ pub enum Action {
         /// How long to stay paused.
         duration: HumanDuration,
     },
+    /// A Swarm node's availability set to drain, and always set back to active: after
+    /// `duration`, at the end of the run, on Ctrl-C and on abort.
+    Drain {
+        /// How long the node stays drained.
+        duration: HumanDuration,
+    },
+    /// A program that takes a node down (`ssh`, a cloud CLI, a hypervisor), and one that
+    /// brings it back.
+    Command(NodeCommand),
+}
+
+/// The programs of a `command` action, checked: neither is empty, and every placeholder is
+/// one of [`NodeCommand::PLACEHOLDERS`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeCommand {
+    /// Program and arguments that take the node down.
+    pub run: Vec<String>,
+    /// Program and arguments that bring it back, run `undo_after` later (at once on Ctrl-C,
+    /// abort and the end of the run).
+    pub undo: Option<Vec<String>>,
+    /// Wait between `run` and `undo`.
+    pub undo_after: HumanDuration,
+    /// Longest either program may take.
+    pub timeout: HumanDuration,
+}
+
+impl NodeCommand {
+    /// What a command's arguments may name of the node.
+    pub const PLACEHOLDERS: [&'static str; 3] = ["{id}", "{hostname}", "{address}"];
 }
 
 impl Default for Action {
@@ -248,6 +294,11 @@ impl Default for Action {
 }
 
 impl Action {
+    /// Whether the action acts on Swarm nodes rather than on instances of a service.
+    pub fn is_node_action(&self) -> bool {
+        matches!(self, Action::Drain { .. } | Action::Command(_))
+    }
+
     /// Short name for reports and logs.
     pub fn describe(&self) -> String {
         match self {
@@ -256,6 +307,8 @@ impl Action {
             Action::Stop { grace } => format!("stop (grace {grace})"),
             Action::Remove {} => "remove".to_string(),
             Action::Pause { duration } => format!("pause for {duration}"),
+            Action::Drain { duration } => format!("drain for {duration}"),
+            Action::Command(c) => format!("command {}", c.run.join(" ")),
         }
     }
 }

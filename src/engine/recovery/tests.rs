@@ -13,6 +13,7 @@ fn inst(id: &str, slot: &str) -> Instance {
         started_at: Some(0),
         healthy: true,
         labels: BTreeMap::new(),
+        holds: None,
     }
 }
 
@@ -25,6 +26,7 @@ fn ev(at: Micros, kind: EventKind, id: &str, slot: &str) -> PlatformEvent {
         slot: slot.into(),
         uncertain: false,
         detail: None,
+        node_kill: None,
     }
 }
 
@@ -241,5 +243,54 @@ fn a_timeout_names_the_phase_it_stalled_in() {
             stalled_in: Phase::Replaced
         }]
     );
+    assert!(bench.recs.is_idle());
+}
+
+#[test]
+fn a_node_kill_is_timed_by_the_nodes_marks_and_followed_until_the_node_is_back() {
+    let mut bench = Bench::new();
+    bench.recs = Recoveries::new(Duration::from_secs(60), Duration::ZERO);
+    let node = Instance {
+        id: "N".into(),
+        slot: "node-2".into(),
+        holds: Some(1),
+        ..inst("N", "node-2")
+    };
+    bench.recs.open(1, &node, 1_000);
+    let mark = |at, kind| PlatformEvent {
+        node_kill: Some(crate::platform::NodeKillMark::default()),
+        ..ev(at, kind, "N", "node-2")
+    };
+    let found = bench.feed(&[
+        mark(1_100, EventKind::Killed),
+        mark(1_100, EventKind::Died),
+        ev(1_150, EventKind::Died, "a", "web/0"),
+        mark(1_300, EventKind::Created),
+        ev(1_300, EventKind::Created, "c", "web/0"),
+        ev(1_500, EventKind::Started, "c", "web/0"),
+        mark(1_500, EventKind::Started),
+        ev(1_700, EventKind::Healthy, "c", "web/0"),
+        mark(1_700, EventKind::Healthy),
+    ]);
+    let want: Vec<(Phase, Micros, String)> = [
+        (Phase::Kill, 1_100),
+        (Phase::Down, 1_100),
+        (Phase::Replaced, 1_300),
+        (Phase::Running, 1_500),
+        (Phase::Healthy, 1_700),
+        (Phase::Restored, 1_700),
+    ]
+    .into_iter()
+    .map(|(p, at)| (p, at, "N".to_string()))
+    .collect();
+    assert_eq!(marks(&found), want);
+    // The node's marks never count as capacity: the pool counts its tasks alone.
+    assert_eq!(bench.cap.healthy("web"), 2);
+    // Restored, settled, but the node is not back: still followed, though not in flight.
+    assert!(bench.recs.tick(Instant::now(), 2_000).is_empty());
+    assert!(!bench.recs.is_idle());
+    assert_eq!(bench.recs.in_flight(), 0);
+    bench.feed(&[mark(2_500, EventKind::Back)]);
+    assert!(bench.recs.tick(Instant::now(), 2_600).is_empty());
     assert!(bench.recs.is_idle());
 }

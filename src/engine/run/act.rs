@@ -113,7 +113,9 @@ impl Run<'_> {
             .instances(target)
             .await
             .map_err(|e| format!("cannot list the instances of {target}: {e}"))?;
-        for inst in &mut instances {
+        // A node's health is the manager's (ready and active); the capacity counts its
+        // watched tasks, not the node.
+        for inst in instances.iter_mut().filter(|i| i.holds.is_none()) {
             inst.healthy = inst.healthy && self.capacity.is_healthy(target, &inst.id);
         }
         Ok(instances)

@@ -199,6 +199,7 @@ fn instance(slot: &str, id: &str, started_at: i64) -> Instance {
         started_at: Some(started_at),
         healthy: true,
         labels: BTreeMap::new(),
+        holds: None,
     }
 }
 
@@ -240,6 +241,7 @@ impl Script {
             slot: slot.to_string(),
             uncertain: false,
             detail: None,
+            node_kill: None,
         };
         if self.events_health.current().is_some() {
             state.missed.push(event);

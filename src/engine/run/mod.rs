@@ -42,6 +42,7 @@ use self::watch::Watch;
 use crate::engine::cadence::Cadence;
 use crate::engine::capacity::Capacity;
 use crate::engine::clock::Clock;
+use crate::engine::plan;
 use crate::engine::probes::{self, Prober};
 use crate::engine::recovery::Recoveries;
 use crate::engine::status::{Snapshot, StatusLine};
@@ -214,24 +215,7 @@ impl<'a> Run<'a> {
     /// Lists every target, settles each one's desired capacity, and journals the first line.
     async fn baseline(&mut self) -> Result<Micros, RunError> {
         let scenario = self.scenario;
-        let mut initial = Vec::new();
-        let mut desired = BTreeMap::new();
-        for target in &scenario.targets {
-            let instances = self.platform.instances(&target.name).await?;
-            // Before the first journal line: a target with nothing in it is no run at all.
-            crate::engine::plan::require_instances(target, &instances, self.platform).await?;
-            let known = self.platform.desired_capacity(&target.name).await?;
-            let healthy = instances.iter().filter(|i| i.healthy).count() as u32;
-            let want = target.capacity.or(known).unwrap_or(healthy);
-            if healthy < want {
-                warn!(
-                    "target {}: only {healthy} of {want} instances are healthy at the start",
-                    target.name
-                );
-            }
-            desired.insert(target.name.clone(), want);
-            initial.extend(instances);
-        }
+        let (initial, desired) = plan::baseline(scenario, self.platform).await?;
         let platform_facts = self.platform.facts().await.map(Box::new);
         let at = self.clock.now();
         self.capacity = Capacity::new(desired.clone(), &initial);

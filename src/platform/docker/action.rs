@@ -96,6 +96,13 @@ pub async fn carry_out(
         PlatformError::Failed(format!("{what} {label} failed: {e}"))
     };
     match action {
+        Action::Drain { .. } | Action::Command(_) => Err(PlatformError::Unsupported {
+            platform: "docker",
+            action: format!(
+                "{} on a container (it is a Swarm node action)",
+                action.describe()
+            ),
+        }),
         Action::Kill { signal } => {
             let name = signal.name();
             book.expect_kill_event(id);

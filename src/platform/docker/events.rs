@@ -392,6 +392,7 @@ impl Watcher {
                 slot: k.slot.clone(),
                 uncertain,
                 detail: Some(t.detail),
+                node_kill: None,
             };
             if self.tx.send(event).is_err() {
                 // The engine stopped listening; nothing left to report to.

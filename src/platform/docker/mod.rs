@@ -156,6 +156,7 @@ impl DockerPlatform {
                 started_at: k.started_at,
                 labels: k.labels.into_iter().collect::<BTreeMap<_, _>>(),
                 id,
+                holds: None,
             })
             .collect();
         out.sort_by(|a, b| a.slot.cmp(&b.slot).then_with(|| a.id.cmp(&b.id)));
@@ -388,6 +389,7 @@ impl Platform for DockerPlatform {
                     healthy,
                     labels: o.labels.into_iter().collect::<BTreeMap<_, _>>(),
                     id: o.id,
+                    holds: None,
                 }
             })
             .collect();

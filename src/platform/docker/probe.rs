@@ -86,6 +86,7 @@ impl Prober {
                             Ok(()) => "probe passed".to_string(),
                             Err(why) => format!("probe failed: {why}"),
                         }),
+                        node_kill: None,
                     };
                     if tx.send(event).is_err() {
                         break;

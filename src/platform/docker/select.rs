@@ -340,6 +340,7 @@ mod tests {
             require_label: require.map(|r| OptIn::parse(r).unwrap()),
             capacity: None,
             health: HealthCheck::default(),
+            watch: Vec::new(),
         })
         .unwrap()
     }
@@ -486,6 +487,7 @@ mod tests {
             require_label: None,
             capacity: None,
             health: HealthCheck::default(),
+            watch: Vec::new(),
         })
         .unwrap_err();
         assert!(err.to_string().contains("all"));

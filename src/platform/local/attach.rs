@@ -147,6 +147,7 @@ pub(super) fn preview(spec: &AttachSpec) -> Vec<Instance> {
             started_at: procfs::started_at(f.start_ticks),
             healthy: true,
             labels: f.labels,
+            holds: None,
         })
         .collect()
 }
@@ -220,6 +221,7 @@ fn reconcile(shared: &Arc<Shared>, spec: &AttachSpec, found: Vec<Found>, scan: S
                 started_at,
                 healthy: false,
                 labels: f.labels,
+                holds: None,
             },
             slot_index: 0,
             origin,

@@ -122,6 +122,7 @@ pub(super) fn preview(spec: &FleetSpec) -> Vec<Instance> {
                 started_at: None,
                 healthy: true,
                 labels: Default::default(),
+                holds: None,
             }
         })
         .collect()
@@ -186,6 +187,7 @@ fn spawn_into(
             started_at: Some(started),
             healthy: false,
             labels: BTreeMap::new(),
+            holds: None,
         },
         slot_index: slot.index,
         origin: Origin::Managed,
@@ -327,6 +329,7 @@ mod tests {
             require_label: None,
             capacity: None,
             health: Default::default(),
+            watch: Vec::new(),
         };
         FleetSpec {
             target: "web".into(),

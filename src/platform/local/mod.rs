@@ -235,7 +235,10 @@ impl Platform for LocalPlatform {
             Action::Kill { signal } => signal.number(),
             Action::Crash {} => libc::SIGKILL,
             Action::Stop { .. } => libc::SIGTERM,
-            Action::Remove {} | Action::Pause { .. } => {
+            Action::Remove {}
+            | Action::Pause { .. }
+            | Action::Drain { .. }
+            | Action::Command(_) => {
                 return Err(PlatformError::Unsupported {
                     platform: "local",
                     action: action.describe(),

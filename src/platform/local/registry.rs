@@ -71,6 +71,7 @@ impl Registry {
                 slot: instance.slot.clone(),
                 uncertain: false,
                 detail,
+                node_kill: None,
             });
         }
     }

@@ -1,12 +1,14 @@
 //! The manager's Swarm calls (services with their task counts, one service, tasks, one task,
-//! nodes) through bollard, each under its own deadline, and read into [`super::model`]'s
+//! nodes, a node update) through bollard, each under its own deadline, and read into [`super::model`]'s
 //! types.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use bollard::models::NodeSpec;
 use bollard::query_parameters::{
     InspectServiceOptions, ListNodesOptions, ListServicesOptions, ListTasksOptions,
+    UpdateNodeOptions,
 };
 use bollard::Docker;
 use serde::de::DeserializeOwned;
@@ -90,6 +92,22 @@ impl Manager {
             )
             .await?;
         retype("GET /nodes", &self.endpoint, listed)
+    }
+
+    /// Replaces a node's spec; `version` is the index the node was read at, so an update
+    /// made in between fails rather than being overwritten.
+    pub async fn update_node(&self, id: &str, spec: NodeSpec, version: u64) -> Result<(), String> {
+        let what = format!("POST /nodes/{id}/update");
+        let options = UpdateNodeOptions {
+            version: i64::try_from(version).unwrap_or(i64::MAX),
+        };
+        self.call(&what, self.docker.update_node(id, spec, options))
+            .await
+    }
+
+    /// The manager's engine, for its event stream.
+    pub fn docker(&self) -> &Docker {
+        &self.docker
     }
 
     async fn call<T>(

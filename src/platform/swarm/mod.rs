@@ -27,8 +27,13 @@ pub mod evidence;
 pub mod manager;
 pub mod model;
 pub mod nearby;
+pub mod node_action;
 pub mod node_events;
+pub mod node_recovery;
+pub mod node_states;
+pub mod node_targets;
 pub mod nodes;
+pub mod outages;
 pub mod select;
 pub mod watch;
 
@@ -69,6 +74,10 @@ pub struct Shared {
     /// Whether every node's event stream and the manager's task list are live; decisions
     /// wait while one is not.
     pub events_health: EventsHealth,
+    /// The node kills being followed.
+    pub node_kills: Mutex<node_recovery::NodeKills>,
+    /// What brings each node taken down back, until it has run.
+    pub undos: node_action::Undos,
 }
 
 /// Locks a mutex; a panic elsewhere leaves plain data that is still usable.
@@ -107,6 +116,13 @@ impl Shared {
     /// A task's health as last seen, if known.
     pub fn health(&self, task: &str) -> Option<bool> {
         lock(&self.health).get(task).copied()
+    }
+
+    /// The hostname of the node a task was last seen on.
+    pub fn node_of(&self, task: &str) -> Option<String> {
+        lock(&self.placement)
+            .get(task)
+            .map(|(_, node, _)| node.clone())
     }
 
     /// Notes where a task runs, for the per-service and per-node breakdowns.
@@ -153,6 +169,8 @@ impl SwarmPlatform {
                 health: Mutex::new(HashMap::new()),
                 placement: Mutex::new(BTreeMap::new()),
                 events_health: EventsHealth::default(),
+                node_kills: Mutex::new(node_recovery::NodeKills::default()),
+                undos: node_action::Undos::default(),
             }),
             watcher_stop: Mutex::new(None),
             last_services: Mutex::new(BTreeMap::new()),
@@ -187,66 +205,10 @@ impl SwarmPlatform {
             .map_err(PlatformError::Failed)?;
         Ok((services, tasks))
     }
-}
 
-/// The instance a running task is, or `None` when it is not running.
-fn instance_of(
-    shared: &Shared,
-    target: &str,
-    service: &Service,
-    task: &Task,
-    healthy: bool,
-) -> Option<Instance> {
-    if task.state() != "running" || task.desired_state.as_deref() != Some("running") {
-        return None;
-    }
-    let node = task
-        .node_id
-        .as_deref()
-        .map(|n| shared.engines.hostname(n))
-        .unwrap_or_default();
-    let slot = slot_of(&service.spec.name, task.slot, Some(&node));
-    let labels = task.labels_within(service);
-    shared.place(&task.id, &service.spec.name, &node, &slot);
-    Some(Instance {
-        id: task.id.clone(),
-        target: target.to_string(),
-        name: format!("{slot}.{}", short_id(&task.id)),
-        slot,
-        started_at: task.state_since(),
-        healthy,
-        labels,
-    })
-}
-
-#[async_trait]
-impl Platform for SwarmPlatform {
-    fn kind(&self) -> &'static str {
-        "swarm"
-    }
-
-    async fn start(
-        &self,
-        events: mpsc::UnboundedSender<PlatformEvent>,
-        cancel: CancellationToken,
-    ) -> Result<(), PlatformError> {
-        let stop = cancel.child_token();
-        let mut watcher = watch::Watcher::new(self.shared.clone(), events, stop.clone());
-        watcher.prime().await.map_err(PlatformError::Failed)?;
-        *lock(&self.watcher_stop) = Some(stop);
-        tokio::spawn(watcher.run());
-        Ok(())
-    }
-
-    async fn nearby(&self, target: &str) -> Vec<String> {
-        match self.spec(target) {
-            Ok(spec) => nearby::nearby(&self.shared, spec).await,
-            Err(e) => vec![e.to_string()],
-        }
-    }
-
-    async fn instances(&self, target: &str) -> Result<Vec<Instance>, PlatformError> {
-        let spec = self.spec(target)?;
+    /// The running tasks of the services `spec` covers (for a node target, those it watches),
+    /// as instances, each healthy as last seen or as its container says now.
+    async fn tasks(&self, spec: &TargetSpec) -> Result<Vec<Instance>, PlatformError> {
         let (services, tasks) = self.services_and_tasks(spec).await?;
         let mut out = Vec::new();
         for task in &tasks {
@@ -271,16 +233,13 @@ impl Platform for SwarmPlatform {
         Ok(out)
     }
 
-    async fn desired_capacity(&self, target: &str) -> Result<Option<u32>, PlatformError> {
-        let spec = self.spec(target)?;
-        let (services, tasks) = self.services_and_tasks(spec).await?;
-        Ok(Some(
-            services.iter().map(|(_, s)| desired_tasks(s, &tasks)).sum(),
-        ))
-    }
-
-    async fn kill(&self, victim: &Instance, action: &Action) -> Result<KillReceipt, PlatformError> {
-        let spec = self.spec(&victim.target)?;
+    /// Carries out `action` on a task's container, through the engine of the task's node.
+    async fn kill_task(
+        &self,
+        spec: &TargetSpec,
+        victim: &Instance,
+        action: &Action,
+    ) -> Result<KillReceipt, PlatformError> {
         // Defence in depth: whatever the engine decided, check the task as it is now.
         let task = self
             .shared
@@ -334,18 +293,108 @@ impl Platform for SwarmPlatform {
         };
         carry_out(&self.shared.book, &target, action).await
     }
+}
+
+/// The instance a running task is, or `None` when it is not running.
+fn instance_of(
+    shared: &Shared,
+    target: &str,
+    service: &Service,
+    task: &Task,
+    healthy: bool,
+) -> Option<Instance> {
+    if task.state() != "running" || task.desired_state.as_deref() != Some("running") {
+        return None;
+    }
+    let node = task
+        .node_id
+        .as_deref()
+        .map(|n| shared.engines.hostname(n))
+        .unwrap_or_default();
+    let slot = slot_of(&service.spec.name, task.slot, Some(&node));
+    let labels = task.labels_within(service);
+    shared.place(&task.id, &service.spec.name, &node, &slot);
+    Some(Instance {
+        id: task.id.clone(),
+        target: target.to_string(),
+        name: format!("{slot}.{}", short_id(&task.id)),
+        slot,
+        started_at: task.state_since(),
+        healthy,
+        labels,
+        holds: None,
+    })
+}
+
+#[async_trait]
+impl Platform for SwarmPlatform {
+    fn kind(&self) -> &'static str {
+        "swarm"
+    }
+
+    async fn start(
+        &self,
+        events: mpsc::UnboundedSender<PlatformEvent>,
+        cancel: CancellationToken,
+    ) -> Result<(), PlatformError> {
+        let stop = cancel.child_token();
+        let mut watcher = watch::Watcher::new(self.shared.clone(), events, stop.clone());
+        watcher.prime().await.map_err(PlatformError::Failed)?;
+        *lock(&self.watcher_stop) = Some(stop);
+        tokio::spawn(watcher.run());
+        Ok(())
+    }
+
+    async fn nearby(&self, target: &str) -> Vec<String> {
+        match self.spec(target) {
+            Ok(spec) if spec.nodes.is_some() => node_targets::nearby_nodes(&self.shared).await,
+            Ok(spec) => nearby::nearby(&self.shared, spec).await,
+            Err(e) => vec![e.to_string()],
+        }
+    }
+
+    async fn instances(&self, target: &str) -> Result<Vec<Instance>, PlatformError> {
+        let spec = self.spec(target)?;
+        if spec.nodes.is_none() {
+            return self.tasks(spec).await;
+        }
+        let members = self.tasks(spec).await?;
+        node_targets::nodes_of(&self.shared, spec, &members).await
+    }
+
+    async fn capacity_members(&self, target: &str) -> Result<Vec<Instance>, PlatformError> {
+        self.tasks(self.spec(target)?).await
+    }
+
+    async fn desired_capacity(&self, target: &str) -> Result<Option<u32>, PlatformError> {
+        let spec = self.spec(target)?;
+        let (services, tasks) = self.services_and_tasks(spec).await?;
+        Ok(Some(
+            services.iter().map(|(_, s)| desired_tasks(s, &tasks)).sum(),
+        ))
+    }
+
+    async fn kill(&self, victim: &Instance, action: &Action) -> Result<KillReceipt, PlatformError> {
+        let spec = self.spec(&victim.target)?;
+        if spec.nodes.is_some() {
+            return node_targets::take_down(&self.shared, spec, victim, action).await;
+        }
+        self.kill_task(spec, victim, action).await
+    }
 
     async fn shutdown(&self) -> Result<(), PlatformError> {
-        // Unpause first: it is the one thing that must happen even if the rest fails.
+        // Unpause and bring nodes back first: it is what must happen even if the rest fails.
         let unpaused = unpause_all(&self.shared.book).await;
+        let undone = node_action::undo_all(&self.shared).await;
         if let Some(stop) = lock(&self.watcher_stop).take() {
             stop.cancel();
         }
-        unpaused
+        unpaused.and(undone)
     }
 
     async fn undo(&self) -> Result<(), PlatformError> {
-        unpause_all(&self.shared.book).await
+        let unpaused = unpause_all(&self.shared.book).await;
+        unpaused.and(node_action::undo_all(&self.shared).await)
     }
 
     fn events_lost(&self) -> Option<EventsLost> {
@@ -365,41 +414,78 @@ impl Platform for SwarmPlatform {
                 last.insert(s.spec.name.clone(), facts);
             }
         }
-        let placement = lock(&self.shared.placement)
-            .iter()
-            .map(|(task, (service, node, slot))| {
-                let place = [("service", service), ("node", node), ("slot", slot)]
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v.clone()))
-                    .collect();
-                (task.clone(), place)
-            })
-            .collect();
-        let clocks = [
-            ("kill", "engine of the task's node: container kill event timeNano"),
-            ("down", "engine of the task's node: container die event timeNano (manager task status timestamp for nodes without an engine)"),
-            ("replaced", "manager: the new task's CreatedAt"),
-            ("running", "engine of the task's node: container start event timeNano (manager task status timestamp for nodes without an engine)"),
-            ("healthy", "engine of the task's node: health_status event timeNano (= running for nodes without an engine)"),
-            ("restored", "derived: the healthy mark that brought the target back to its desired tasks"),
-        ];
+        let mut placement: BTreeMap<String, BTreeMap<String, String>> =
+            lock(&self.shared.placement)
+                .iter()
+                .map(|(task, (service, node, slot))| {
+                    let place = [("service", service), ("node", node), ("slot", slot)]
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v.clone()))
+                        .collect();
+                    (task.clone(), place)
+                })
+                .collect();
+        let nodes = self.shared.engines.facts();
+        let node_targets = node_states::any_node_target(&self.shared);
+        if node_targets {
+            // A node kill's victim is the node: its kills group by node like a task's.
+            for (id, node) in &nodes {
+                placement.insert(
+                    id.clone(),
+                    BTreeMap::from([("node".to_string(), node.hostname.clone())]),
+                );
+            }
+        }
+        let clocks: &[(&str, &str)] = if node_targets {
+            &NODE_CLOCKS
+        } else {
+            &TASK_CLOCKS
+        };
         Some(PlatformFacts {
             manager: Some(self.shared.engines.manager_endpoint.to_string()),
             services: Some(lock(&self.last_services).clone()),
-            nodes: Some(self.shared.engines.facts()),
+            nodes: Some(nodes),
             placement,
             note: Some(
-                "Swarm creates a replacement task as soon as the old one fails and starts \
-                 its container only after the service's restart delay, so the delay shows \
-                 in the boot span (replaced → running), not in reschedule \
-                 (down → replaced)."
-                    .to_string(),
+                if node_targets {
+                    "A node kill's marks stand for the watched tasks it held: replaced, \
+                     running and healthy are when the last of their replacements got there, \
+                     and restored when the watched services were whole again. The node's own \
+                     return is the separate node back mark."
+                } else {
+                    "Swarm creates a replacement task as soon as the old one fails and starts \
+                     its container only after the service's restart delay, so the delay shows \
+                     in the boot span (replaced → running), not in reschedule \
+                     (down → replaced)."
+                }
+                .to_string(),
             ),
             clocks: clocks
-                .into_iter()
+                .iter()
                 .map(|(mark, source)| (mark.to_string(), source.to_string()))
                 .collect(),
             other: serde_json::Map::new(),
         })
     }
 }
+
+/// Which clock each mark of a task kill comes from.
+const TASK_CLOCKS: [(&str, &str); 6] = [
+            ("kill", "engine of the task's node: container kill event timeNano"),
+            ("down", "engine of the task's node: container die event timeNano (manager task status timestamp for nodes without an engine)"),
+            ("replaced", "manager: the new task's CreatedAt"),
+            ("running", "engine of the task's node: container start event timeNano (manager task status timestamp for nodes without an engine)"),
+            ("healthy", "engine of the task's node: health_status event timeNano (= running for nodes without an engine)"),
+            ("restored", "derived: the healthy mark that brought the target back to its desired tasks"),
+];
+
+/// Which clock each mark of a node kill comes from.
+const NODE_CLOCKS: [(&str, &str); 7] = [
+    ("kill", "firedrill when the command ran; for a drain, the manager's node event (availability drain) timeNano"),
+    ("down", "manager: node event timeNano (availability drain, or state down)"),
+    ("replaced", "manager: the latest CreatedAt of the replacement tasks"),
+    ("running", "engines of the replacements' nodes: the latest container start event timeNano"),
+    ("healthy", "engines of the replacements' nodes: the latest health_status event timeNano"),
+    ("restored", "derived: the healthy mark that brought the watched services back to their desired tasks"),
+    ("back", "manager: node event timeNano that made the node ready and active again"),
+];

@@ -148,6 +148,12 @@ pub struct Node {
     /// Ready or down, and its address.
     #[serde(default)]
     pub status: Option<Value>,
+    /// The version an update must name.
+    #[serde(default)]
+    pub version: Option<Value>,
+    /// When the node joined.
+    #[serde(default)]
+    pub created_at: Option<String>,
 }
 
 impl Node {
@@ -160,19 +166,64 @@ impl Node {
             .to_string()
     }
 
+    /// A string field of the spec (`Role`, `Availability`) or of the status (`State`, `Addr`).
+    fn field(part: &Option<Value>, key: &str) -> Option<String> {
+        part.as_ref()
+            .and_then(|p| p[key].as_str())
+            .map(str::to_string)
+    }
+
+    /// `manager` or `worker`.
+    pub fn role(&self) -> Option<String> {
+        Node::field(&self.spec, "Role")
+    }
+
+    /// `active`, `pause` or `drain`.
+    pub fn availability(&self) -> Option<String> {
+        Node::field(&self.spec, "Availability")
+    }
+
+    /// `ready`, `down`, `unknown` or `disconnected`.
+    pub fn state(&self) -> Option<String> {
+        Node::field(&self.status, "State")
+    }
+
+    /// The address the node talks to the Swarm from.
+    pub fn address(&self) -> Option<String> {
+        Node::field(&self.status, "Addr")
+    }
+
+    /// The node's own labels (`docker node update --label-add`).
+    pub fn labels(&self) -> BTreeMap<String, String> {
+        self.spec
+            .as_ref()
+            .and_then(|s| s["Labels"].as_object())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The version index an update of the node must name.
+    pub fn version_index(&self) -> Option<u64> {
+        self.version.as_ref().and_then(|v| v["Index"].as_u64())
+    }
+
+    /// When the node joined the Swarm.
+    pub fn joined(&self) -> Option<Micros> {
+        parse_time(self.created_at.as_deref())
+    }
+
     /// Facts for the report: hostname, role, availability, state; `engine` is the endpoint
     /// firedrill reaches the node by, `manager` whether it is the manager firedrill talks to.
     pub fn facts(&self, engine: Option<String>, manager: bool) -> NodeFacts {
-        let field = |part: &Option<Value>, key: &str| {
-            part.as_ref()
-                .and_then(|p| p[key].as_str())
-                .map(str::to_string)
-        };
         NodeFacts {
             hostname: self.hostname(),
-            role: field(&self.spec, "Role"),
-            availability: field(&self.spec, "Availability"),
-            state: field(&self.status, "State"),
+            role: self.role(),
+            availability: self.availability(),
+            state: self.state(),
             engine,
             manager_of_firedrill: manager,
         }

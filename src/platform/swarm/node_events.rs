@@ -1,6 +1,7 @@
-//! One node engine's task-container events for the swarm watcher: a subscription narrowed to
-//! Swarm task containers that, after a loss, reconnects, replays with the engine's own times
-//! everything since the last event seen, and only then reports itself back.
+//! One engine's event subscription for the swarm watcher, narrowed to Swarm task containers
+//! (every node's engine) or to node changes (the manager's), that after a loss reconnects,
+//! replays with the engine's own times everything since the last event seen, and only then
+//! reports itself back.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -40,12 +41,26 @@ enum StreamEnd {
     Lost(String),
 }
 
-/// Follows one engine's task-container events, reconnecting from the last event seen. After a
+/// The events of Swarm task containers, which a node's engine reports.
+pub fn task_containers() -> HashMap<String, Vec<String>> {
+    HashMap::from([
+        ("type".to_string(), vec!["container".to_string()]),
+        ("label".to_string(), vec![SERVICE_LABEL.to_string()]),
+    ])
+}
+
+/// The manager's node events: a node's availability, state or role changed.
+pub fn swarm_nodes() -> HashMap<String, Vec<String>> {
+    HashMap::from([("type".to_string(), vec!["node".to_string()])])
+}
+
+/// Follows one engine's events of one kind (`filters`), reconnecting from the last event seen. After a
 /// loss it replays, with the engine's own times, everything up to the engine's clock now, and
 /// only then reports itself back.
 pub async fn subscribe(
     node: String,
     engine: NodeEngine,
+    filters: HashMap<String, Vec<String>>,
     since: i64,
     tx: mpsc::UnboundedSender<(String, Feed)>,
     cancel: CancellationToken,
@@ -57,7 +72,16 @@ pub async fn subscribe(
         if std::mem::take(&mut lost) {
             let until = daemon_now_nanos(&engine).await;
             let replayed = if until > 0 {
-                follow(&node, &engine, &mut last, Some(until), &tx, &cancel).await
+                follow(
+                    &node,
+                    &engine,
+                    &filters,
+                    &mut last,
+                    Some(until),
+                    &tx,
+                    &cancel,
+                )
+                .await
             } else {
                 StreamEnd::Lost("the engine does not answer GET /info".to_string())
             };
@@ -82,7 +106,7 @@ pub async fn subscribe(
                 }
             }
         }
-        let why = match follow(&node, &engine, &mut last, None, &tx, &cancel).await {
+        let why = match follow(&node, &engine, &filters, &mut last, None, &tx, &cancel).await {
             StreamEnd::Cancelled => return,
             StreamEnd::Done => "the engine closed the stream".to_string(),
             StreamEnd::Lost(why) => why,
@@ -105,18 +129,16 @@ pub async fn subscribe(
 async fn follow(
     node: &str,
     engine: &NodeEngine,
+    filters: &HashMap<String, Vec<String>>,
     last: &mut i64,
     until: Option<i64>,
     tx: &mpsc::UnboundedSender<(String, Feed)>,
     cancel: &CancellationToken,
 ) -> StreamEnd {
-    let mut filters: HashMap<String, Vec<String>> = HashMap::new();
-    filters.insert("type".into(), vec!["container".into()]);
-    filters.insert("label".into(), vec![SERVICE_LABEL.into()]);
     let options = EventsOptions {
         since: (*last > 0).then(|| nanos_to_docker(*last)),
         until: until.map(nanos_to_docker),
-        filters: Some(filters),
+        filters: Some(filters.clone()),
     };
     let mut stream = engine.docker.events(Some(options));
     loop {

@@ -111,6 +111,17 @@ impl Engines {
         })
     }
 
+    /// The manager's own engine.
+    pub fn manager_engine(&self) -> NodeEngine {
+        self.by_node
+            .get(&self.manager_node)
+            .cloned()
+            .unwrap_or_else(|| NodeEngine {
+                docker: self.manager_api.docker().clone(),
+                endpoint: self.manager_endpoint.clone(),
+            })
+    }
+
     /// Every node engine, by node id.
     pub fn all(&self) -> Vec<(String, NodeEngine)> {
         self.by_node

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use super::model::Service;
+use regex::Regex;
+
+use super::model::{Node, Service};
 use crate::platform::PlatformError;
 use crate::scenario::{HealthKind, Target, EXEMPT_LABEL};
 
@@ -18,6 +20,36 @@ pub struct TargetSpec {
     require: Option<(String, Option<String>)>,
     /// Healthy only at `running` even when the container has a HEALTHCHECK.
     pub running_is_healthy: bool,
+    /// For a node target: which nodes it covers. Its services are then those it watches.
+    pub nodes: Option<NodeSpec>,
+    /// For a node target: the services whose healthy tasks are its capacity.
+    watch: Vec<String>,
+}
+
+/// Which Swarm nodes a node target covers.
+#[derive(Debug, Clone)]
+pub struct NodeSpec {
+    role: Option<String>,
+    labels: BTreeMap<String, String>,
+    hostname: Option<Regex>,
+}
+
+impl NodeSpec {
+    /// Whether the selector covers the node (exempt or not: that is [`TargetSpec::refusal`]'s).
+    pub fn covers(&self, node: &Node) -> bool {
+        let labels = node.labels();
+        self.role
+            .as_ref()
+            .map_or(true, |r| node.role().as_ref() == Some(r))
+            && self
+                .hostname
+                .as_ref()
+                .map_or(true, |h| h.is_match(&node.hostname()))
+            && self
+                .labels
+                .iter()
+                .all(|(k, v)| labels.get(k).is_some_and(|have| have == v))
+    }
 }
 
 impl TargetSpec {
@@ -36,7 +68,23 @@ impl TargetSpec {
                 })
             }
         };
-        if t.select.service.is_none() && t.select.labels.is_empty() {
+        let nodes = match &t.select.nodes {
+            Some(n) => Some(NodeSpec {
+                role: n.role.clone(),
+                labels: n.labels.clone(),
+                hostname: match &n.hostname {
+                    Some(p) => Some(Regex::new(p).map_err(|e| {
+                        PlatformError::Failed(format!(
+                            "target {}: select.nodes.hostname: {e}",
+                            t.name
+                        ))
+                    })?),
+                    None => None,
+                },
+            }),
+            None => None,
+        };
+        if nodes.is_none() && t.select.service.is_none() && t.select.labels.is_empty() {
             return Err(PlatformError::Failed(format!(
                 "target {}: a swarm selector needs service or labels",
                 t.name
@@ -51,11 +99,16 @@ impl TargetSpec {
                 .as_ref()
                 .map(|o| (o.key.clone(), Some(o.value.clone()))),
             running_is_healthy,
+            nodes,
+            watch: t.watch.clone(),
         })
     }
 
     /// Whether the selector covers the service.
     pub fn covers(&self, s: &Service) -> bool {
+        if self.nodes.is_some() {
+            return self.watch.contains(&s.spec.name);
+        }
         let labels = s.spec.labels.clone().unwrap_or_default();
         self.service.as_ref().map_or(true, |n| *n == s.spec.name)
             && self
@@ -116,6 +169,7 @@ mod tests {
             require_label: require.map(|r| OptIn::parse(r).unwrap()),
             capacity: None,
             health,
+            watch: Vec::new(),
         }
     }
 

@@ -5,7 +5,7 @@
 //! container, and nothing is reported twice. While a node's stream or the manager's task
 //! list is down the platform reports its events lost, so no decision is made blind.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,10 +15,14 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::model::{is_terminal, slot_of, Task};
-use super::node_events::{daemon_now_nanos, subscribe, Feed, SERVICE_LABEL};
+use super::node_events::{
+    daemon_now_nanos, subscribe, swarm_nodes, task_containers, Feed, SERVICE_LABEL,
+};
+use super::node_states::{any_node_target, on_node_event, on_task_event, NODE_EVENTS};
+use super::outages::Outages;
 use super::Shared;
 use crate::platform::docker::fleet::Observed;
-use crate::platform::{now_micros, EventKind, EventsHealth, EventsLost, Micros, PlatformEvent};
+use crate::platform::{now_micros, EventKind, Micros, PlatformEvent};
 
 /// How often the manager's task list is read. It only decides when a change is *noticed*;
 /// the times reported are the manager's own timestamps.
@@ -29,33 +33,6 @@ const TASK_LABEL: &str = "com.docker.swarm.task.id";
 
 /// The manager's task list, as a source whose loss [`Outages`] tracks.
 const MANAGER: &str = "the manager's task list";
-
-/// Every source that is down now (a node's event stream, the manager's task list), with
-/// when and why. The platform's events count as lost while any is.
-#[derive(Default)]
-struct Outages(BTreeMap<String, (Micros, String)>);
-
-impl Outages {
-    /// Notes `source` down since `at`; the platform's events are lost from the first such
-    /// moment.
-    fn lost(&mut self, health: &EventsHealth, source: &str, at: Micros, reason: String) {
-        health.lost(at, reason.clone());
-        self.0.entry(source.to_string()).or_insert((at, reason));
-    }
-
-    /// Notes `source` live again; the platform's events are live once no source is down.
-    fn back(&mut self, health: &EventsHealth, source: &str) {
-        if self.0.remove(source).is_none() {
-            return;
-        }
-        // Another source still down keeps the outage, from its own start.
-        let still = self.0.values().min_by_key(|(at, _)| *at);
-        health.set(still.map(|(since, reason)| EventsLost {
-            since: *since,
-            reason: reason.clone(),
-        }));
-    }
-}
 
 /// What the watcher knows about one task.
 #[derive(Debug, Clone)]
@@ -137,6 +114,19 @@ impl Watcher {
             tokio::spawn(subscribe(
                 node,
                 engine,
+                task_containers(),
+                since,
+                etx.clone(),
+                self.cancel.clone(),
+            ));
+        }
+        if any_node_target(&self.shared) {
+            let manager = &self.shared.engines.manager_node;
+            let since = self.since.get(manager).copied().unwrap_or(0);
+            tokio::spawn(subscribe(
+                NODE_EVENTS.to_string(),
+                self.shared.engines.manager_engine(),
+                swarm_nodes(),
                 since,
                 etx.clone(),
                 self.cancel.clone(),
@@ -148,7 +138,15 @@ impl Watcher {
             tokio::select! {
                 _ = self.cancel.cancelled() => break,
                 Some((node, feed)) = erx.recv() => match feed {
+                    Feed::Event(msg) if node == NODE_EVENTS => {
+                        for mark in on_node_event(&self.shared, &msg) {
+                            self.send(mark);
+                        }
+                    }
                     Feed::Event(msg) => self.on_container_event(&node, msg).await,
+                    Feed::Lost(why) if node == NODE_EVENTS => {
+                        self.source_lost(&node, format!("{NODE_EVENTS} were lost: {why}"));
+                    }
                     Feed::Lost(why) => {
                         let host = self.shared.engines.hostname(&node);
                         self.source_lost(
@@ -412,6 +410,7 @@ impl Watcher {
             }
             _ => {}
         }
+        let host = self.shared.engines.hostname(&b.node);
         let event = PlatformEvent {
             at,
             kind,
@@ -419,11 +418,17 @@ impl Watcher {
             target: b.target.clone(),
             slot: b.slot.clone(),
             uncertain,
-            detail: Some(format!(
-                "{detail} on node {}",
-                self.shared.engines.hostname(&b.node)
-            )),
+            detail: Some(format!("{detail} on node {host}")),
+            node_kill: None,
         };
+        let marks = on_task_event(&self.shared, &event, &host);
+        self.send(event);
+        for mark in marks {
+            self.send(mark);
+        }
+    }
+
+    fn send(&self, event: PlatformEvent) {
         if self.tx.send(event).is_err() {
             // The engine stopped listening; nothing left to report to.
             self.cancel.cancel();
@@ -454,29 +459,4 @@ pub async fn inspect_health(
         .ok()?;
     let o = Observed::from_inspect(&c);
     Some(o.running && (running_is_healthy || !o.has_healthcheck || o.health_ok))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn events_stay_lost_until_every_source_is_back() {
-        let health = EventsHealth::default();
-        let mut outages = Outages::default();
-        outages.back(&health, MANAGER);
-        assert_eq!(
-            health.current(),
-            None,
-            "a source never lost changes nothing"
-        );
-        outages.lost(&health, "node-a", 10, "node a lost".into());
-        outages.lost(&health, MANAGER, 20, "manager lost".into());
-        assert_eq!(health.current().map(|l| l.since), Some(10));
-        outages.back(&health, "node-a");
-        let still = health.current().expect("the manager is still down");
-        assert_eq!((still.since, still.reason.as_str()), (20, "manager lost"));
-        outages.back(&health, MANAGER);
-        assert_eq!(health.current(), None);
-    }
 }

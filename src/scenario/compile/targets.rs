@@ -58,6 +58,7 @@ pub(super) fn check_targets(c: &mut Checked, scenario: &ScenarioFile) -> Vec<Tar
             require_label,
             capacity: target.capacity,
             health: target.health.clone(),
+            watch: target.watch.clone(),
         });
     }
     compiled
@@ -73,6 +74,7 @@ fn check_selector(c: &mut Checked, at: &str, select: &Selector, platform: &Platf
         ("image", select.image.is_some()),
         ("compose", select.compose.is_some()),
         ("service", select.service.is_some()),
+        ("nodes", select.nodes.is_some()),
     ]
     .into_iter()
     .filter_map(|(name, set)| set.then_some(name))
@@ -86,7 +88,10 @@ fn check_selector(c: &mut Checked, at: &str, select: &Selector, platform: &Platf
             &["labels", "name", "image", "compose"],
             "at least one of labels, name, image or compose",
         ),
-        PlatformConfig::Swarm { .. } => (&["service", "labels"], "service or labels"),
+        PlatformConfig::Swarm { .. } => (
+            &["service", "labels", "nodes"],
+            "service or labels (tasks), or nodes",
+        ),
     };
     for name in given.iter().filter(|n| !allowed.contains(n)) {
         c.error(
@@ -109,6 +114,16 @@ fn check_selector(c: &mut Checked, at: &str, select: &Selector, platform: &Platf
         );
     } else if local && usable > 1 {
         c.error(field("process"), format!("give {need}, not both"));
+    }
+    if let Some(nodes) = &select.nodes {
+        if select.service.is_some() || !select.labels.is_empty() {
+            c.error(
+                field("nodes"),
+                "select either nodes or tasks (service, labels), not both; a node target \
+                 names the services it watches in watch",
+            );
+        }
+        super::nodes::check_node_selector(c, at, nodes);
     }
     if let Some(pattern) = &select.name {
         check_regex(c, &field("name"), pattern);

@@ -1,5 +1,6 @@
 use super::*;
 use crate::scenario::file::ActionFile;
+use crate::scenario::Action;
 use crate::scenario::{HealthSource, ProcessSelector, Trigger};
 use crate::vocabulary::units::Percent;
 
@@ -401,4 +402,67 @@ fn a_drift_slo_needs_drift_evidence_captured() {
     assert!(check(&s).errors.is_empty(), "{:?}", check(&s).errors);
     s.slos = vec!["drift.snowflakes == 0".into()];
     assert!(message_of(&check(&s).errors, "slos[0]").contains("unknown drift check"));
+}
+
+const NODE_DRAIN: &str = include_str!("../../../scenarios/swarm-node-drain.yaml");
+const NODE_LOSS: &str = include_str!("../../../scenarios/swarm-node-loss.yaml");
+
+#[test]
+fn node_scenarios_compile_with_their_actions() {
+    let drain = check(&crate::scenario::yaml::parse(NODE_DRAIN).unwrap());
+    assert!(drain.errors.is_empty(), "{:?}", drain.errors);
+    let drain = drain.scenario.expect("compiles");
+    assert!(matches!(drain.action, Action::Drain { .. }));
+    assert_eq!(drain.targets[0].watch, ["web"]);
+    let loss = check(&crate::scenario::yaml::parse(NODE_LOSS).unwrap());
+    assert!(loss.errors.is_empty(), "{:?}", loss.errors);
+    let Action::Command(command) = loss.scenario.expect("compiles").action else {
+        panic!("a command action");
+    };
+    assert_eq!(command.run, ["lab/swarm-lab", "cut", "{hostname}"]);
+    assert_eq!(command.undo_after.get(), Duration::from_secs(40));
+}
+
+#[test]
+fn node_targets_and_node_actions_go_together() {
+    let node = |edit: &dyn Fn(&mut String)| {
+        let mut text = NODE_LOSS.to_string();
+        edit(&mut text);
+        check(&crate::scenario::yaml::parse(&text).unwrap())
+    };
+    let c = node(&|t| *t = t.replace("    watch: [web]\n", ""));
+    assert_eq!(error_fields(&c), ["targets[0].watch"]);
+    let c = node(&|t| *t = t.replace("\"{hostname}\"]      #", "\"{host}\"]      #"));
+    assert_eq!(error_fields(&c), ["action.run[2]"]);
+    assert!(message_of(&c.errors, "action.run[2]").contains("unknown placeholder {host}"));
+    let c = node(&|t| *t = t.replace("pick: 1, max_in_flight: 1", "pick: 2, max_in_flight: 2"));
+    assert_eq!(error_fields(&c), ["policy.pick"]);
+    let c = node(&|t| *t = t.replace("role: worker", "role: boss"));
+    assert_eq!(error_fields(&c), ["targets[0].select.nodes.role"]);
+    let c = node(&|t| {
+        *t = t.replace(
+            "    watch: [web]\n",
+            "    watch: [web]\n  - name: web\n    select: { service: web }\n",
+        )
+    });
+    assert_eq!(error_fields(&c), ["targets"]);
+    let c = node(&|t| {
+        *t = t.replace(
+            "nodes: { role: worker }",
+            "nodes: { role: worker }, service: web",
+        )
+    });
+    assert_eq!(error_fields(&c), ["targets[0].select.nodes"]);
+    // A task scenario with a node action, and a node target with a task action.
+    let mut s = docker();
+    s.action = ActionFile::Drain {
+        duration: HumanDuration(Duration::from_secs(5)),
+    };
+    assert_eq!(error_fields(&check(&s)), ["action.kind"]);
+    let c = node(&|t| {
+        let start = t.find("action:").unwrap();
+        let end = t.find("recovery:").unwrap();
+        t.replace_range(start..end, "action: { kind: kill }\n");
+    });
+    assert_eq!(error_fields(&c), ["action.kind"]);
 }
