@@ -37,9 +37,9 @@ pub fn docker_ok(args: &[&str]) -> String {
     docker(args).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Whether an engine answers and the test image exists (building it once if it does not).
-/// Skips (false) or panics under FIREDRILL_REQUIRE_DOCKER=1.
-fn engine_ready() -> Result<(), String> {
+/// Whether the shared engine answers and has the test image (building it once if it does
+/// not); the reason when not.
+pub fn engine_ready() -> Result<(), String> {
     static READY: OnceLock<Result<(), String>> = OnceLock::new();
     READY
         .get_or_init(|| {
@@ -212,6 +212,26 @@ pub struct DaemonEvent {
     pub attributes: Value,
 }
 
+impl DaemonEvent {
+    /// The event in one line of `docker events --format '{{json .}}'`.
+    pub fn from_json(v: &Value) -> DaemonEvent {
+        DaemonEvent {
+            id: v["id"]
+                .as_str()
+                .or(v["Actor"]["ID"].as_str())
+                .unwrap_or_default()
+                .to_string(),
+            action: v["Action"]
+                .as_str()
+                .or(v["status"].as_str())
+                .unwrap_or_default()
+                .to_string(),
+            time_nano: v["timeNano"].as_i64().unwrap_or_default(),
+            attributes: v["Actor"]["Attributes"].clone(),
+        }
+    }
+}
+
 /// A `docker events` child process recording every container event of a run, independently
 /// of firedrill. Killed (by its own PID) on drop.
 pub struct EventLog {
@@ -246,21 +266,7 @@ impl EventLog {
                 let Ok(v) = serde_json::from_str::<Value>(&line) else {
                     continue;
                 };
-                let event = DaemonEvent {
-                    id: v["id"]
-                        .as_str()
-                        .or(v["Actor"]["ID"].as_str())
-                        .unwrap_or_default()
-                        .to_string(),
-                    action: v["Action"]
-                        .as_str()
-                        .or(v["status"].as_str())
-                        .unwrap_or_default()
-                        .to_string(),
-                    time_nano: v["timeNano"].as_i64().unwrap_or_default(),
-                    attributes: v["Actor"]["Attributes"].clone(),
-                };
-                sink.lock().unwrap().push(event);
+                sink.lock().unwrap().push(DaemonEvent::from_json(&v));
             }
         });
         // `docker events` subscribes asynchronously; give it a moment so nothing is missed.

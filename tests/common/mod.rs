@@ -1,14 +1,15 @@
 //! The one test helper every test binary includes (`mod common;`): running the real binary
 //! and reading what it wrote (here), a quick managed fleet's scenario ([`fleet`]), the local
 //! platform driven through its trait ([`local`]), the report schema ([`schema`]), the Docker
-//! and Swarm harnesses ([`docker`], [`swarm`]) and a private dockerd ([`engine`]). Each binary
-//! uses only a part of it.
+//! and Swarm harnesses ([`docker`], [`swarm`]), a private dockerd ([`engine`]) and a real
+//! multi-node Swarm lab ([`lab`]). Each binary uses only a part of it.
 
 #![allow(dead_code)]
 
 pub mod docker;
 pub mod engine;
 pub mod fleet;
+pub mod lab;
 pub mod local;
 pub mod schema;
 pub mod scrape;
