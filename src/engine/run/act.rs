@@ -35,10 +35,16 @@ impl Run<'_> {
                 Ok(instances) => (instances, None),
                 Err(why) => (Vec::new(), Some(why)),
             };
+            // A node target's capacity is its watched tasks, which only the events count.
+            let healthy = if instances.iter().any(|i| i.holds.is_some()) {
+                self.capacity.healthy(&target.name)
+            } else {
+                instances.iter().filter(|i| i.healthy).count() as u32
+            };
             let situation = Situation {
                 target,
                 policy: &scenario.policy,
-                healthy: instances.iter().filter(|i| i.healthy).count() as u32,
+                healthy,
                 instances,
                 desired: self.capacity.desired(&target.name),
                 in_flight: recoveries.in_flight(),
