@@ -6,6 +6,10 @@
 //! run one at a time.
 
 mod common;
+#[path = "swarm_lab/node_kills.rs"]
+mod node_kills;
+#[path = "swarm_lab/nodes.rs"]
+mod nodes;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -322,6 +322,13 @@ impl Lab {
         script(&self.env.dir, &["cut", &index.to_string()], &[]).unwrap_or_else(|e| panic!("{e}"));
     }
 
+    /// Notes that something other than the test (a firedrill `command` action) may cut node
+    /// `index`, so that dropping the [`Lab`] heals it even when the run did not.
+    pub fn may_be_cut(&self, index: u32) {
+        self.node(index);
+        self.cut.lock().unwrap().insert(index);
+    }
+
     /// Puts node `index` back on the network (`lab/swarm-lab heal`).
     pub fn heal(&self, index: u32) {
         script(&self.env.dir, &["heal", &index.to_string()], &[]).unwrap_or_else(|e| panic!("{e}"));
