@@ -26,6 +26,9 @@ struct TargetRow {
     age_seconds: Option<f64>,
     eligible: bool,
     reason: Option<String>,
+    /// For a node: the healthy watched tasks it holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    holds: Option<u32>,
 }
 
 /// A target's guard summary as `targets` shows it.
@@ -73,6 +76,7 @@ pub(super) async fn targets(path: &Path, output: OutputFormat) -> Result<Outcome
                 age_seconds: i.started_at.map(|s| (now - s) as f64 / 1e6),
                 eligible: verdict.is_ok(),
                 reason: verdict.err().map(|w| w.as_str().to_string()),
+                holds: i.holds,
             })
             .collect();
         summaries.push(TargetSummary {
@@ -133,7 +137,10 @@ fn text_table(s: &TargetSummary) -> String {
                     short_id(&r.id)
                 },
                 if names { r.name.clone() } else { String::new() },
-                r.state.replace('_', " "),
+                match r.holds {
+                    Some(n) => format!("{}, holds {n}", r.state.replace('_', " ")),
+                    None => r.state.replace('_', " "),
+                },
                 r.age_seconds
                     .map(|a| format!("{a:.0}s"))
                     .unwrap_or_else(|| "-".to_string()),
