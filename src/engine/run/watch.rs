@@ -172,7 +172,7 @@ impl Run<'_> {
     pub(super) async fn interrupt(&mut self) {
         self.watch.interrupted = true;
         info!(
-            "interrupted: no more kills; undoing pauses, then waiting up to {} for recoveries \
+            "interrupted: no more kills; undoing pauses and drains, then waiting up to {} for recoveries \
              in flight (interrupt again to stop waiting)",
             HumanDuration(INTERRUPT_DRAIN)
         );
@@ -191,9 +191,9 @@ impl Run<'_> {
         );
         match tokio::time::timeout(UNDO_BOUND, self.platform.undo()).await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => warn!("undoing pauses: {e}"),
+            Ok(Err(e)) => warn!("undoing pauses and node actions: {e}"),
             Err(_) => warn!(
-                "undoing pauses took longer than {}; trying again at shutdown",
+                "undoing pauses and node actions took longer than {}; trying again at shutdown",
                 HumanDuration(UNDO_BOUND)
             ),
         }
