@@ -1,8 +1,9 @@
 //! report.html in a real browser: headless Chromium (Debian's `chromium` package) opens pages
-//! rendered from journals recorded from real runs (a local demo, and a single-node Swarm run
-//! with a probe), takes screenshots, and a test-only probe checks that nothing went to the
-//! console, every chart was laid out with the expected kill markers, the histograms have count
-//! axes and their percentile labels do not overlap, and the Swarm and probe sections are there.
+//! rendered from journals recorded from real runs (a local demo, a single-node Swarm run with a
+//! probe, and a node drain on the 3-node lab), takes screenshots, and a test-only probe checks
+//! that nothing went to the console, every chart was laid out with the expected kill markers,
+//! the histograms have count axes and their percentile labels do not overlap, and the Swarm,
+//! probe and node-kill sections are there.
 //!
 //! Without Chromium the tests print why and pass, except when `FIREDRILL_REQUIRE_BROWSER=1`
 //! (as in .ci), where a missing browser fails them.
@@ -416,4 +417,30 @@ fn the_browser_probe_catches_a_broken_page() {
     assert_eq!(hist.overlaps, ["p50 1s / p99 2s"], "{hist:?}");
     assert_eq!(hist.drawn["pct-label"], 2);
     assert_eq!((chart.markers, chart.visible_markers), (1, 0));
+}
+
+/// The page of a node drain recorded on the 3-node lab: the node-kill table has its row, the
+/// clocks name the node back mark too, and nothing goes to the console.
+#[test]
+fn a_node_kill_page_shows_the_node_kill_table() {
+    let Some(browser) = chromium() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let (report, page) = report_of(work.path(), "recorded-swarm-node-drain.jsonl");
+    assert!(report.kills[0].node.is_some());
+    let html = std::fs::read_to_string(&page).unwrap();
+    let (found, stderr) = probe(&browser, &html, work.path());
+    assert_eq!(found.errors, Vec::<String>::new(), "console errors");
+    assert_eq!(console_lines(&stderr), Vec::<&str>::new(), "console output");
+    assert_eq!(
+        found.sections.get("node-kills"),
+        Some(&1),
+        "{:?}",
+        found.sections
+    );
+    assert_eq!(
+        found.sections.get("clocks"),
+        Some(&7),
+        "a clock per mark and node back"
+    );
+    assert_eq!(found.sections.get("breakdowns"), Some(&1), "one node");
 }

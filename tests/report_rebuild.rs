@@ -1,7 +1,7 @@
 //! Every report format rebuilt from the journal alone: after a real local run, deleting the
 //! reports and running `firedrill report` gives back the same bytes; junit.xml is well-formed
-//! XML (xmllint) whose failures are exactly the breached SLOs; and `run` appends summary.md to
-//! `GITHUB_STEP_SUMMARY`.
+//! XML (xmllint) whose failures are exactly the breached SLOs; `run` appends summary.md to
+//! `GITHUB_STEP_SUMMARY`; and the recorded node kills rebuild to the fold of their journal.
 
 mod common;
 
@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::fleet::QuickFleet;
 use common::*;
-use firedrill::report::{RunReport, Verdict};
+use firedrill::report::{self, RunReport, Verdict};
 
 /// A short real fleet: 3 processes, 4 kills, a floor of 2.
 fn quick() -> QuickFleet {
@@ -154,6 +154,53 @@ fn rebuild_fixture(work: &Path, name: &str) -> (PathBuf, std::process::Output) {
     let dir = common::fixture_run_dir(work, name);
     let out = firedrill().arg("report").arg(&dir).output().unwrap();
     (dir, out)
+}
+
+/// The node kills recorded on the 3-node lab (a drain, and a node cut off the network):
+/// `firedrill report` writes exactly what the library folds from the same journal, report.json
+/// holds each kill's node section and matches the schema, and a second rebuild gives the same
+/// bytes.
+#[test]
+fn node_kill_reports_rebuilt_from_recorded_lab_journals_are_the_fold_of_the_journal() {
+    for name in ["recorded-swarm-node-drain", "recorded-swarm-node-loss"] {
+        let work = tempfile::tempdir().unwrap();
+        let (dir, out) = rebuild_fixture(work.path(), name);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let read = |f: &str| std::fs::read(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        let written: Vec<Vec<u8>> = FILES.iter().map(|f| read(f)).collect();
+        if let Err(e) = schema::validate_report_file(&dir.join("report.json")) {
+            panic!("{name}: {e}");
+        }
+
+        let from_json: RunReport = serde_json::from_slice(&written[0]).unwrap();
+        let mut folded = report::from_journal_file(&dir.join("journal.jsonl")).unwrap();
+        assert_eq!(report::markdown::render(&folded), written[1], "{name}");
+        assert_eq!(report::html::render(&folded), written[2], "{name}");
+        // report.json leaves the metrics to metrics.prom.
+        folded.metrics = Default::default();
+        assert_eq!(from_json, folded, "{name}");
+        let node = from_json.kills[0].node.as_ref().expect("a node section");
+        assert_eq!(node.tasks_lost.len(), 2, "{name}");
+        assert_eq!(node.moved_to.len(), 2, "{name}");
+        assert!(node.back.is_some(), "{name}");
+
+        for f in FILES {
+            std::fs::remove_file(dir.join(f)).unwrap();
+        }
+        let again = firedrill().arg("report").arg(&dir).output().unwrap();
+        assert_eq!(again.status.code(), Some(0), "{name}");
+        for (f, before) in FILES.iter().zip(&written) {
+            assert!(
+                read(f) == *before,
+                "{name}: {f} differs after a second rebuild"
+            );
+        }
+    }
 }
 
 #[test]

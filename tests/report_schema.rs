@@ -167,3 +167,47 @@ fn the_schema_enums_name_exactly_the_model_variants() {
         Value::from(SCHEMA_VERSION)
     );
 }
+
+#[test]
+fn a_node_kill_section_is_checked_like_the_rest_of_a_kill() {
+    let validator = validator();
+    let doc = rendered(&report_of(
+        &manifest_dir().join("tests/fixtures/journals/recorded-swarm-node-drain.jsonl"),
+    ));
+    assert!(
+        violations(&validator, &doc).is_empty(),
+        "{:?}",
+        violations(&validator, &doc)
+    );
+    assert_eq!(doc["kills"][0]["node"]["hostname"], "fdlab-n2");
+    type Break = fn(&mut Value);
+    let breaks: [(&str, Break); 4] = [
+        ("a node without its hostname", |d| {
+            d["kills"][0]["node"]
+                .as_object_mut()
+                .unwrap()
+                .remove("hostname");
+        }),
+        ("an unknown field in a node", |d| {
+            d["kills"][0]["node"]["zone"] = "a".into()
+        }),
+        ("a lost task without its slot", |d| {
+            d["kills"][0]["node"]["tasks_lost"][0]
+                .as_object_mut()
+                .unwrap()
+                .remove("slot");
+        }),
+        ("a node back that is no mark", |d| {
+            d["kills"][0]["node"]["back"] = "later".into()
+        }),
+    ];
+    for (what, break_it) in breaks {
+        let mut broken = doc.clone();
+        break_it(&mut broken);
+        assert!(!validator.is_valid(&broken), "accepted {what}");
+    }
+    // A report from before node kills, with no node section at all, still matches.
+    let mut older = doc;
+    older["kills"][0].as_object_mut().unwrap().remove("node");
+    assert!(violations(&validator, &older).is_empty());
+}

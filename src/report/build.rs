@@ -8,6 +8,7 @@ mod drift;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod kills;
+mod node_kills;
 mod outages;
 mod probes;
 #[cfg(test)]
@@ -99,6 +100,7 @@ pub struct ReportFold {
     /// The latest time any line records (see [`entry_time`]).
     last_time: Micros,
     kills: kills::Kills,
+    node_marks: node_kills::NodeMarks,
     capacity: capacity::Capacity,
     decisions: Vec<DecisionSummary>,
     refused: Vec<RefusedDecision>,
@@ -133,6 +135,7 @@ impl ReportFold {
             run_ended: None,
             last_time: start.at,
             kills: kills::Kills::default(),
+            node_marks: node_kills::NodeMarks::default(),
             capacity: capacity::Capacity::default(),
             decisions: Vec::new(),
             refused: Vec::new(),
@@ -150,6 +153,7 @@ impl ReportFold {
     pub fn push(&mut self, entry: Entry) {
         self.last_time = self.last_time.max(entry_time(&entry));
         self.kills.push(&entry);
+        self.node_marks.push(&entry);
         self.capacity.push(&entry);
         self.probes.push(&entry);
         self.outages.push(&entry);
@@ -209,15 +213,16 @@ impl ReportFold {
             .run_ended
             .unwrap_or((self.last_time, ReportStatus::Crashed));
 
-        let mut kills = self.kills.finish(ended_at);
-        let drift = self.drift.finish(start.drift, &mut kills);
-        let histograms = kills::histograms(&kills);
-        let capacity = self.capacity.finish(&start, ended_at);
         // The end-of-run facts know every task the run saw; the start facts are the fallback.
         let platform_facts = self
             .platform_facts
             .or_else(|| start.platform_facts.take())
             .map(|facts| *facts);
+        let mut kills = self.kills.finish(ended_at);
+        self.node_marks.finish(platform_facts.as_ref(), &mut kills);
+        let drift = self.drift.finish(start.drift, &mut kills);
+        let histograms = kills::histograms(&kills);
+        let capacity = self.capacity.finish(&start, ended_at);
         let breakdowns = breakdown::fold(platform_facts.as_ref(), &kills);
         let probes = self.probes.finish(&start, ended_at);
         let outages = self.outages.finish(ended_at);

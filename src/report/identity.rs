@@ -45,6 +45,19 @@ pub fn replacement(report: &RunReport, kill: &KillReport) -> Option<Identity> {
     Some(Identity::of(&report.platform, id, &kill.slot, None))
 }
 
+/// What took the victim's place: its replacement, or for a node kill the new task in each
+/// slot the node held (the node itself is no replacement of anything).
+pub fn replacements(report: &RunReport, kill: &KillReport) -> Vec<Identity> {
+    match &kill.node {
+        Some(node) => node
+            .moved_to
+            .iter()
+            .map(|t| Identity::of(&report.platform, &t.task, &t.slot, None))
+            .collect(),
+        None => replacement(report, kill).into_iter().collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

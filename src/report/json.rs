@@ -19,7 +19,13 @@ mod tests {
 
     #[test]
     fn a_rendered_report_reads_back_as_the_same_report() {
-        for name in ["shop-nightly", "local-crashed", "local-interrupted"] {
+        for name in [
+            "shop-nightly",
+            "local-crashed",
+            "local-interrupted",
+            "recorded-swarm-node-drain",
+            "recorded-swarm-node-loss",
+        ] {
             let mut report = fixtures::report(name);
             let bytes = render(&report);
             assert_eq!(bytes.last(), Some(&b'\n'));

@@ -1,6 +1,7 @@
 //! The markdown rendering of a [`RunReport`](super::RunReport): `summary.md`, written to fit a
 //! pull-request comment or a CI job summary.
 
+mod node_kills;
 mod platform;
 mod probes;
 
@@ -24,6 +25,7 @@ pub fn render(report: &RunReport) -> Vec<u8> {
     drift(&mut doc, report);
     probes::section(&mut doc, report);
     kills(&mut doc, report);
+    node_kills::section(&mut doc, report);
     platform::render(&mut doc, report);
     refused(&mut doc, report);
     doc.0.into_bytes()
@@ -233,8 +235,15 @@ fn kills(doc: &mut Doc, report: &RunReport) {
     doc.line("| # | At (UTC) | Target | Victim | Replacement | Recovery | Trigger |");
     doc.line("|---:|---|---|---|---|---|---|");
     for k in &report.kills {
-        let replacement = identity::replacement(report, k)
-            .map_or_else(|| "–".to_string(), |r| format!("`{}`", cell(&r.short)));
+        let replacements: Vec<String> = identity::replacements(report, k)
+            .iter()
+            .map(|r| format!("`{}`", cell(&r.short)))
+            .collect();
+        let replacement = if replacements.is_empty() {
+            "–".to_string()
+        } else {
+            replacements.join(", ")
+        };
         doc.line(format!(
             "| {} | {} | {} | `{}` | {replacement} | {} | {} |",
             k.kill_id,

@@ -11,6 +11,7 @@ pub mod identity;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod node_kill;
 pub mod probe;
 pub mod terminal;
 
@@ -31,6 +32,7 @@ use crate::vocabulary::units::format_micros;
 pub use build::{from_journal, from_journal_file, ReportFold};
 pub use drift::{DriftReport, KillDrift};
 pub use histogram::HistogramSummary;
+pub use node_kill::NodeKillReport;
 pub use probe::{AbortReport, ProbeBucket, ProbeCounts, ProbeKillImpact, ProbeReport, ProbeSeries};
 
 /// Version of the `report.json` schema (`schema/report.schema.json`). Bump on any change that
@@ -319,6 +321,10 @@ pub struct KillReport {
     /// The victim and its replacement side by side, when the run captured drift evidence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<KillDrift>,
+    /// Set when the victim is a Swarm node: the tasks it took down with it, where they went,
+    /// and when the node itself was back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<NodeKillReport>,
 }
 
 /// A mark's time.

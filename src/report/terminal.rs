@@ -2,6 +2,7 @@
 //! of every run. Plain text with no colour codes, so it reads the same in a CI log, a pipe and
 //! a terminal.
 
+use crate::report::node_kill::{cells, node_kills};
 use crate::report::{identity, ReportStatus, RunReport, Verdict};
 use crate::vocabulary::slo::{format_value, Unit};
 use crate::vocabulary::units::format_micros;
@@ -17,6 +18,10 @@ pub fn render(report: &RunReport) -> Vec<u8> {
     lines.push(String::new());
     if !report.probes.is_empty() {
         probe_lines(&mut lines, report);
+        lines.push(String::new());
+    }
+    if node_kills(report).next().is_some() {
+        node_kill_lines(&mut lines, report);
         lines.push(String::new());
     }
     outcome_lines(&mut lines, report);
@@ -182,6 +187,20 @@ fn probe_lines(lines: &mut Vec<String>, report: &RunReport) {
     }
 }
 
+/// One line per node kill: what it took down, where that went, and when the node was down,
+/// the services restored and the node back, each since the kill.
+fn node_kill_lines(lines: &mut Vec<String>, report: &RunReport) {
+    lines.push("  node kills".into());
+    for (k, node) in node_kills(report) {
+        let [lost, moved, down, restored, back] = cells(k, node);
+        lines.push(format!(
+            "  kill {}: node {}, {}: tasks lost {lost}; moved {moved}; down {down}, restored \
+             {restored}, node back {back}",
+            k.kill_id, node.hostname, k.action
+        ));
+    }
+}
+
 fn outcome_lines(lines: &mut Vec<String>, report: &RunReport) {
     if let Some(a) = &report.abort {
         lines.push(format!(
@@ -281,6 +300,18 @@ mod tests {
     #[test]
     fn probes_and_their_kill_impact_are_summarised() {
         insta::assert_snapshot!(text("recorded-local-probes"));
+    }
+
+    #[test]
+    fn node_kills_are_summarised() {
+        insta::assert_snapshot!(text("recorded-swarm-node-loss"));
+    }
+
+    #[test]
+    fn a_run_of_task_kills_has_no_node_kill_lines() {
+        for name in ["shop-nightly", "recorded-local-probes"] {
+            assert!(!text(name).contains("node kills"), "{name}");
+        }
     }
 
     #[test]

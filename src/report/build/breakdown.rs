@@ -1,5 +1,7 @@
 //! Kills grouped by where their victim ran (for Swarm: per service and per node), from the
-//! `placement` map of the platform's facts: instance id → `{dimension: value}`.
+//! `placement` map of the platform's facts: instance id → `{dimension: value}`. A node kill's
+//! victim is the node, so it is grouped under its own hostname (and under no service: it took
+//! down tasks of every watched service it held at once).
 
 use std::collections::BTreeMap;
 
@@ -20,8 +22,15 @@ pub(super) fn fold(
     };
     let mut groups: BTreeMap<String, BTreeMap<String, Vec<&KillReport>>> = BTreeMap::new();
     for kill in kills {
-        let Some(place) = placement.get(&kill.victim) else {
-            continue;
+        let node_only;
+        let place = match (placement.get(&kill.victim), &kill.node) {
+            (Some(place), _) => place,
+            // A node the placement does not name still landed on itself.
+            (None, Some(node)) => {
+                node_only = BTreeMap::from([("node".to_string(), node.hostname.clone())]);
+                &node_only
+            }
+            (None, None) => continue,
         };
         for (dimension, value) in place {
             if NOT_A_DIMENSION.contains(&dimension.as_str()) {

@@ -142,6 +142,8 @@ fn kill_report(kill: KillEntry, recovery: Recovery, ended_at: Micros) -> KillRep
         invalid: invalid(&marks, kill_at),
         // Given by the drift fold, which sees every kill once the journal is read.
         drift: None,
+        // Given by the node-kill fold, from the platform's marks of the node as a whole.
+        node: None,
     }
 }
 

@@ -14,6 +14,7 @@ mod capacity;
 mod drift;
 mod faults;
 mod metrics;
+mod node_kills;
 mod probes;
 mod stream;
 

@@ -8,6 +8,7 @@
 mod axis;
 mod capacity;
 mod histogram;
+mod node_kills;
 mod outages;
 mod platform;
 mod probe_chart;
@@ -51,6 +52,7 @@ pub fn render(report: &RunReport) -> Vec<u8> {
     unrecovered(&mut page, report);
     outages::sections(&mut page, report);
     kills(&mut page, report);
+    node_kills::section(&mut page, report);
     platform::sections(&mut page, report);
     refused(&mut page, report);
     let _ = write!(
@@ -356,6 +358,19 @@ fn instance(id: &identity::Identity) -> String {
     )
 }
 
+/// What took the victim's place (for a node kill, a new task per slot it held), or `–`.
+fn replacements(report: &RunReport, k: &KillReport) -> String {
+    let all: Vec<String> = identity::replacements(report, k)
+        .iter()
+        .map(instance)
+        .collect();
+    if all.is_empty() {
+        "–".to_string()
+    } else {
+        all.join(", ")
+    }
+}
+
 fn kills(page: &mut String, report: &RunReport) {
     if !section(
         page,
@@ -401,7 +416,7 @@ fn kills(page: &mut String, report: &RunReport) {
             k.killed_at().map_or_else(|| "–".to_string(), format_clock),
             escape(&k.target),
             instance(&identity::victim(report, k)),
-            identity::replacement(report, k).map_or_else(|| "–".to_string(), |r| instance(&r)),
+            replacements(report, k),
         );
         if one_action.is_none() {
             let _ = write!(page, "<td>{}</td>", escape(&k.action));

@@ -102,7 +102,9 @@ fn clocks(page: &mut String, facts: &PlatformFacts) {
         return;
     }
     page.push_str("<section id=\"clocks\"><h2>Clocks</h2>\n<dl class=\"meta\">");
-    for phase in ["kill", "down", "replaced", "running", "healthy", "restored"] {
+    for phase in [
+        "kill", "down", "replaced", "running", "healthy", "restored", "back",
+    ] {
         if let Some(source) = facts.clocks.get(phase) {
             let _ = write!(page, "<dt>{phase}</dt><dd>{}</dd>", escape(source));
         }

@@ -112,6 +112,7 @@ fn section_of(heading: &str) -> &'static str {
         "Drift" => "drift",
         "Probes" => "probes",
         "Kills" => "kills",
+        "Node kills" => "node-kills",
         "Where the kills landed" => "breakdowns",
         "Services" => "services",
         "Clocks" => "clocks",
@@ -129,6 +130,8 @@ fn every_section_of_summary_md_is_on_the_page() {
         "shop-nightly",
         "recorded-local-probes",
         "local-crashed",
+        "recorded-swarm-node-drain",
+        "recorded-swarm-node-loss",
     ] {
         let (report, page) = html(name);
         let md = String::from_utf8(crate::report::markdown::render(&report)).unwrap();
@@ -277,5 +280,78 @@ fn time_ticks_fall_on_round_values() {
                 assert!((t - step * i as f64).abs() < 1e-6, "{name} {id}: {ticks:?}");
             }
         }
+    }
+}
+
+/// The text of the `<section>` with this id.
+fn section_text<'a>(page: &'a str, id: &str) -> &'a str {
+    let start = page
+        .find(&format!("<section id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("no section {id} in the page"));
+    let end = start + page[start..].find("</section>").unwrap();
+    &page[start..end]
+}
+
+#[test]
+fn node_kills_show_what_each_node_took_down_where_it_went_and_when_it_was_back() {
+    for (name, row) in [
+        (
+            "recorded-swarm-node-drain",
+            "<td><code>drain for 15s</code></td><td>2: web.1, web.4</td>\
+             <td>web.1 → fdlab-n1, web.4 → fdlab-n3</td><td class=\"num\">+0us</td>\
+             <td class=\"num\">+3.2s</td><td class=\"num\">+15s</td></tr>",
+        ),
+        (
+            "recorded-swarm-node-loss",
+            "<td><code>command /work/main/lab/swarm-lab cut {hostname}</code></td>\
+             <td>2: web.1, web.2</td><td>web.1 → fdlab-n3, web.2 → fdlab-n1</td>\
+             <td class=\"num\">+11.1s</td><td class=\"num\">+13.7s</td>\
+             <td class=\"num\">+32s</td></tr>",
+        ),
+    ] {
+        let (report, page) = html(name);
+        let section = section_text(&page, "node-kills");
+        assert_eq!(
+            section.matches("<tr class=\"node-kill\">").count(),
+            1,
+            "{name}"
+        );
+        let k = &report.kills[0];
+        assert!(
+            section.contains(&format!(
+                "<td class=\"node\" title=\"{}, slot fdlab-n2\">fdlab-n2</td>",
+                k.victim
+            )),
+            "{name}: {section}"
+        );
+        assert!(section.contains(row), "{name}: {section}");
+        // Which clock each shown mark comes from, as the platform said.
+        let clocks = &report.platform_facts.as_ref().unwrap().clocks;
+        for mark in ["down", "replaced", "restored", "back"] {
+            assert!(section.contains(&escape(&clocks[mark])), "{name}: {mark}");
+        }
+        // In the kills table the node is the victim, and the moved tasks its replacements.
+        let kills = section_text(&page, "kills");
+        let moved = &k.node.as_ref().unwrap().moved_to;
+        for t in moved {
+            assert!(kills.contains(&format!(">{} ({})</span>", &t.task[..12], t.slot)));
+        }
+        assert_eq!(
+            kills.matches("(fdlab-n2)</span>").count(),
+            1,
+            "{name}: {kills}"
+        );
+    }
+}
+
+#[test]
+fn a_run_of_task_kills_has_no_node_kills_section() {
+    for name in [
+        "recorded-swarm-probes",
+        "recorded-swarm-global",
+        "shop-nightly",
+    ] {
+        let (_, page) = html(name);
+        assert!(!page.contains("node-kill"), "{name}");
     }
 }

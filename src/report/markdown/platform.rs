@@ -88,7 +88,9 @@ fn clocks(doc: &mut Doc, facts: &PlatformFacts) {
         return;
     }
     doc.heading("Clocks");
-    for phase in ["kill", "down", "replaced", "running", "healthy", "restored"] {
+    for phase in [
+        "kill", "down", "replaced", "running", "healthy", "restored", "back",
+    ] {
         if let Some(source) = facts.clocks.get(phase) {
             doc.line(format!("- **{phase}:** {source}"));
         }
