@@ -240,6 +240,17 @@ fn a_worker_cut_off_by_a_command_is_down_in_the_managers_view_and_back_after_its
     assert!(mark(kill, "kill") < down_at);
     let down = node_mark(&journal, &n3.node_id, "died");
     assert_eq!(lost_slots(down).len(), 2, "n3 held 2 tasks of web");
+    // The manager's view is the capacity's: its 2 tasks are lost when n3 is marked down.
+    let at_down: Vec<i64> = journal
+        .iter()
+        .filter(|l| l["type"] == "capacity" && l["at"].as_i64() == Some(down_at))
+        .filter_map(|l| l["healthy"].as_i64())
+        .collect();
+    assert_eq!(
+        at_down.iter().min(),
+        Some(&4),
+        "capacity at the down mark: {at_down:?}"
+    );
     let created = node_mark(&journal, &n3.node_id, "created");
     check_replacements(&lab, &events, kill, created, &n3.node_id);
     // The undo healed it: node back is the manager's event making it ready again.

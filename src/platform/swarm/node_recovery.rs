@@ -14,9 +14,8 @@
 //! - "node back" (`EventKind::Back`): the manager's node event that makes the node ready and
 //!   active again.
 //!
-//! A node taken down by a command loses its tasks in the manager's view when it is marked
-//! down, though its containers may still run cut off; each lost task then gets a `Died` at
-//! that moment, so the capacity counts what the service really has.
+//! The capacity's side of a node marked down (its tasks' `Died` at that moment) is the
+//! watcher's, for any node that goes down, killed by firedrill or not.
 
 use std::collections::BTreeMap;
 
@@ -242,20 +241,6 @@ impl NodeKill {
                 Takedown::Command => "down (manager)",
             };
             out.push(self.mark(EventKind::Died, down, self.lost.clone(), how));
-            if self.how == Takedown::Command {
-                for lost in &self.lost {
-                    out.push(PlatformEvent {
-                        at: down,
-                        kind: EventKind::Died,
-                        instance: lost.task.clone(),
-                        target: self.target.clone(),
-                        slot: lost.slot.clone(),
-                        uncertain: false,
-                        detail: Some(format!("lost with node {} (manager)", self.hostname)),
-                        node_kill: None,
-                    });
-                }
-            }
             self.sent = 1;
         }
         let stages: [(EventKind, Stage, &str); 3] = [
@@ -371,7 +356,7 @@ mod tests {
     }
 
     #[test]
-    fn a_node_lost_by_command_is_down_when_the_manager_says_and_its_tasks_die_then() {
+    fn a_node_lost_by_command_is_down_when_the_manager_says_so() {
         let mut kills = NodeKills::default();
         kills.register(
             "N2",
@@ -386,14 +371,9 @@ mod tests {
         };
         assert!(kills.on_node("N2", 50, change("unknown")).is_empty());
         let out = kills.on_node("N2", 200, change("down"));
-        assert_eq!(
-            kinds(&out),
-            vec![(EventKind::Died, "N2", 200), (EventKind::Died, "t2", 200)]
-        );
-        assert!(
-            out[1].node_kill.is_none(),
-            "the task's own death counts for capacity"
-        );
+        assert_eq!(kinds(&out), vec![(EventKind::Died, "N2", 200)]);
+        let lost = &out[0].node_kill.as_ref().expect("a node mark").tasks;
+        assert_eq!(lost[0].task, "t2", "the down mark names the task lost");
         // Back before the replacement is healthy: the mark goes out, following continues.
         let out = kills.on_node("N2", 260, change("ready"));
         assert_eq!(kinds(&out), vec![(EventKind::Back, "N2", 260)]);

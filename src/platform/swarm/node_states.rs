@@ -1,20 +1,28 @@
 //! What the swarm watcher hands to the node kills it follows ([`super::node_recovery`]): the
 //! manager's node events (a node drained, down, ready or active again, stamped with the
-//! manager's `timeNano`), and every event of a task a node target watches.
+//! manager's `timeNano`), and every event of a task a node target watches. The watcher also
+//! reads the same node events for the tasks of a node marked down.
 
 use bollard::models::EventMessage;
 
 use super::node_recovery::NodeChange;
 use super::{lock, Shared};
-use crate::platform::{EventKind, Micros, PlatformEvent};
+use crate::platform::{Micros, PlatformEvent};
 
 /// The source name of the manager's node events, beside the node ids of the container event
 /// streams.
 pub const NODE_EVENTS: &str = "the manager's node events";
 
-/// Whether any target selects nodes, so the manager's node events are worth following.
+/// Whether any target selects nodes.
 pub fn any_node_target(shared: &Shared) -> bool {
     shared.targets.iter().any(|t| t.nodes.is_some())
+}
+
+/// The node and its new state (`down`, `ready`, ...) when a manager node event changes it.
+pub fn state_change(msg: &EventMessage) -> Option<(String, String)> {
+    let actor = msg.actor.as_ref()?;
+    let state = actor.attributes.as_ref()?.get("state.new")?;
+    Some((actor.id.clone()?, state.clone()))
 }
 
 /// The node marks a manager node event brings, if any.
@@ -47,11 +55,5 @@ pub fn on_task_event(shared: &Shared, ev: &PlatformEvent, node: &str) -> Vec<Pla
     if !watched || ev.node_kill.is_some() {
         return Vec::new();
     }
-    let marks = lock(&shared.node_kills).on_task(ev, node);
-    for lost in marks.iter().filter(|m| m.node_kill.is_none()) {
-        if lost.kind == EventKind::Died {
-            shared.set_health(&lost.instance, false);
-        }
-    }
-    marks
+    lock(&shared.node_kills).on_task(ev, node)
 }

@@ -1,6 +1,7 @@
 //! The swarm event watcher: one container-event subscription per node engine (narrowed to
-//! Swarm task containers, reconnecting with `since` = the last event seen), plus a poll of
-//! the manager's task list. Both feed one loop that keeps a book of tasks, so a task's
+//! Swarm task containers, reconnecting with `since` = the last event seen), the manager's node
+//! events (node kills' marks, and the tasks of a node marked down), plus a poll of the
+//! manager's task list. All feed one loop that keeps a book of tasks, so a task's
 //! `Created` (stamped with the manager's `CreatedAt`) always goes out before any event of its
 //! container, and nothing is reported twice. While a node's stream or the manager's task
 //! list is down the platform reports its events lost, so no decision is made blind.
@@ -18,7 +19,7 @@ use super::model::{is_terminal, slot_of, Task};
 use super::node_events::{
     daemon_now_nanos, subscribe, swarm_nodes, task_containers, Feed, SERVICE_LABEL,
 };
-use super::node_states::{any_node_target, on_node_event, on_task_event, NODE_EVENTS};
+use super::node_states::{on_node_event, on_task_event, state_change, NODE_EVENTS};
 use super::outages::Outages;
 use super::Shared;
 use crate::platform::docker::fleet::Observed;
@@ -120,18 +121,16 @@ impl Watcher {
                 self.cancel.clone(),
             ));
         }
-        if any_node_target(&self.shared) {
-            let manager = &self.shared.engines.manager_node;
-            let since = self.since.get(manager).copied().unwrap_or(0);
-            tokio::spawn(subscribe(
-                NODE_EVENTS.to_string(),
-                self.shared.engines.manager_engine(),
-                swarm_nodes(),
-                since,
-                etx.clone(),
-                self.cancel.clone(),
-            ));
-        }
+        let manager = &self.shared.engines.manager_node;
+        let since = self.since.get(manager).copied().unwrap_or(0);
+        tokio::spawn(subscribe(
+            NODE_EVENTS.to_string(),
+            self.shared.engines.manager_engine(),
+            swarm_nodes(),
+            since,
+            etx.clone(),
+            self.cancel.clone(),
+        ));
         drop(etx);
         let mut poll = tokio::time::interval(POLL);
         loop {
@@ -139,6 +138,7 @@ impl Watcher {
                 _ = self.cancel.cancelled() => break,
                 Some((node, feed)) = erx.recv() => match feed {
                     Feed::Event(msg) if node == NODE_EVENTS => {
+                        self.node_down(&msg);
                         for mark in on_node_event(&self.shared, &msg) {
                             self.send(mark);
                         }
@@ -164,6 +164,42 @@ impl Watcher {
                     }
                 }
             }
+        }
+    }
+
+    /// The tasks of a node the manager marks down are lost in its view at that moment, and it
+    /// schedules their replacements; each gets its `Died` then, so the capacity counts what
+    /// the services really have. Cut off, the node's engine stream stays open and silent, so
+    /// nothing else would say so; the containers' own deaths, replayed when the node returns,
+    /// change nothing.
+    fn node_down(&mut self, msg: &bollard::models::EventMessage) {
+        let Some((node, state)) = state_change(msg) else {
+            return;
+        };
+        let Some(nano) = msg.time_nano.or(msg.time.map(|s| s * 1_000_000_000)) else {
+            return;
+        };
+        if state != "down" {
+            return;
+        }
+        let lost: Vec<String> = self
+            .book
+            .iter()
+            .filter(|(_, b)| b.node == node && b.running)
+            .map(|(task, _)| task.clone())
+            .collect();
+        for task in lost {
+            self.update(&task, |b| {
+                b.running = false;
+                b.healthy = false;
+            });
+            self.emit(
+                &task,
+                nano / 1_000,
+                EventKind::Died,
+                false,
+                "node down (manager)",
+            );
         }
     }
 

@@ -31,8 +31,8 @@ pub const MAX_DEPTH: usize = 64;
 /// Where `text` first nests deeper than [`MAX_DEPTH`], if it does.
 pub fn too_deep(text: &str) -> Option<Position> {
     let mut scan = Scan::default();
-    for (index, line) in text.split('\n').enumerate() {
-        if let Some(column) = scan.line(line.strip_suffix('\r').unwrap_or(line)) {
+    for (index, line) in yaml_lines(text).enumerate() {
+        if let Some(column) = scan.line(line) {
             return Some(Position {
                 line: index + 1,
                 column,
@@ -40,6 +40,30 @@ pub fn too_deep(text: &str) -> Option<Position> {
         }
     }
     None
+}
+
+/// The lines of `text` as YAML breaks them: at `\n`, `\r\n`, and a lone `\r`, which YAML
+/// also reads as a line break (a comment ends there, and what follows is a new line).
+fn yaml_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match current.find(['\n', '\r']) {
+            Some(at) => {
+                let after = if current[at..].starts_with("\r\n") {
+                    at + 2
+                } else {
+                    at + 1
+                };
+                rest = Some(&current[after..]);
+                Some(&current[..at])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
 }
 
 #[derive(Default)]
@@ -264,5 +288,16 @@ slos: [\"recovery.p99 < 30s\"]
             .collect();
         let text = format!("a: |\n  text\nb:\n{stairs}");
         assert!(too_deep(&text).is_some());
+    }
+
+    #[test]
+    fn a_lone_carriage_return_ends_a_comment_as_yaml_reads_it() {
+        // A comment cut by a lone \r leaves what follows on a line of its own, deep nesting
+        // included; reading only \n as a break would take it all for the comment.
+        let text = format!("# note\r{}x\nversion: 1\n", "- ".repeat(MAX_DEPTH + 1));
+        assert_eq!(too_deep(&text).map(|p| p.line), Some(2));
+        assert_eq!(too_deep("a: 1\r\nb: 2\r\n"), None);
+        let lines: Vec<&str> = yaml_lines("a\r\nb\rc\nd").collect();
+        assert_eq!(lines, ["a", "b", "c", "d"]);
     }
 }
