@@ -1,10 +1,11 @@
 //! The `swarm` platform: the running tasks of Docker Swarm services, selected by service name
-//! or service labels. A task is killed by acting on its container through the engine of the
-//! node it runs on (the manager's own engine for the manager's node, `platform.nodes` for the
-//! others); the orchestrator's replacement is paired with its victim by slot (`<service>.<n>`
-//! for replicated services, `<service>@<node>` for global ones).
+//! or service labels, or Swarm nodes themselves (node targets, below). A task is killed by
+//! acting on its container through the engine of the node it runs on (the manager's own
+//! engine for the manager's node, `platform.nodes` for the others); the orchestrator's
+//! replacement is paired with its victim by slot (`<service>.<n>` for replicated services,
+//! `<service>@<node>` for global ones).
 //!
-//! Which clock each mark comes from:
+//! Which clock each mark of a task kill comes from (a node kill's are in [`node_recovery`]):
 //! - `kill`, `down`, `running`, `healthy`: the `timeNano` of the container events (`kill`,
 //!   `die`, `start`, `health_status`) from the engine of the task's node;
 //! - `replaced`: the manager's `CreatedAt` of the new task (manager clock);
@@ -19,9 +20,17 @@
 //! - [`nodes`]: the engine of each node;
 //! - [`select`]: which services a target covers, and which tasks may be touched;
 //! - [`evidence`]: what a task is (service spec version, and its container), for drift;
-//! - [`watch`]: container events from every engine plus the manager's task list;
-//! - [`node_events`]: one node engine's event subscription, its replay and reconnect;
+//! - [`watch`]: every engine's container events, the manager's node events and task list;
+//! - [`node_events`]: one engine's event subscription, its replay and reconnect;
+//! - [`outages`]: which of the watcher's sources are down;
 //! - [`action`]: kill, crash, stop, remove, pause on a task's container.
+//!
+//! Node targets (a target of Swarm nodes whose capacity is the tasks of the services it
+//! watches):
+//! - [`node_targets`]: the nodes a target selects, and a node kill checked and carried out;
+//! - [`node_action`]: `drain` and `command`, and the undo that always follows;
+//! - [`node_recovery`]: where a node kill is timed, and which clock each of its marks uses;
+//! - [`node_states`]: what the watcher hands to the node kills it follows.
 
 pub mod evidence;
 pub mod manager;
