@@ -117,6 +117,25 @@ impl Shared {
         self.api.tasks_of(&ids).await
     }
 
+    /// The services `target` covers, and every task of theirs the manager still keeps.
+    pub async fn services_and_tasks(
+        &self,
+        target: &str,
+    ) -> Result<(Vec<(String, Service)>, Vec<Task>), PlatformError> {
+        let services: Vec<(String, Service)> = self
+            .covered_services()
+            .await
+            .map_err(PlatformError::Failed)?
+            .into_iter()
+            .filter(|(t, _)| t == target)
+            .collect();
+        let tasks = self
+            .tasks_of(&services)
+            .await
+            .map_err(PlatformError::Failed)?;
+        Ok((services, tasks))
+    }
+
     /// Records a task's health as last seen.
     pub fn set_health(&self, task: &str, healthy: bool) {
         lock(&self.health).insert(task.to_string(), healthy);
@@ -194,31 +213,10 @@ impl SwarmPlatform {
             .ok_or_else(|| PlatformError::Failed(format!("no target named {target}")))
     }
 
-    /// The services a target covers, and every task of theirs the manager still keeps.
-    async fn services_and_tasks(
-        &self,
-        spec: &TargetSpec,
-    ) -> Result<(Vec<(String, Service)>, Vec<Task>), PlatformError> {
-        let services: Vec<(String, Service)> = self
-            .shared
-            .covered_services()
-            .await
-            .map_err(PlatformError::Failed)?
-            .into_iter()
-            .filter(|(t, _)| *t == spec.name)
-            .collect();
-        let tasks = self
-            .shared
-            .tasks_of(&services)
-            .await
-            .map_err(PlatformError::Failed)?;
-        Ok((services, tasks))
-    }
-
     /// The running tasks of the services `spec` covers (for a node target, those it watches),
     /// as instances, each healthy as last seen or as its container says now.
     async fn tasks(&self, spec: &TargetSpec) -> Result<Vec<Instance>, PlatformError> {
-        let (services, tasks) = self.services_and_tasks(spec).await?;
+        let (services, tasks) = self.shared.services_and_tasks(&spec.name).await?;
         let mut out = Vec::new();
         for task in &tasks {
             let Some((_, service)) = services.iter().find(|(_, s)| s.id == task.service_id) else {
@@ -377,7 +375,7 @@ impl Platform for SwarmPlatform {
 
     async fn desired_capacity(&self, target: &str) -> Result<Option<u32>, PlatformError> {
         let spec = self.spec(target)?;
-        let (services, tasks) = self.services_and_tasks(spec).await?;
+        let (services, tasks) = self.shared.services_and_tasks(&spec.name).await?;
         Ok(Some(
             services.iter().map(|(_, s)| desired_tasks(s, &tasks)).sum(),
         ))

@@ -154,17 +154,7 @@ async fn watched_tasks_on(
     spec: &TargetSpec,
     node: &Node,
 ) -> Result<Vec<TaskPlace>, PlatformError> {
-    let services: Vec<_> = shared
-        .covered_services()
-        .await
-        .map_err(PlatformError::Failed)?
-        .into_iter()
-        .filter(|(t, _)| *t == spec.name)
-        .collect();
-    let tasks = shared
-        .tasks_of(&services)
-        .await
-        .map_err(PlatformError::Failed)?;
+    let (services, tasks) = shared.services_and_tasks(&spec.name).await?;
     let host = node.hostname();
     Ok(tasks
         .iter()
